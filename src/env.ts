@@ -16,8 +16,13 @@ export interface Env {
   PROMOTE_POLICY: string;
 }
 
+type WorkerEnv = Env;
+
 declare global {
   namespace Cloudflare {
-    interface Env extends import("./env").Env {}
+    interface Env extends WorkerEnv {}
+    interface GlobalProps {
+      mainModule: typeof import("./index");
+    }
   }
 }

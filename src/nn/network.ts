@@ -1,0 +1,209 @@
+/**
+ * Forward propagation, cost and backpropagation of a fully connected sigmoid network, generic over the float
+ * type: the same code runs in float64 (cost API, gradient checking) and float32 (training, serving).
+ *
+ * Buffers are row-major N × s(l) (one example per row); weights use the layout of layout.ts (column-major Θ, as
+ * Octave), so each inner loop runs over a contiguous column of Θ. Backward *adds* into the gradient buffer.
+ */
+import { sigmoid, softplus } from "./activations";
+import type { Floats, FloatsConstructor, Layout, Loss } from "./layout";
+
+/** Scratch for a batch of up to `rows` examples, allocated once per batch size and reused. */
+export interface Workspace {
+  readonly rows: number;
+  /** acts[l]: N × s(l+1) activations of layer l+2 (hidden layers, then the output layer's h). */
+  readonly acts: Floats[];
+  /** deltas[l]: N × s(l+1) errors δ of the same layers. */
+  readonly deltas: Floats[];
+  /** N × K output pre-activations z(L), for the stable cost. */
+  readonly zOut: Floats;
+}
+
+/** Allocates a workspace for `rows` examples with the float type `Type` of the parameters. */
+export function createWorkspace(layout: Layout, rows: number, Type: FloatsConstructor): Workspace {
+  if (!Number.isInteger(rows) || rows < 1) throw new RangeError(`createWorkspace: rows must be a positive integer, got ${rows}`);
+  const widths = layout.sizes.slice(1);
+  return {
+    rows,
+    acts: widths.map((s) => new Type(rows * s)),
+    deltas: widths.map((s) => new Type(rows * s)),
+    zOut: new Type(rows * widths[widths.length - 1]),
+  };
+}
+
+function checkShapes(fn: string, layout: Layout, params: Floats, X: Floats, n: number, ws: Workspace): void {
+  if (params.length !== layout.count) throw new RangeError(`${fn}: params has ${params.length} entries, expected ${layout.count}`);
+  if (!Number.isInteger(n) || n < 1 || n > ws.rows) throw new RangeError(`${fn}: n = ${n} must be in 1..${ws.rows} (workspace rows)`);
+  if (X.length < n * layout.sizes[0]) throw new RangeError(`${fn}: X has ${X.length} entries, expected at least ${n} × ${layout.sizes[0]}`);
+}
+
+/**
+ * One affine layer: out[n, j] = Θ[j, 0] + Σ_i Θ[j, i+1] · inp[n, i] for a Θ of shape O × (I+1) at `off`.
+ * Zero inputs are skipped: most MNIST pixels are 0.
+ */
+function linearForward(out: Floats, inp: Floats, params: Floats, off: number, n: number, I: number, O: number): void {
+  for (let r = 0; r < n; r++) {
+    const o = r * O;
+    for (let j = 0; j < O; j++) out[o + j] = params[off + j];
+    const a = r * I;
+    for (let i = 0; i < I; i++) {
+      const x = inp[a + i];
+      if (x === 0) continue;
+      const col = off + (i + 1) * O;
+      for (let j = 0; j < O; j++) out[o + j] += params[col + j] * x;
+    }
+  }
+}
+
+/**
+ * Forward propagation of n rows of X (N × D, row-major). Fills ws.acts and ws.zOut and returns the output
+ * activations (N × K): sigmoid outputs for loss "sigmoid", softmax probabilities for "softmax".
+ */
+export function forward(layout: Layout, loss: Loss, params: Floats, X: Floats, n: number, ws: Workspace): Floats {
+  checkShapes("forward", layout, params, X, n, ws);
+  const { sizes, offsets } = layout;
+  const last = sizes.length - 2;
+  let inp = X;
+  for (let l = 0; l <= last; l++) {
+    const I = sizes[l];
+    const O = sizes[l + 1];
+    const out = l === last ? ws.zOut : ws.acts[l];
+    linearForward(out, inp, params, offsets[l], n, I, O);
+    if (l < last) {
+      for (let t = 0; t < n * O; t++) out[t] = sigmoid(out[t]);
+    }
+    inp = out;
+  }
+  const K = sizes[last + 1];
+  outputActivation(loss, ws.zOut, ws.acts[last], n, K);
+  return ws.acts[last];
+}
+
+function outputActivation(loss: Loss, z: Floats, h: Floats, n: number, K: number): void {
+  if (loss === "sigmoid") {
+    for (let t = 0; t < n * K; t++) h[t] = sigmoid(z[t]);
+    return;
+  }
+  for (let r = 0; r < n; r++) {
+    const o = r * K;
+    let max = -Infinity;
+    for (let k = 0; k < K; k++) if (z[o + k] > max) max = z[o + k];
+    let sum = 0;
+    for (let k = 0; k < K; k++) {
+      const e = Math.exp(z[o + k] - max);
+      h[o + k] = e;
+      sum += e;
+    }
+    for (let k = 0; k < K; k++) h[o + k] /= sum;
+  }
+}
+
+/** Σ over n rows of the unregularized loss, from the output pre-activations (stable: no log of 0). */
+function dataLoss(loss: Loss, z: Floats, y: ArrayLike<number>, n: number, K: number): number {
+  let total = 0;
+  for (let r = 0; r < n; r++) {
+    const o = r * K;
+    const label = y[r];
+    if (loss === "sigmoid") {
+      // −y log h − (1−y) log(1−h) with h = g(z): softplus(−z) for the labelled unit, softplus(z) for the others.
+      for (let k = 0; k < K; k++) total += k === label ? softplus(-z[o + k]) : softplus(z[o + k]);
+    } else {
+      let max = -Infinity;
+      for (let k = 0; k < K; k++) if (z[o + k] > max) max = z[o + k];
+      let sum = 0;
+      for (let k = 0; k < K; k++) sum += Math.exp(z[o + k] - max);
+      total += Math.log(sum) - (z[o + label] - max);
+    }
+  }
+  return total;
+}
+
+/** Σ Θ² over every weight matrix, bias columns excluded. */
+export function sumSquaredWeights(layout: Layout, params: Floats): number {
+  const { sizes, offsets } = layout;
+  let s = 0;
+  for (let l = 0; l + 1 < sizes.length; l++) {
+    const end = offsets[l] + sizes[l + 1] * (sizes[l] + 1);
+    for (let t = offsets[l] + sizes[l + 1]; t < end; t++) s += params[t] * params[t];
+  }
+  return s;
+}
+
+/**
+ * Backpropagation of one affine layer: adds δ(out)ᵀ·[1 inp] into dΘ at `off`, and when `dInp` is given writes
+ * dInp[n, i] = (Σ_j Θ[j, i+1] δ[n, j]) · a(1 − a) with a = inp[n, i] = g(z): the course's δ(l) for sigmoid units.
+ */
+function linearBackward(
+  grad: Floats, dInp: Floats | null, delta: Floats, inp: Floats, params: Floats,
+  off: number, n: number, I: number, O: number,
+): void {
+  for (let r = 0; r < n; r++) {
+    const o = r * O;
+    for (let j = 0; j < O; j++) grad[off + j] += delta[o + j];
+    const a = r * I;
+    for (let i = 0; i < I; i++) {
+      const x = inp[a + i];
+      const col = off + (i + 1) * O;
+      if (x !== 0) {
+        for (let j = 0; j < O; j++) grad[col + j] += delta[o + j] * x;
+      }
+      if (dInp !== null) {
+        let s = 0;
+        for (let j = 0; j < O; j++) s += params[col + j] * delta[o + j];
+        dInp[a + i] = s * (x * (1 - x));
+      }
+    }
+  }
+}
+
+/**
+ * The course's nnCostFunction for any depth: returns J over the n rows of X (labels y in 0..K−1) with L2
+ * regularization λ/(2m)·ΣΘ² (bias columns excluded), m = n. When `grad` is given it is overwritten with ∂J/∂params
+ * in the flat layout: D = Δ/m plus (λ/m)·Θ on every column but the bias column.
+ */
+export function costGradient(
+  layout: Layout, loss: Loss, params: Floats, X: Floats, y: ArrayLike<number>, n: number,
+  lambda: number, grad: Floats | null, ws: Workspace,
+): number {
+  checkShapes("costGradient", layout, params, X, n, ws);
+  if (y.length < n) throw new RangeError(`costGradient: y has ${y.length} labels, expected ${n}`);
+  const { sizes, offsets } = layout;
+  const last = sizes.length - 2;
+  const K = sizes[last + 1];
+  for (let r = 0; r < n; r++) {
+    if (!Number.isInteger(y[r]) || y[r] < 0 || y[r] >= K) throw new RangeError(`costGradient: y[${r}] = ${y[r]} is not a label in 0..${K - 1}`);
+  }
+  const h = forward(layout, loss, params, X, n, ws);
+  const m = n;
+  const J = dataLoss(loss, ws.zOut, y, n, K) / m + (lambda / (2 * m)) * sumSquaredWeights(layout, params);
+  if (grad === null) return J;
+  if (grad.length !== layout.count) throw new RangeError(`costGradient: grad has ${grad.length} entries, expected ${layout.count}`);
+
+  // δ(L) = h − y for both losses (sigmoid + cross-entropy, softmax + categorical cross-entropy).
+  const dOut = ws.deltas[last];
+  for (let r = 0; r < n; r++) {
+    for (let k = 0; k < K; k++) dOut[r * K + k] = h[r * K + k] - (k === y[r] ? 1 : 0);
+  }
+  grad.fill(0);
+  for (let l = last; l >= 0; l--) {
+    const inp = l === 0 ? X : ws.acts[l - 1];
+    const dInp = l === 0 ? null : ws.deltas[l - 1];
+    linearBackward(grad, dInp, ws.deltas[l], inp, params, offsets[l], n, sizes[l], sizes[l + 1]);
+  }
+  for (let l = 0; l <= last; l++) {
+    const O = sizes[l + 1];
+    const end = offsets[l] + O * (sizes[l] + 1);
+    for (let t = offsets[l]; t < offsets[l] + O; t++) grad[t] /= m;
+    for (let t = offsets[l] + O; t < end; t++) grad[t] = grad[t] / m + (lambda / m) * params[t];
+  }
+  return J;
+}
+
+/** Convenience for one-off calls (cost API, checks): allocates a workspace of the parameters' float type. */
+export function nnCost(
+  layout: Layout, loss: Loss, params: Floats, X: Floats, y: ArrayLike<number>, lambda: number, grad: Floats | null = null,
+): number {
+  const n = y.length;
+  const Type = params instanceof Float32Array ? Float32Array : Float64Array;
+  return costGradient(layout, loss, params, X, y, n, lambda, grad, createWorkspace(layout, n, Type));
+}
