@@ -1,6 +1,56 @@
-import { Hono } from "hono";
+/** Composes the Hono app: routes, the body limit, and the one place where errors become responses. */
+import { OpenAPIHono } from "@hono/zod-openapi";
+import { bodyLimit } from "hono/body-limit";
+import { HTTPException } from "hono/http-exception";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { Env } from "./env";
+import { ApiError } from "./errors";
+import { nnRoutes } from "./routes/nn";
+import { validationHook } from "./routes/validation";
 
-export const app = new Hono<{ Bindings: Env }>();
+/** Largest request body accepted (bytes): 16 MiB holds a cost request with ~1.5 M numbers. */
+export const MAX_BODY_BYTES = 16 * 1024 * 1024;
+
+export const app = new OpenAPIHono<{ Bindings: Env }>({ defaultHook: validationHook });
+
+app.use(
+  "/v1/*",
+  bodyLimit({
+    maxSize: MAX_BODY_BYTES,
+    onError: () => {
+      throw new ApiError(413, "payload_too_large", `request body exceeds ${MAX_BODY_BYTES} bytes`);
+    },
+  }),
+);
 
 app.get("/healthz", (c) => c.json({ ok: true, servingModelId: null }));
+
+app.route("/v1/nn", nnRoutes);
+
+app.doc31("/openapi.json", {
+  openapi: "3.1.0",
+  info: { title: "edgeprop", version: "1", description: "Neural-network learning as the course teaches it, on Cloudflare Workers." },
+});
+
+const HTTP_CODES: Record<number, [string, string]> = {
+  400: ["invalid_json", "request body is not valid JSON"],
+  404: ["not_found", "no such route"],
+  405: ["method_not_allowed", "method not allowed on this route"],
+  413: ["payload_too_large", `request body exceeds ${MAX_BODY_BYTES} bytes`],
+  415: ["unsupported_media_type", "send the body as JSON with Content-Type: application/json"],
+};
+
+app.notFound((c) => c.json({ error: { code: "not_found", message: `no route for ${c.req.method} ${new URL(c.req.url).pathname}` } }, 404));
+
+app.onError((err, c) => {
+  if (err instanceof ApiError) {
+    const body = { error: { code: err.code, message: err.message, ...(err.details === undefined ? {} : { details: err.details }) } };
+    return c.json(body, err.status);
+  }
+  if (err instanceof HTTPException && err.status < 500) {
+    const [code, message] = HTTP_CODES[err.status] ?? ["bad_request", err.message];
+    return c.json({ error: { code, message } }, err.status as ContentfulStatusCode);
+  }
+  console.error("unhandled error", err);
+  return c.json({ error: { code: "internal", message: "internal error" } }, 500);
+});

@@ -16,9 +16,8 @@ export type Floats = Float32Array | Float64Array;
 export type FloatsConstructor = Float32ArrayConstructor | Float64ArrayConstructor;
 
 /** Output units and loss: the course's sigmoid outputs with its cross-entropy J, or softmax with categorical cross-entropy. */
-export type Loss = "sigmoid" | "softmax";
-
-export const LOSSES: readonly Loss[] = ["sigmoid", "softmax"];
+export const LOSSES = ["sigmoid", "softmax"] as const;
+export type Loss = (typeof LOSSES)[number];
 
 /** Largest layer width and parameter count accepted anywhere: keeps a bad request from allocating gigabytes. */
 export const MAX_LAYER_SIZE = 65_536;

@@ -1,0 +1,20 @@
+/**
+ * The one error type the API answers with: `{"error": {"code", "message"}}` and its status. Thrown anywhere
+ * below the routes; src/app.ts turns it (and every other error) into a response in one place.
+ */
+export class ApiError extends Error {
+  constructor(
+    readonly status: 400 | 401 | 403 | 404 | 409 | 413 | 415 | 422 | 429 | 500 | 503,
+    readonly code: string,
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+    this.name = "ApiError";
+  }
+}
+
+/** 400 with code `invalid_request`. */
+export function badRequest(message: string, details?: unknown): ApiError {
+  return new ApiError(400, "invalid_request", message, details);
+}

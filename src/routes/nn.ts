@@ -1,0 +1,144 @@
+/** The course's numeric core over HTTP, in float64: the cost function and the gradient check. */
+import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import type { Env } from "../env";
+import { checkGradients } from "../nn/gradcheck";
+import { createLayout } from "../nn/layout";
+import { nnCost } from "../nn/network";
+import { ErrorBody, Lambda, Layers, LossName } from "./schemas";
+import { jsonBody, validationHook } from "./validation";
+
+/** Largest X accepted by the cost API (rows × columns); the body limit caps it too. */
+export const MAX_COST_ENTRIES = 4_000_000;
+/** Largest network the gradient check runs: it evaluates the cost 2 × (parameter count) times. */
+export const MAX_GRADCHECK_PARAMS = 1_000;
+export const MAX_GRADCHECK_M = 50;
+
+function paramCount(layers: number[]): number {
+  let count = 0;
+  for (let l = 0; l + 1 < layers.length; l++) count += layers[l + 1] * (layers[l] + 1);
+  return count;
+}
+
+const CostRequest = z
+  .object({
+    layers: Layers,
+    params: z.array(z.number({ error: "params must hold finite numbers" }), { error: "params must be an array of numbers" })
+      .openapi({ description: "[Θ1(:); Θ2(:); …], each Θ(l) (s(l+1) × (s(l)+1)) unrolled column-major as Octave's Theta(:)." }),
+    X: z.array(z.array(z.number({ error: "X must hold finite numbers" }), { error: "each row of X must be an array of numbers" }), { error: "X must be an array of rows" })
+      .min(1, { error: "X needs at least one row" })
+      .openapi({ description: "m rows of s1 features." }),
+    y: z.array(z.number().int({ error: "labels must be integers" }), { error: "y must be an array of labels" })
+      .openapi({ description: "m labels in 0..K−1 (K = last layer size)." }),
+    lambda: Lambda.default(0),
+    loss: LossName.default("sigmoid"),
+  })
+  .strict()
+  .superRefine((b, ctx) => {
+    const expected = paramCount(b.layers);
+    if (b.params.length !== expected) {
+      ctx.addIssue({ code: "custom", path: ["params"], message: `params has ${b.params.length} numbers; layers ${JSON.stringify(b.layers)} need ${expected}` });
+    }
+    const D = b.layers[0];
+    const K = b.layers[b.layers.length - 1];
+    if (b.X.length * D > MAX_COST_ENTRIES) {
+      ctx.addIssue({ code: "custom", path: ["X"], message: `X is too large: ${b.X.length} × ${D} entries, at most ${MAX_COST_ENTRIES}` });
+    }
+    const ragged = b.X.findIndex((row) => row.length !== D);
+    if (ragged >= 0) {
+      ctx.addIssue({ code: "custom", path: ["X", ragged], message: `row has ${b.X[ragged].length} numbers, expected ${D} (layers[0]); X must not be ragged` });
+    }
+    if (b.y.length !== b.X.length) {
+      ctx.addIssue({ code: "custom", path: ["y"], message: `y has ${b.y.length} labels, X has ${b.X.length} rows` });
+    }
+    const bad = b.y.findIndex((label) => label < 0 || label >= K);
+    if (bad >= 0) {
+      ctx.addIssue({ code: "custom", path: ["y", bad], message: `label ${b.y[bad]} is out of range 0..${K - 1}` });
+    }
+  })
+  .openapi("CostRequest");
+
+const CostResponse = z
+  .object({ cost: z.number(), gradient: z.array(z.number()).openapi({ description: "∂J/∂params in the unroll order of params." }) })
+  .openapi("CostResponse");
+
+const GradcheckRequest = z
+  .object({
+    layers: Layers.default([3, 5, 3]),
+    lambda: Lambda.default(0),
+    m: z.number().int().min(1).max(MAX_GRADCHECK_M, { error: `m must be at most ${MAX_GRADCHECK_M}` }).default(5),
+    loss: LossName.default("sigmoid"),
+  })
+  .strict()
+  .superRefine((b, ctx) => {
+    const count = paramCount(b.layers);
+    if (count > MAX_GRADCHECK_PARAMS) {
+      ctx.addIssue({ code: "custom", path: ["layers"], message: `the gradient check allows at most ${MAX_GRADCHECK_PARAMS} parameters; layers ${JSON.stringify(b.layers)} have ${count}` });
+    }
+  })
+  .openapi("GradcheckRequest");
+
+const GradcheckResponse = z
+  .object({
+    relativeDifference: z.number(),
+    cost: z.number(),
+    numerical: z.array(z.number()),
+    analytical: z.array(z.number()),
+    layers: z.array(z.number()),
+    lambda: z.number(),
+    m: z.number(),
+    loss: z.string(),
+  })
+  .openapi("GradcheckResponse");
+
+const errors = {
+  400: { description: "Invalid input", content: { "application/json": { schema: ErrorBody } } },
+  413: { description: "Body too large", content: { "application/json": { schema: ErrorBody } } },
+  415: { description: "Body is not JSON", content: { "application/json": { schema: ErrorBody } } },
+};
+
+const costRoute = createRoute({
+  method: "post",
+  path: "/cost",
+  summary: "The course's cost J and its gradient (float64)",
+  request: { body: jsonBody(CostRequest) },
+  responses: { 200: { description: "J and ∂J/∂params", content: { "application/json": { schema: CostResponse } } }, ...errors },
+});
+
+const gradcheckRoute = createRoute({
+  method: "post",
+  path: "/gradcheck",
+  summary: "The course's gradient check on its small debug network",
+  request: { body: jsonBody(GradcheckRequest) },
+  responses: { 200: { description: "Backpropagation against central differences", content: { "application/json": { schema: GradcheckResponse } } }, ...errors },
+});
+
+export const nnRoutes = new OpenAPIHono<{ Bindings: Env }>({ defaultHook: validationHook });
+
+nnRoutes.openapi(costRoute, (c) => {
+  const b = c.req.valid("json");
+  const layout = createLayout(b.layers);
+  const D = b.layers[0];
+  const X = new Float64Array(b.X.length * D);
+  b.X.forEach((row, r) => X.set(row, r * D));
+  const gradient = new Float64Array(layout.count);
+  const cost = nnCost(layout, b.loss, Float64Array.from(b.params), X, b.y, b.lambda, gradient);
+  return c.json({ cost, gradient: Array.from(gradient) }, 200);
+});
+
+nnRoutes.openapi(gradcheckRoute, (c) => {
+  const b = c.req.valid("json");
+  const check = checkGradients(b.layers, b.lambda, b.m, b.loss);
+  return c.json(
+    {
+      relativeDifference: check.relativeDifference,
+      cost: check.cost,
+      numerical: Array.from(check.numerical),
+      analytical: Array.from(check.analytical),
+      layers: b.layers,
+      lambda: b.lambda,
+      m: b.m,
+      loss: b.loss,
+    },
+    200,
+  );
+});

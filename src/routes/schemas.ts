@@ -1,0 +1,24 @@
+/** Request and response schemas shared by the routes; the same schemas validate requests and publish /openapi.json. */
+import { z } from "@hono/zod-openapi";
+import { LOSSES, MAX_LAYER_SIZE } from "../nn/layout";
+
+/** Layer sizes s1..sL: at least one hidden layer, output at least 2 classes. */
+export const Layers = z
+  .array(z.number().int().min(1).max(MAX_LAYER_SIZE), { error: "layers must be an array of integers" })
+  .min(3, { error: "layers needs at least 3 sizes: input, one or more hidden, output" })
+  .max(32, { error: "layers allows at most 32 sizes" })
+  .refine((s) => s[s.length - 1] >= 2, { error: "the last layer (classes) needs at least 2 units" })
+  .openapi({ example: [3, 5, 3], description: "Layer sizes s1..sL, bias units not counted." });
+
+export const LossName = z
+  .enum(LOSSES, { error: (iss) => `loss must be one of ${LOSSES.join(", ")}, got ${JSON.stringify(iss.input)}` })
+  .openapi({ description: "`sigmoid`: the course's J; `softmax`: categorical cross-entropy." });
+
+export const Lambda = z
+  .number({ error: "lambda must be a finite number" })
+  .min(0, { error: "lambda must be ≥ 0" })
+  .openapi({ description: "Regularization strength λ (bias weights are not regularized)." });
+
+export const ErrorBody = z
+  .object({ error: z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() }) })
+  .openapi("Error");
