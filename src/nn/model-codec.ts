@@ -14,6 +14,7 @@
  *
  * Every header field is 4 bytes wide, so the weights start on a 4-byte boundary without padding bytes.
  */
+import { crc32 } from "./checksum";
 import { createLayout, LOSSES, type Loss } from "./layout";
 
 /** Thrown when bytes are not a model this codec can read; the message says what was expected and found. */
@@ -33,23 +34,6 @@ const MAGIC = 0x4e4e5045;
 export const MODEL_FORMAT_VERSION = 1;
 const HEADER_BYTES = 16;
 const LOSS_CODES: Record<Loss, number> = { sigmoid: 0, softmax: 1 };
-
-const CRC_TABLE = (() => {
-  const table = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    table[n] = c >>> 0;
-  }
-  return table;
-})();
-
-/** CRC-32 (IEEE 802.3, reflected polynomial 0xEDB88320, as zlib and PNG) of `bytes`, as an unsigned integer. */
-export function crc32(bytes: Uint8Array): number {
-  let c = 0xffffffff;
-  for (let i = 0; i < bytes.length; i++) c = CRC_TABLE[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 

@@ -16,7 +16,7 @@
  *   end − 4  4      uint32 CRC-32 of every byte before it
  */
 import type { Floats } from "./layout";
-import { crc32 } from "./model-codec";
+import { crc32 } from "./checksum";
 import type { AdamState, FirstOrderState, MomentumState, SgdState } from "./optimizers";
 import { CG_PHASES, CG_STOPS, type CgState } from "./cg";
 

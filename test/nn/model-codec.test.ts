@@ -1,6 +1,7 @@
 import { describe, expect, test } from "vitest";
 import { createLayout, type Loss } from "../../src/nn/layout";
-import { crc32, decodeModel, encodeModel, ModelFormatError } from "../../src/nn/model-codec";
+import { crc32 } from "../../src/nn/checksum";
+import { decodeModel, encodeModel, ModelFormatError } from "../../src/nn/model-codec";
 
 /** Float32 values given by their bit patterns, so that the test says exactly which bits must survive. */
 const SPECIAL_BITS = [

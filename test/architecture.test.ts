@@ -1,0 +1,54 @@
+/** The layer rules of DESIGN.md, checked on the source text: imports flow one way and src/nn stays pure. */
+import { describe, expect, test } from "vitest";
+
+const sources = import.meta.glob("../src/**/*.ts", { query: "?raw", import: "default", eager: true }) as Record<string, string>;
+
+function importsOf(text: string): string[] {
+  return [...text.matchAll(/(?:import|export)[^'"]*?from\s+["']([^"']+)["']|import\(\s*["']([^"']+)["']\s*\)/g)].map((m) => m[1] ?? m[2]);
+}
+
+/** Folder of a module path relative to src/ after resolving a relative import. */
+function resolve(from: string, spec: string): string {
+  if (!spec.startsWith(".")) return spec;
+  const parts = from.split("/").slice(0, -1);
+  for (const p of spec.split("/")) {
+    if (p === "..") parts.pop();
+    else if (p !== ".") parts.push(p);
+  }
+  return parts.join("/");
+}
+
+const allowed: Record<string, string[]> = {
+  "src/nn": ["src/nn"],
+  "src/data": ["src/nn", "src/data"],
+  "src/storage": ["src/nn", "src/data", "src/storage", "src/env", "src/errors"],
+  "src/training": ["src/nn", "src/data", "src/storage", "src/training", "src/env", "src/errors"],
+};
+
+const files = Object.entries(sources).map(([path, text]) => [path.replace(/^\.\.\//, ""), text] as const);
+
+describe("layers", () => {
+  test("the glob sees the sources", () => {
+    expect(files.some(([p]) => p === "src/nn/network.ts")).toBe(true);
+  });
+
+  test.each(files.filter(([p]) => Object.keys(allowed).some((dir) => p.startsWith(dir + "/"))))("%s imports only from below it", (path, text) => {
+    const dir = Object.keys(allowed).find((d) => path.startsWith(d + "/"))!;
+    for (const spec of importsOf(text)) {
+      const target = resolve(path, spec);
+      if (!spec.startsWith(".")) {
+        // Packages: only the HTTP layer and storage may touch the platform or Hono.
+        expect(dir === "src/nn" || dir === "src/data" ? `${path} imports package ${spec}` : "ok").toBe("ok");
+        continue;
+      }
+      expect(allowed[dir].some((a) => target === a || target.startsWith(a + "/")), `${path} imports ${spec}`).toBe(true);
+    }
+  });
+
+  test.each(files.filter(([p]) => p.startsWith("src/nn/") || p.startsWith("src/data/")))("%s is pure: no env, async, Date, Math.random", (path, text) => {
+    const code = text.replace(/\/\*[\s\S]*?\*\/|\/\/.*$/gm, "");
+    expect(code).not.toMatch(/\basync\b|\bawait\b/);
+    expect(code).not.toMatch(/\bDate\b|Math\.random|performance\.now/);
+    expect(code).not.toMatch(/\benv\./);
+  });
+});
