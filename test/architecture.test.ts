@@ -4,7 +4,8 @@ import { describe, expect, test } from "vitest";
 const sources = import.meta.glob("../src/**/*.ts", { query: "?raw", import: "default", eager: true }) as Record<string, string>;
 
 function importsOf(text: string): string[] {
-  return [...text.matchAll(/(?:import|export)[^'"]*?from\s+["']([^"']+)["']|import\(\s*["']([^"']+)["']\s*\)/g)].map((m) => m[1] ?? m[2]);
+  const re = /(?:import|export)[^'"]*?from\s+["']([^"']+)["']|import\(\s*["']([^"']+)["']\s*\)|^import\s+["']([^"']+)["']/gm;
+  return [...text.matchAll(re)].map((m) => m[1] ?? m[2] ?? m[3]);
 }
 
 /** Folder of a module path relative to src/ after resolving a relative import. */
