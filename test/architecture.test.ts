@@ -1,3 +1,4 @@
+/// <reference types="vite/client" />
 /** The layer rules of DESIGN.md, checked on the source text: imports flow one way and src/nn stays pure. */
 import { describe, expect, test } from "vitest";
 
