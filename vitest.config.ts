@@ -26,7 +26,7 @@ export default defineConfig({
     cloudflareTest({
       wrangler: { configPath: "./wrangler.toml" },
       miniflare: {
-        bindings: { ADMIN_TOKEN: "test-admin-token" },
+        bindings: { ADMIN_TOKEN: "test-admin-token", STEP_WORK: "2e7" },
         serviceBindings: { HOST_FILES: hostFiles },
         queueConsumers: {
           "edgeprop-train": { maxBatchTimeout: 0.01 },

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // `npm start`: wrangler dev on port 8787 (or $PORT) with local simulated KV, R2 and Queues, offline.
 // Writes .dev.vars with a random ADMIN_TOKEN when it is absent; an existing .dev.vars is used as it is.
-import { spawn } from "node:child_process";
+// Loads MNIST into local R2 first (scripts/load-mnist.ts: does nothing when it is already there).
+import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -17,6 +18,12 @@ if (!existsSync(devVars)) {
 
 const port = process.env.PORT || "8787";
 const env = { ...process.env, CLOUDFLARE_CF_FETCH_ENABLED: "false", WRANGLER_SEND_METRICS: "false" };
+
+const loader = spawnSync("npx", ["tsx", "scripts/load-mnist.ts"], { cwd: root, env, stdio: "inherit" });
+if (loader.status !== 0) {
+  console.error("edgeprop: loading MNIST into local R2 failed (see above); not starting wrangler dev");
+  process.exit(loader.status ?? 1);
+}
 const wrangler = spawn("npx", ["wrangler", "dev", "--port", port, "--ip", "127.0.0.1", ...process.argv.slice(2)], {
   cwd: root,
   env,

@@ -1,31 +1,43 @@
 /** Composes the Hono app: routes, the body limit, and the one place where errors become responses. */
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
+import { except } from "hono/combine";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { Env } from "./env";
 import { ApiError } from "./errors";
+import { datasetRoutes } from "./routes/datasets";
+import { modelRoutes } from "./routes/models";
 import { nnRoutes } from "./routes/nn";
+import { runRoutes } from "./routes/runs";
 import { validationHook } from "./routes/validation";
+import { getServingId } from "./storage/models";
 
 /** Largest request body accepted (bytes): 16 MiB holds a cost request with ~1.5 M numbers. */
 export const MAX_BODY_BYTES = 16 * 1024 * 1024;
 
 export const app = new OpenAPIHono<{ Bindings: Env }>({ defaultHook: validationHook });
 
+// Dataset uploads have their own, larger limit (src/routes/datasets.ts).
 app.use(
   "/v1/*",
-  bodyLimit({
-    maxSize: MAX_BODY_BYTES,
-    onError: () => {
-      throw new ApiError(413, "payload_too_large", `request body exceeds ${MAX_BODY_BYTES} bytes`);
-    },
-  }),
+  except(
+    ["/v1/datasets", "/v1/datasets/*"],
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: () => {
+        throw new ApiError(413, "payload_too_large", `request body exceeds ${MAX_BODY_BYTES} bytes`);
+      },
+    }),
+  ),
 );
 
-app.get("/healthz", (c) => c.json({ ok: true, servingModelId: null }));
+app.get("/healthz", async (c) => c.json({ ok: true, servingModelId: await getServingId(c.env.SERVING_KV) }));
 
 app.route("/v1/nn", nnRoutes);
+app.route("/v1/datasets", datasetRoutes);
+app.route("/v1/runs", runRoutes);
+app.route("/v1/models", modelRoutes);
 
 app.doc31("/openapi.json", {
   openapi: "3.1.0",

@@ -11,6 +11,7 @@ export interface Env {
   TRAIN_QUEUE: Queue<TrainMessage>;
   ASSETS: Fetcher;
   ADMIN_TOKEN?: string;
+  STEP_WORK: string;
   WATCHDOG_STALL_SECONDS: string;
   SCHEDULED_RUN_SPEC: string;
   PROMOTE_POLICY: string;

@@ -306,3 +306,11 @@ export function fmincg(fn: (x: Float64Array, grad: Float64Array) => number, x0: 
   }
   return { x: st.x, costs: st.costs, iterations: st.i, evaluations: st.evaluations };
 }
+
+/**
+ * The best point known: the start of the current line search (the last accepted point) while one is under way,
+ * otherwise the current point (before the first evaluation, or the final point once done).
+ */
+export function cgBest(st: CgState): Float64Array {
+  return st.phase === "first" || st.phase === "shrink" || st.phase === "extrapolate" ? st.x0 : st.x;
+}

@@ -160,10 +160,13 @@ function linearBackward(
  * The course's nnCostFunction for any depth: returns J over the n rows of X (labels y in 0..K−1) with L2
  * regularization λ/(2m)·ΣΘ² (bias columns excluded), m = n. When `grad` is given it is overwritten with ∂J/∂params
  * in the flat layout: D = Δ/m plus (λ/m)·Θ on every column but the bias column.
+ *
+ * `regM` (default n) is the m of the regularization term only: a mini-batch of n rows drawn from a training set of
+ * M examples passes M, so that its J and gradient estimate those of the whole set, (1/M)Σloss + λ/(2M)ΣΘ².
  */
 export function costGradient(
   layout: Layout, loss: Loss, params: Floats, X: Floats, y: ArrayLike<number>, n: number,
-  lambda: number, grad: Floats | null, ws: Workspace,
+  lambda: number, grad: Floats | null, ws: Workspace, regM: number = n,
 ): number {
   checkShapes("costGradient", layout, params, X, n, ws);
   if (y.length < n) throw new RangeError(`costGradient: y has ${y.length} labels, expected ${n}`);
@@ -175,7 +178,7 @@ export function costGradient(
   }
   const h = forward(layout, loss, params, X, n, ws);
   const m = n;
-  const J = dataLoss(loss, ws.zOut, y, n, K) / m + (lambda / (2 * m)) * sumSquaredWeights(layout, params);
+  const J = dataLoss(loss, ws.zOut, y, n, K) / m + (lambda / (2 * regM)) * sumSquaredWeights(layout, params);
   if (grad === null) return J;
   if (grad.length !== layout.count) throw new RangeError(`costGradient: grad has ${grad.length} entries, expected ${layout.count}`);
 
@@ -194,9 +197,22 @@ export function costGradient(
     const O = sizes[l + 1];
     const end = offsets[l] + O * (sizes[l] + 1);
     for (let t = offsets[l]; t < offsets[l] + O; t++) grad[t] /= m;
-    for (let t = offsets[l] + O; t < end; t++) grad[t] = grad[t] / m + (lambda / m) * params[t];
+    for (let t = offsets[l] + O; t < end; t++) grad[t] = grad[t] / m + (lambda / regM) * params[t];
   }
   return J;
+}
+
+/**
+ * Adds the course's regularization for m examples to a gradient of the data term: (λ/m)·Θ on every column but the
+ * bias column. Returns the cost term λ/(2m)·ΣΘ².
+ */
+export function regularize(layout: Layout, params: Floats, lambda: number, m: number, grad: Floats): number {
+  const { sizes, offsets } = layout;
+  for (let l = 0; l + 1 < sizes.length; l++) {
+    const end = offsets[l] + sizes[l + 1] * (sizes[l] + 1);
+    for (let t = offsets[l] + sizes[l + 1]; t < end; t++) grad[t] += (lambda / m) * params[t];
+  }
+  return (lambda / (2 * m)) * sumSquaredWeights(layout, params);
 }
 
 /** Convenience for one-off calls (cost API, checks): allocates a workspace of the parameters' float type. */
@@ -206,4 +222,31 @@ export function nnCost(
   const n = y.length;
   const Type = params instanceof Float32Array ? Float32Array : Float64Array;
   return costGradient(layout, loss, params, X, y, n, lambda, grad, createWorkspace(layout, n, Type));
+}
+
+/** Index of the largest of the K outputs of row r (the predicted class; the first on ties). */
+export function argmaxRow(h: Floats, r: number, K: number): number {
+  let best = 0;
+  for (let k = 1; k < K; k++) if (h[r * K + k] > h[r * K + best]) best = k;
+  return best;
+}
+
+/** Forward only: Σ over n rows of the unregularized loss, and how many rows are classified correctly. */
+export function evaluateRows(
+  layout: Layout, loss: Loss, params: Floats, X: Floats, y: ArrayLike<number>, n: number, ws: Workspace,
+): { lossSum: number; correct: number } {
+  const K = layout.sizes[layout.sizes.length - 1];
+  const h = forward(layout, loss, params, X, n, ws);
+  let correct = 0;
+  for (let r = 0; r < n; r++) if (argmaxRow(h, r, K) === y[r]) correct++;
+  return { lossSum: dataLoss(loss, ws.zOut, y, n, K), correct };
+}
+
+/** How many of the n rows whose outputs were just computed (ws after forward or costGradient) are classified correctly. */
+export function countCorrect(layout: Layout, ws: Workspace, y: ArrayLike<number>, n: number): number {
+  const K = layout.sizes[layout.sizes.length - 1];
+  const h = ws.acts[ws.acts.length - 1];
+  let correct = 0;
+  for (let r = 0; r < n; r++) if (argmaxRow(h, r, K) === y[r]) correct++;
+  return correct;
 }

@@ -1,0 +1,164 @@
+/**
+ * Datasets as R2 objects: `uint8` shards of up to SHARD_SIZE examples and one manifest that lists them.
+ * Pixels stay bytes (MNIST's 60 000 training images are 47 MB as bytes, 188 MB as float32).
+ *
+ * Shard layout, little-endian:
+ *
+ *   offset      size    field
+ *   0           4       magic, ASCII "EPDS"
+ *   4           4       uint32 format version (1)
+ *   8           4       uint32 count n
+ *   12          4       uint32 rows
+ *   16          4       uint32 cols
+ *   20          n       labels, one byte each
+ *   20 + n      n·r·c   pixels, row-major per example
+ *   end − 4     4       uint32 CRC-32 of every byte before it
+ */
+import { crc32 } from "../nn/checksum";
+
+/** Examples per shard: 1 000 MNIST images are 784 KB. */
+export const SHARD_SIZE = 1000;
+
+/** Thrown when a shard or manifest is not what it should be; the message says what was expected and found. */
+export class DatasetFormatError extends Error {
+  override name = "DatasetFormatError";
+}
+
+/** One shard of examples, decoded (views into the shard's bytes). */
+export interface Shard {
+  count: number;
+  rows: number;
+  cols: number;
+  labels: Uint8Array;
+  pixels: Uint8Array;
+}
+
+const MAGIC = 0x53445045; // "EPDS"
+const VERSION = 1;
+const HEADER = 20;
+
+/** Encodes `count` examples (labels and row-major uint8 pixels) as one shard. */
+export function encodeShard(labels: Uint8Array, pixels: Uint8Array, rows: number, cols: number): Uint8Array {
+  const n = labels.length;
+  if (pixels.length !== n * rows * cols) {
+    throw new RangeError(`encodeShard: pixels has ${pixels.length} bytes, expected ${n} × ${rows} × ${cols} = ${n * rows * cols}`);
+  }
+  const out = new Uint8Array(HEADER + n + pixels.length + 4);
+  const view = new DataView(out.buffer);
+  view.setUint32(0, MAGIC, true);
+  view.setUint32(4, VERSION, true);
+  view.setUint32(8, n, true);
+  view.setUint32(12, rows, true);
+  view.setUint32(16, cols, true);
+  out.set(labels, HEADER);
+  out.set(pixels, HEADER + n);
+  view.setUint32(out.length - 4, crc32(out.subarray(0, out.length - 4)), true);
+  return out;
+}
+
+/** Decodes a shard, checking magic, version, length and checksum; `name` is used in error messages. */
+export function decodeShard(bytes: Uint8Array, name = "shard"): Shard {
+  if (bytes.length < HEADER + 4) throw new DatasetFormatError(`${name}: ${bytes.length} bytes are too short for a shard`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (view.getUint32(0, true) !== MAGIC) throw new DatasetFormatError(`${name}: not a dataset shard (bad magic)`);
+  const version = view.getUint32(4, true);
+  if (version !== VERSION) throw new DatasetFormatError(`${name}: unsupported shard version ${version}`);
+  const count = view.getUint32(8, true);
+  const rows = view.getUint32(12, true);
+  const cols = view.getUint32(16, true);
+  const expected = HEADER + count + count * rows * cols + 4;
+  if (bytes.length !== expected) throw new DatasetFormatError(`${name}: ${bytes.length} bytes, expected ${expected}`);
+  const stored = view.getUint32(bytes.length - 4, true);
+  if (crc32(bytes.subarray(0, bytes.length - 4)) !== stored) throw new DatasetFormatError(`${name}: checksum mismatch (corrupted shard)`);
+  return {
+    count,
+    rows,
+    cols,
+    labels: bytes.subarray(HEADER, HEADER + count),
+    pixels: bytes.subarray(HEADER + count, HEADER + count + count * rows * cols),
+  };
+}
+
+/** One shard as listed in a manifest. */
+export interface ShardEntry {
+  key: string;
+  count: number;
+  bytes: number;
+  crc32: number;
+}
+
+/** A split (train or test): its examples in shards of SHARD_SIZE, in order. */
+export interface SplitManifest {
+  count: number;
+  shardSize: number;
+  shards: ShardEntry[];
+}
+
+/** What makes a dataset visible: written last, after every shard it lists. */
+export interface DatasetManifest {
+  name: string;
+  /** Upload id: shard keys include it, so a re-upload never mixes with the shards of an earlier one. */
+  version: string;
+  rows: number;
+  cols: number;
+  classes: number;
+  train: SplitManifest;
+  test: SplitManifest;
+  /** CRC-32 over the shards' CRC-32s, train then test. */
+  checksum: number;
+  createdAt: string;
+}
+
+/** The checksum of a manifest: CRC-32 over its shards' checksums, in order. */
+export function manifestChecksum(train: SplitManifest, test: SplitManifest): number {
+  const all = [...train.shards, ...test.shards];
+  const bytes = new Uint8Array(4 * all.length);
+  const view = new DataView(bytes.buffer);
+  all.forEach((s, i) => view.setUint32(4 * i, s.crc32, true));
+  return crc32(bytes);
+}
+
+/** Which shard holds example `index` of a split, and where in it. */
+export function locate(split: SplitManifest, index: number): { shard: number; offset: number } {
+  return { shard: Math.floor(index / split.shardSize), offset: index % split.shardSize };
+}
+
+function isCount(n: unknown): n is number {
+  return typeof n === "number" && Number.isInteger(n) && n >= 0;
+}
+
+function checkSplit(where: string, split: SplitManifest | undefined, name: string): void {
+  if (typeof split !== "object" || split === null || !isCount(split.count) || !isCount(split.shardSize) || !Array.isArray(split.shards)) {
+    throw new DatasetFormatError(`${where}: ${name} must be { count, shardSize, shards[] }`);
+  }
+  let total = 0;
+  for (const [i, s] of split.shards.entries()) {
+    if (typeof s?.key !== "string" || !isCount(s.count) || !isCount(s.bytes) || !isCount(s.crc32)) {
+      throw new DatasetFormatError(`${where}: ${name}.shards[${i}] must be { key, count, bytes, crc32 }`);
+    }
+    total += s.count;
+  }
+  if (total !== split.count) throw new DatasetFormatError(`${where}: ${name}.shards hold ${total} examples, ${name}.count says ${split.count}`);
+}
+
+/**
+ * Checks that a parsed manifest is one (fields, shard counts adding up to the split counts, checksum over the
+ * listed shards) and returns it typed; `where` is used in error messages.
+ */
+export function checkManifest(value: unknown, where = "manifest"): DatasetManifest {
+  const m = value as Partial<DatasetManifest> | null;
+  if (typeof m !== "object" || m === null || Array.isArray(m)) throw new DatasetFormatError(`${where}: not a JSON object`);
+  for (const field of ["name", "version", "createdAt"] as const) {
+    if (typeof m[field] !== "string") throw new DatasetFormatError(`${where}: ${field} must be a string`);
+  }
+  for (const field of ["rows", "cols", "classes", "checksum"] as const) {
+    if (!isCount(m[field])) throw new DatasetFormatError(`${where}: ${field} must be a non-negative integer`);
+  }
+  checkSplit(where, m.train, "train");
+  checkSplit(where, m.test, "test");
+  const manifest = m as DatasetManifest;
+  if (manifestChecksum(manifest.train, manifest.test) !== manifest.checksum) {
+    throw new DatasetFormatError(`${where}: checksum ${manifest.checksum} does not match its shard list`);
+  }
+  return manifest;
+}

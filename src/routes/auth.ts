@@ -1,0 +1,24 @@
+/** Admin authorization: `Authorization: Bearer <ADMIN_TOKEN>`, compared in constant time. */
+import { createMiddleware } from "hono/factory";
+import { timingSafeEqual } from "hono/utils/buffer";
+import type { Env } from "../env";
+import { ApiError } from "../errors";
+
+/**
+ * Guards writes that cost money or change what is served. Refused (503) when the Worker has no ADMIN_TOKEN, so an
+ * unconfigured deployment is never open; 401 without a bearer token, 403 with a wrong one.
+ */
+export const requireAdmin = createMiddleware<{ Bindings: Env }>(async (c, next) => {
+  const token = c.env.ADMIN_TOKEN;
+  if (!token) {
+    throw new ApiError(503, "admin_not_configured", "admin routes are disabled: the Worker has no ADMIN_TOKEN secret (wrangler secret put ADMIN_TOKEN, or .dev.vars locally)");
+  }
+  const header = c.req.header("authorization") ?? "";
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  if (match === null) {
+    c.header("WWW-Authenticate", 'Bearer realm="edgeprop"');
+    throw new ApiError(401, "unauthorized", "this route needs Authorization: Bearer <ADMIN_TOKEN>");
+  }
+  if (!(await timingSafeEqual(match[1], token))) throw new ApiError(403, "forbidden", "the bearer token is not the admin token");
+  await next();
+});

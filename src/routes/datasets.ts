@@ -1,0 +1,178 @@
+/**
+ * Datasets in R2 over HTTP: list and read the visible ones, and (admin) upload one as four IDX files.
+ *
+ * An upload is decoded and checked in full before anything is written, then stored with writeDataset, whose
+ * manifest comes last: a refused or interrupted upload never becomes visible.
+ */
+import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { bodyLimit } from "hono/body-limit";
+import { createMiddleware } from "hono/factory";
+import { decodeIdxDataset, DatasetInputError, type IdxFiles } from "../data/build";
+import type { DatasetManifest } from "../data/shards";
+import type { Env } from "../env";
+import { ApiError, badRequest } from "../errors";
+import { listManifests, newDatasetVersion, readManifest, writeDataset } from "../storage/datasets";
+import { ID_PATTERN } from "../storage/keys";
+import { requireAdmin } from "./auth";
+import { ErrorBody } from "./schemas";
+import { validationHook } from "./validation";
+
+/** Largest upload accepted (bytes, whole multipart body): MNIST's test set is 7.9 MB, its training set 47 MB. */
+export const MAX_UPLOAD_BYTES = 32 * 1024 * 1024;
+
+/** Dataset names no upload may take: "feedback" is built by the server from labelled corrections. */
+export const RESERVED_DATASETS: readonly string[] = ["feedback"];
+
+const IDX_FIELDS = ["trainImages", "trainLabels", "testImages", "testLabels"] as const;
+
+const uploadLimit = bodyLimit({
+  maxSize: MAX_UPLOAD_BYTES,
+  onError: () => {
+    throw new ApiError(413, "payload_too_large", `upload exceeds ${MAX_UPLOAD_BYTES} bytes (32 MiB)`);
+  },
+});
+
+/** Refuses a reserved name (409) before the body is read. */
+const notReserved = createMiddleware<{ Bindings: Env }>(async (c, next) => {
+  const name = c.req.param("name") ?? "";
+  if (RESERVED_DATASETS.includes(name)) throw new ApiError(409, "reserved_name", `the dataset name ${JSON.stringify(name)} is reserved`);
+  await next();
+});
+
+/** Refuses anything but multipart/form-data (415) and a body that does not parse as such (400), with JSON errors. */
+const multipartBody = createMiddleware<{ Bindings: Env }>(async (c, next) => {
+  const type = c.req.header("content-type") ?? "";
+  if (!/^multipart\/form-data\s*;/i.test(type)) {
+    throw new ApiError(415, "unsupported_media_type", `send the dataset as multipart/form-data with fields ${IDX_FIELDS.join(", ")} and classes; got ${type ? JSON.stringify(type) : "no Content-Type"}`);
+  }
+  try {
+    // Cached by Hono: the form validator reads this parse rather than the body again.
+    await c.req.formData();
+  } catch {
+    throw badRequest("the body is not valid multipart/form-data");
+  }
+  await next();
+});
+
+const NameParam = z.object({
+  name: z
+    .string()
+    .regex(ID_PATTERN, { error: "name must be 1..63 lowercase letters, digits and dashes, starting with a letter or digit" })
+    .openapi({ param: { name: "name", in: "path" }, example: "mnist" }),
+});
+
+const idxFile = (field: string, what: string) =>
+  z
+    .instanceof(File, { error: `${field} must be a file: an IDX file of ${what}` })
+    .openapi({ type: "string", format: "binary", description: `IDX file of ${what} (type 0x08, unsigned bytes).` });
+
+const UploadForm = z
+  .object({
+    trainImages: idxFile("trainImages", "training images (count × rows × cols)"),
+    trainLabels: idxFile("trainLabels", "training labels (count)"),
+    testImages: idxFile("testImages", "test images (count × rows × cols), the same rows × cols as trainImages"),
+    testLabels: idxFile("testLabels", "test labels (count)"),
+    classes: z.coerce
+      .number({ error: "classes must be an integer in 2..256" })
+      .int({ error: "classes must be an integer in 2..256" })
+      .min(2, { error: "classes must be an integer in 2..256" })
+      .max(256, { error: "classes must be an integer in 2..256" })
+      .default(10)
+      .openapi({ type: "integer", minimum: 2, maximum: 256, default: 10, description: "Number of classes K; every label must be in 0..K−1." }),
+  })
+  .strict()
+  .openapi("DatasetUpload");
+
+const Split = z.object({ count: z.number().int() });
+
+const DatasetSummary = z
+  .object({
+    name: z.string(),
+    version: z.string().openapi({ description: "Upload id; the shards of a re-upload never mix with earlier ones." }),
+    rows: z.number().int(),
+    cols: z.number().int(),
+    classes: z.number().int(),
+    train: Split,
+    test: Split,
+    checksum: z.number().int().openapi({ description: "CRC-32 over the shards' CRC-32s, train then test." }),
+    createdAt: z.string(),
+  })
+  .openapi("Dataset");
+
+/** What the API shows of a manifest: everything but the shard list. */
+function summary(m: DatasetManifest): z.infer<typeof DatasetSummary> {
+  return {
+    name: m.name, version: m.version, rows: m.rows, cols: m.cols, classes: m.classes,
+    train: { count: m.train.count }, test: { count: m.test.count }, checksum: m.checksum, createdAt: m.createdAt,
+  };
+}
+
+const error = (description: string) => ({ description, content: { "application/json": { schema: ErrorBody } } });
+
+const listRoute = createRoute({
+  method: "get",
+  path: "/",
+  summary: "Datasets whose upload completed",
+  responses: { 200: { description: "Visible datasets, by name", content: { "application/json": { schema: z.object({ datasets: z.array(DatasetSummary) }) } } } },
+});
+
+const getRoute = createRoute({
+  method: "get",
+  path: "/{name}",
+  summary: "One dataset",
+  request: { params: NameParam },
+  responses: { 200: { description: "The dataset", content: { "application/json": { schema: DatasetSummary } } }, 400: error("Invalid name"), 404: error("No such dataset") },
+});
+
+const putRoute = createRoute({
+  method: "put",
+  path: "/{name}",
+  summary: "Upload (or replace) a dataset as four IDX files",
+  middleware: [requireAdmin, notReserved, uploadLimit, multipartBody] as const,
+  request: { params: NameParam, body: { content: { "multipart/form-data": { schema: UploadForm } }, required: true } },
+  responses: {
+    201: { description: "Stored and visible", content: { "application/json": { schema: DatasetSummary } } },
+    400: error("Invalid upload: the message names the field and the problem"),
+    401: error("No bearer token"),
+    403: error("Wrong bearer token"),
+    409: error("Reserved name"),
+    413: error("Body over 32 MiB"),
+    415: error("Not multipart/form-data"),
+  },
+});
+
+/** The /v1/datasets routes. */
+export const datasetRoutes = new OpenAPIHono<{ Bindings: Env }>({ defaultHook: validationHook });
+
+datasetRoutes.openapi(listRoute, async (c) => {
+  const manifests = await listManifests(c.env.STORE_BUCKET);
+  return c.json({ datasets: manifests.map(summary) }, 200);
+});
+
+datasetRoutes.openapi(getRoute, async (c) => {
+  const { name } = c.req.valid("param");
+  const manifest = await readManifest(c.env.STORE_BUCKET, name);
+  if (manifest === null) throw new ApiError(404, "not_found", `no dataset named ${JSON.stringify(name)}`);
+  return c.json(summary(manifest), 200);
+});
+
+datasetRoutes.openapi(putRoute, async (c) => {
+  const { name } = c.req.valid("param");
+  const form = c.req.valid("form");
+  const bytes = async (file: File) => new Uint8Array(await file.arrayBuffer());
+  const files: IdxFiles = {
+    trainImages: await bytes(form.trainImages),
+    trainLabels: await bytes(form.trainLabels),
+    testImages: await bytes(form.testImages),
+    testLabels: await bytes(form.testLabels),
+  };
+  let decoded;
+  try {
+    decoded = decodeIdxDataset(files, form.classes);
+  } catch (err) {
+    if (err instanceof DatasetInputError) throw badRequest(err.message, { field: err.field });
+    throw err;
+  }
+  const manifest = await writeDataset(c.env.STORE_BUCKET, name, newDatasetVersion(), decoded.shape, decoded.train, decoded.test);
+  return c.json(summary(manifest), 201);
+});

@@ -1,0 +1,78 @@
+/** Training runs: start (admin), list, show, cancel (admin). */
+import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import type { Env } from "../env";
+import { ApiError } from "../errors";
+import { getRecord, listRunIds } from "../storage/runs";
+import { ENDED, type RunRecord } from "../training/record";
+import { endRun, startRun } from "../training/runs";
+import { RunSpecSchema } from "../training/spec";
+import { requireAdmin } from "./auth";
+import { ErrorBody } from "./schemas";
+import { jsonBody, validationHook } from "./validation";
+
+const RunId = z.object({ id: z.string().regex(/^run-[a-z0-9-]{1,40}$/, { error: "not a run id" }).openapi({ param: { name: "id", in: "path" } }) });
+const Run = z.object({}).passthrough().openapi("Run", { description: "The run record: status, step, epoch, progress, etaSeconds, throughput, history, evaluations, modelId." });
+const err = (description: string) => ({ description, content: { "application/json": { schema: ErrorBody } } });
+const security = [{ bearer: [] }];
+
+/** The record without its per-step history, for listings. */
+function summary(r: RunRecord) {
+  const { history, evaluations, ...rest } = r;
+  const last = evaluations[evaluations.length - 1] ?? null;
+  return { ...rest, steps: history.length, lastEvaluation: last };
+}
+
+export const runRoutes = new OpenAPIHono<{ Bindings: Env }>({ defaultHook: validationHook });
+
+runRoutes.use("/", async (c, next) => (c.req.method === "POST" ? requireAdmin(c, next) : next()));
+runRoutes.use("/:id/cancel", requireAdmin);
+
+runRoutes.openapi(
+  createRoute({
+    method: "post", path: "/", summary: "Start a training run", security,
+    request: { body: jsonBody(RunSpecSchema) },
+    responses: { 202: { description: "The run, queued", content: { "application/json": { schema: Run } } }, 400: err("Invalid spec"), 401: err("No token"), 403: err("Wrong token"), 404: err("No such dataset") },
+  }),
+  async (c) => c.json(await startRun(c.env, c.req.valid("json")), 202),
+);
+
+runRoutes.openapi(
+  createRoute({
+    method: "get", path: "/", summary: "List runs, newest first",
+    request: { query: z.object({ limit: z.coerce.number().int().min(1).max(200).default(50) }) },
+    responses: { 200: { description: "Runs without their per-step history", content: { "application/json": { schema: z.object({ runs: z.array(Run) }) } } } },
+  }),
+  async (c) => {
+    const ids = await listRunIds(c.env.STORE_BUCKET, c.req.valid("query").limit);
+    const records = await Promise.all(ids.map((id) => getRecord<RunRecord>(c.env.STORE_BUCKET, id)));
+    return c.json({ runs: records.flatMap((f) => (f === null ? [] : [summary(f.record)])) }, 200);
+  },
+);
+
+runRoutes.openapi(
+  createRoute({
+    method: "get", path: "/{id}", summary: "A run: status, progress, ETA, history", request: { params: RunId },
+    responses: { 200: { description: "The run record", content: { "application/json": { schema: Run } } }, 404: err("No such run") },
+  }),
+  async (c) => {
+    const found = await getRecord<RunRecord>(c.env.STORE_BUCKET, c.req.valid("param").id);
+    if (found === null) throw new ApiError(404, "not_found", `no run ${c.req.valid("param").id}`);
+    return c.json(found.record, 200);
+  },
+);
+
+runRoutes.openapi(
+  createRoute({
+    method: "post", path: "/{id}/cancel", summary: "Cancel a run", security, request: { params: RunId },
+    responses: { 200: { description: "The cancelled run", content: { "application/json": { schema: Run } } }, 404: err("No such run"), 409: err("The run has ended") },
+  }),
+  async (c) => {
+    const { id } = c.req.valid("param");
+    const found = await getRecord<RunRecord>(c.env.STORE_BUCKET, id);
+    if (found === null) throw new ApiError(404, "not_found", `no run ${id}`);
+    if (ENDED.includes(found.record.status)) throw new ApiError(409, "run_ended", `run ${id} has already ended: ${found.record.status}`);
+    const record = await endRun(c.env, id, "cancelled", "cancelled by an admin");
+    if (record === null) throw new ApiError(409, "run_ended", `run ${id} ended meanwhile`);
+    return c.json(record, 200);
+  },
+);

@@ -1,0 +1,40 @@
+/**
+ * Every R2 key and KV key the Worker uses, built in this one module.
+ *
+ * R2 (`STORE_BUCKET`, the source of truth):
+ *   datasets/<name>/manifest.json               what makes a dataset visible; written after its shards
+ *   datasets/<name>/<version>/<split>/<i>.bin   uint8 shards (immutable)
+ *   runs/<runId>/record.json                    the run record (status, progress, history)
+ *   runs/<runId>/ckpt/<step>.bin                checkpoints, written create-only, one per step
+ *   runs-active/<runId>                         marker of a run not yet ended, for the watchdog
+ *   models/<modelId>.bin                        immutable model blobs
+ *   serving.json                                the served model (source of truth; KV holds the fast copy)
+ *   feedback/<time>-<uuid>.bin                  labelled corrections, one object per example
+ *
+ * KV (`SERVING_KV`, read at the edge, eventually consistent):
+ *   serving                                     the id of the model being served
+ *   model:<modelId>                             small model metadata, in the key's metadata for listing
+ */
+
+export const keys = {
+  datasetManifest: (name: string) => `datasets/${name}/manifest.json`,
+  datasetPrefix: (name: string) => `datasets/${name}/`,
+  shard: (name: string, version: string, split: "train" | "test", index: number) =>
+    `datasets/${name}/${version}/${split}/${String(index).padStart(5, "0")}.bin`,
+  runRecord: (runId: string) => `runs/${runId}/record.json`,
+  runPrefix: (runId: string) => `runs/${runId}/`,
+  checkpoint: (runId: string, step: number) => `runs/${runId}/ckpt/${String(step).padStart(8, "0")}.bin`,
+  activeRun: (runId: string) => `runs-active/${runId}`,
+  activeRunsPrefix: "runs-active/",
+  runsPrefix: "runs/",
+  model: (modelId: string) => `models/${modelId}.bin`,
+  modelsPrefix: "models/",
+  servingRecord: "serving.json",
+  feedbackPrefix: "feedback/",
+  servingPointer: "serving",
+  modelMeta: (modelId: string) => `model:${modelId}`,
+  modelMetaPrefix: "model:",
+} as const;
+
+/** Dataset, run and model ids: lowercase letters, digits and dashes, so they are safe in keys and URLs. */
+export const ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;

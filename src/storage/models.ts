@@ -1,0 +1,84 @@
+/**
+ * Models: immutable blobs in R2 (`models/<id>.bin`, the model codec's format), their small metadata in KV for
+ * listing at the edge, and the serving pointer (R2 `serving.json` is the truth; KV `serving` the fast copy that
+ * predictions read, eventually consistent).
+ */
+import { keys } from "./keys";
+
+/** What a model is, in KV metadata (≤ 1 KB) and in its R2 object's custom metadata. */
+export interface ModelMeta {
+  id: string;
+  layers: number[];
+  loss: "sigmoid" | "softmax";
+  /** Accuracy on the dataset's test set, when measured. */
+  testAccuracy: number | null;
+  dataset: string | null;
+  runId: string | null;
+  createdAt: string;
+}
+
+/** The served model and why. */
+export interface ServingRecord {
+  modelId: string;
+  testAccuracy: number | null;
+  promotedAt: string;
+}
+
+/**
+ * Stores a model blob create-only, then its metadata in KV. Returns false when a blob with this id exists (a model
+ * id names one immutable model; a retried finalization finds its own blob and carries on).
+ */
+export async function putModel(bucket: R2Bucket, kv: KVNamespace, meta: ModelMeta, blob: Uint8Array): Promise<boolean> {
+  const put = await bucket.put(keys.model(meta.id), blob, {
+    onlyIf: { etagDoesNotMatch: "*" },
+    customMetadata: { meta: JSON.stringify(meta) },
+  });
+  await kv.put(keys.modelMeta(meta.id), "", { metadata: meta });
+  return put !== null;
+}
+
+/** Metadata of one model, from R2 (the source of truth). */
+export async function getModelMeta(bucket: R2Bucket, id: string): Promise<ModelMeta | null> {
+  const head = await bucket.head(keys.model(id));
+  return head === null ? null : (JSON.parse(head.customMetadata?.meta ?? "null") as ModelMeta | null);
+}
+
+export async function getModelBlob(bucket: R2Bucket, id: string): Promise<Uint8Array | null> {
+  const obj = await bucket.get(keys.model(id));
+  return obj === null ? null : new Uint8Array(await obj.arrayBuffer());
+}
+
+/** Every model's metadata from KV (may lag R2 by up to a minute elsewhere), newest first. */
+export async function listModels(kv: KVNamespace): Promise<ModelMeta[]> {
+  const out: ModelMeta[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await kv.list<ModelMeta>({ prefix: keys.modelMetaPrefix, cursor });
+    for (const k of page.keys) if (k.metadata) out.push(k.metadata);
+    cursor = page.list_complete ? undefined : page.cursor;
+  } while (cursor !== undefined);
+  return out.sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : 0));
+}
+
+/** The served model according to R2 (strongly consistent), with its etag for a conditional switch. */
+export async function getServingRecord(bucket: R2Bucket): Promise<{ serving: ServingRecord; etag: string } | null> {
+  const obj = await bucket.get(keys.servingRecord);
+  return obj === null ? null : { serving: (await obj.json()) as ServingRecord, etag: obj.etag };
+}
+
+/**
+ * Points serving at a model: R2 first, conditionally on the record read (`etag`, or none existing when null), then
+ * the KV copy. Returns false when someone else switched it in between.
+ */
+export async function setServing(bucket: R2Bucket, kv: KVNamespace, serving: ServingRecord, etag: string | null): Promise<boolean> {
+  const onlyIf = etag === null ? { etagDoesNotMatch: "*" } : { etagMatches: etag };
+  const put = await bucket.put(keys.servingRecord, JSON.stringify(serving), { onlyIf });
+  if (put === null) return false;
+  await kv.put(keys.servingPointer, serving.modelId);
+  return true;
+}
+
+/** The served model id as the edge sees it (KV, cached for `cacheTtl` seconds at the edge). */
+export async function getServingId(kv: KVNamespace, cacheTtl = 30): Promise<string | null> {
+  return kv.get(keys.servingPointer, { cacheTtl });
+}

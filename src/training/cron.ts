@@ -1,0 +1,72 @@
+/**
+ * Cron: the watchdog that revives runs whose next message was lost, and the scheduled training run.
+ * The expressions match wrangler.toml's [triggers].
+ */
+import type { Env } from "../env";
+import { getRecord, listActive, unmarkActive, updateRecord } from "../storage/runs";
+import { ENDED, type RunRecord } from "./record";
+import { endRun, startRun } from "./runs";
+import { RunSpecSchema } from "./spec";
+
+export const WATCHDOG_CRON = "*/5 * * * *";
+export const TRAINING_CRON = "0 3 * * *";
+
+/** Re-sends without progress after which a run is marked failed instead of revived again. */
+export const MAX_REVIVALS = 3;
+
+/** Name given to the scheduled run when its spec has none. */
+export const SCHEDULED_NAME = "scheduled";
+
+/**
+ * Re-sends the current step of every active run that has not progressed for WATCHDOG_STALL_SECONDS (safe: steps
+ * are idempotent); a run revived MAX_REVIVALS times without progress is marked failed.
+ */
+export async function watchdog(env: Env, now = Date.now()): Promise<{ revived: string[]; failed: string[] }> {
+  const stallMs = 1000 * (Number(env.WATCHDOG_STALL_SECONDS) || 300);
+  const revived: string[] = [];
+  const failed: string[] = [];
+  for (const runId of await listActive(env.STORE_BUCKET)) {
+    const found = await getRecord<RunRecord>(env.STORE_BUCKET, runId);
+    if (found === null || ENDED.includes(found.record.status)) {
+      await unmarkActive(env.STORE_BUCKET, runId);
+      continue;
+    }
+    const r = found.record;
+    if (now - Date.parse(r.updatedAt) < stallMs) continue;
+    if (r.revivals >= MAX_REVIVALS) {
+      await endRun(env, runId, "failed", `stalled: no progress at step ${r.step} after ${r.revivals} re-sends by the watchdog`);
+      failed.push(runId);
+      continue;
+    }
+    await env.TRAIN_QUEUE.send({ runId, step: r.step });
+    await updateRecord<RunRecord>(env.STORE_BUCKET, runId, (x) => (x.step === r.step && !ENDED.includes(x.status) ? { ...x, revivals: x.revivals + 1 } : null));
+    revived.push(runId);
+  }
+  return { revived, failed };
+}
+
+/**
+ * Starts the run configured in SCHEDULED_RUN_SPEC unless a run of the same name is active. Returns the new run's
+ * id, or why none was started.
+ */
+export async function startScheduledRun(env: Env): Promise<{ started: string | null; reason: string }> {
+  const text = (env.SCHEDULED_RUN_SPEC ?? "").trim();
+  if (text === "") return { started: null, reason: "no SCHEDULED_RUN_SPEC configured" };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (e) {
+    return { started: null, reason: `SCHEDULED_RUN_SPEC is not JSON: ${(e as Error).message}` };
+  }
+  const result = RunSpecSchema.safeParse(parsed);
+  if (!result.success) return { started: null, reason: `SCHEDULED_RUN_SPEC is invalid: ${result.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}` };
+  const spec = { ...result.data, name: result.data.name ?? SCHEDULED_NAME };
+  for (const runId of await listActive(env.STORE_BUCKET)) {
+    const found = await getRecord<RunRecord>(env.STORE_BUCKET, runId);
+    if (found !== null && !ENDED.includes(found.record.status) && found.record.name === spec.name) {
+      return { started: null, reason: `run ${runId} of "${spec.name}" is still ${found.record.status}` };
+    }
+  }
+  const record = await startRun(env, spec);
+  return { started: record.id, reason: "started" };
+}

@@ -1,0 +1,126 @@
+/**
+ * How a run is cut into steps, and where it starts.
+ *
+ * A step does a bounded amount of work, counted in example × parameter products: `stepWork` (the STEP_WORK var,
+ * DEFAULT_STEP_WORK unless configured) for training, forward and backward, and three times that for forward-only
+ * evaluation. Measured on this machine (`npm run bench`), float32 training runs at about 1.1e9 example·parameters
+ * per second, so a default step is about 2 s of CPU: 1/30 of the `limits.cpu_ms` of wrangler.toml (60 s) and 1/15
+ * of the Paid plan's 30 s default. The cut is derived from the network's size, never from a clock (production
+ * clocks stand still during CPU work), and fixed in the run's record when it starts. Where the steps are cut does
+ * not change the weights: batches follow the epoch order whatever the step, so the same spec gives the same
+ * weights bit for bit.
+ */
+import { shardsFor, epochOrder } from "../data/batches";
+import type { DatasetManifest } from "../data/shards";
+import { cgCreate } from "../nn/cg";
+import { randInitialize } from "../nn/init";
+import { createLayout, type Layout } from "../nn/layout";
+import { adamCreate, momentumCreate, sgdCreate } from "../nn/optimizers";
+import { seedRng } from "../nn/random";
+import type { OptimizerState } from "../nn/state-codec";
+import type { Checkpoint, Tally } from "./checkpoint";
+import { batchSizeOf, epochsOf, type RunSpec } from "./spec";
+
+export const DEFAULT_STEP_WORK = 2e9;
+/** Rows per forward/backward call in evaluation and full-batch cg (one MNIST shard). */
+export const CHUNK_ROWS = 1000;
+
+/** What a run's steps are, fixed when the run starts and stored in its record. */
+export interface RunPlan {
+  paramCount: number;
+  /** Training examples used (the dataset's, or trainLimit). */
+  trainCount: number;
+  testCount: number;
+  shardSize: number;
+  /** First-order: examples per training step (a whole number of batches). */
+  examplesPerStep: number;
+  /** Test examples per evaluation step. */
+  evalExamplesPerStep: number;
+  /** cg: full-batch evaluations per step. */
+  evalsPerStep: number;
+}
+
+/** Parses the STEP_WORK var (falls back to DEFAULT_STEP_WORK when absent or not a positive number). */
+export function stepWorkFrom(value: string | undefined): number {
+  const n = Number(value);
+  return Number.isFinite(n) && n > 0 ? n : DEFAULT_STEP_WORK;
+}
+
+export function makePlan(spec: RunSpec, manifest: DatasetManifest, stepWork: number = DEFAULT_STEP_WORK): RunPlan {
+  const paramCount = createLayout(spec.layers).count;
+  const trainCount = Math.min(spec.trainLimit ?? Infinity, manifest.train.count);
+  const batch = batchSizeOf(spec);
+  return {
+    paramCount,
+    trainCount,
+    testCount: manifest.test.count,
+    shardSize: manifest.train.shardSize,
+    examplesPerStep: batch * Math.max(1, Math.floor(stepWork / paramCount / batch)),
+    evalExamplesPerStep: Math.max(CHUNK_ROWS, Math.floor((3 * stepWork) / paramCount / CHUNK_ROWS) * CHUNK_ROWS),
+    evalsPerStep: Math.max(1, Math.floor(stepWork / (paramCount * trainCount))),
+  };
+}
+
+export const emptyTally = (): Tally => ({ seen: 0, correct: 0, lossSum: 0 });
+
+function createOptimizer(spec: RunSpec, params: Float32Array): OptimizerState {
+  const o = spec.optimizer;
+  switch (o.name) {
+    case "sgd":
+      return sgdCreate({ learningRate: o.learningRate });
+    case "momentum":
+      return momentumCreate(params, { learningRate: o.learningRate, momentum: o.momentum });
+    case "adam":
+      return adamCreate(params, { learningRate: o.learningRate, beta1: o.beta1, beta2: o.beta2, epsilon: o.epsilon });
+    case "cg":
+      return cgCreate(Float64Array.from(params), { length: o.iterations });
+  }
+}
+
+/** Checkpoint 0: weights drawn from the spec's seed, a fresh optimizer, nothing seen. */
+export function initialCheckpoint(spec: RunSpec): Checkpoint {
+  const layout = createLayout(spec.layers);
+  const rng = seedRng(spec.seed);
+  const params = new Float32Array(layout.count);
+  randInitialize(layout, rng, params, spec.init);
+  return {
+    step: 0, phase: "train", epoch: 0, cursor: 0, examplesSeen: 0,
+    epochTally: emptyTally(), evalTally: emptyTally(), history: [], evaluations: [],
+    rng, params, optimizer: createOptimizer(spec, params),
+  };
+}
+
+/** The layout of a spec's network. */
+export const layoutOf = (spec: RunSpec): Layout => createLayout(spec.layers);
+
+/** The training examples a first-order step visits: order[from, to) of the epoch's order. */
+export function trainWindow(spec: RunSpec, plan: RunPlan, ck: Checkpoint): { order: Uint32Array; from: number; to: number } {
+  const order = epochOrder(spec.seed, ck.epoch, plan.trainCount, plan.shardSize);
+  return { order, from: ck.cursor, to: Math.min(plan.trainCount, ck.cursor + plan.examplesPerStep) };
+}
+
+/** The shards a step reads: which split, which shard indices. */
+export function shardsNeeded(spec: RunSpec, plan: RunPlan, ck: Checkpoint): { split: "train" | "test"; shards: number[] } {
+  const range = (from: number, to: number) => {
+    const out: number[] = [];
+    for (let s = Math.floor(from / plan.shardSize); s * plan.shardSize < to; s++) out.push(s);
+    return out;
+  };
+  if (ck.phase === "evaluate") return { split: "test", shards: range(ck.cursor, Math.min(plan.testCount, ck.cursor + plan.evalExamplesPerStep)) };
+  if (ck.phase === "done") return { split: "train", shards: [] };
+  if (spec.optimizer.name === "cg") return { split: "train", shards: range(0, plan.trainCount) };
+  const { order, from, to } = trainWindow(spec, plan, ck);
+  return { split: "train", shards: shardsFor(order, from, to, plan.shardSize) };
+}
+
+/** Fraction of the run done, in [0, 1]. */
+export function progressOf(spec: RunSpec, plan: RunPlan, ck: Checkpoint): number {
+  if (ck.phase === "done") return 1;
+  if (spec.optimizer.name === "cg") {
+    const costs = ck.optimizer.kind === "cg" ? ck.optimizer.costs.length : 0;
+    return Math.min(0.99, costs / spec.optimizer.iterations);
+  }
+  const total = epochsOf(spec) * plan.trainCount;
+  const done = ck.epoch * plan.trainCount + (ck.phase === "evaluate" ? plan.trainCount : ck.cursor);
+  return Math.min(0.99, done / total);
+}

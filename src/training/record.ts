@@ -1,0 +1,40 @@
+/** The run record: what GET /v1/runs/:id shows, a view of the latest checkpoint plus wall-clock facts. */
+import type { EvaluationEntry, StepEntry } from "./checkpoint";
+import type { RunPlan } from "./plan";
+import type { RunSpec } from "./spec";
+
+export type RunStatus = "queued" | "running" | "succeeded" | "failed" | "diverged" | "cancelled";
+export const ENDED: readonly RunStatus[] = ["succeeded", "failed", "diverged", "cancelled"];
+
+export interface RunRecord {
+  id: string;
+  name: string | null;
+  spec: RunSpec;
+  dataset: { name: string; version: string };
+  plan: RunPlan;
+  status: RunStatus;
+  /** Latest checkpoint written (the step the next message carries). */
+  step: number;
+  phase: "train" | "evaluate" | "done";
+  epoch: number;
+  progress: number;
+  examplesSeen: number;
+  createdAt: string;
+  updatedAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  etaSeconds: number | null;
+  /** Examples per second of wall time since the run started. */
+  throughput: number | null;
+  history: (StepEntry & { at: string })[];
+  evaluations: EvaluationEntry[];
+  modelId: string | null;
+  promoted: boolean | null;
+  /** Why the run ended failed, diverged or cancelled. */
+  error: string | null;
+  /** The last failure of a step that is being retried. */
+  lastError: { step: number; message: string; attempts: number; at: string } | null;
+  /** Watchdog re-sends at the current step. */
+  revivals: number;
+}
+

@@ -1,0 +1,94 @@
+/**
+ * The run spec (`POST /v1/runs`, and the scheduled run in `SCHEDULED_RUN_SPEC`): every key validated, unknown keys
+ * refused with a message listing them.
+ */
+import { z } from "@hono/zod-openapi";
+import type { DatasetManifest } from "../data/shards";
+import { createLayout, LOSSES, MAX_LAYER_SIZE } from "../nn/layout";
+
+const positive = (name: string) => z.number({ error: `${name} must be a number` }).positive({ error: `${name} must be > 0` });
+const int = (name: string, min: number, max: number) =>
+  z.number({ error: `${name} must be an integer` }).int({ error: `${name} must be an integer` })
+    .min(min, { error: `${name} must be ≥ ${min}` }).max(max, { error: `${name} must be ≤ ${max}` });
+
+const Sgd = z.object({ name: z.literal("sgd"), learningRate: positive("optimizer.learningRate") }).strict();
+const Momentum = z.object({
+  name: z.literal("momentum"),
+  learningRate: positive("optimizer.learningRate"),
+  momentum: z.number().min(0).lt(1, { error: "optimizer.momentum must be in [0, 1)" }).default(0.9),
+}).strict();
+const Adam = z.object({
+  name: z.literal("adam"),
+  learningRate: positive("optimizer.learningRate").default(0.001),
+  beta1: z.number().gt(0, { error: "optimizer.beta1 must be in (0, 1)" }).lt(1, { error: "optimizer.beta1 must be in (0, 1)" }).default(0.9),
+  beta2: z.number().gt(0, { error: "optimizer.beta2 must be in (0, 1)" }).lt(1, { error: "optimizer.beta2 must be in (0, 1)" }).default(0.999),
+  epsilon: positive("optimizer.epsilon").default(1e-8),
+}).strict();
+const Cg = z.object({
+  name: z.literal("cg"),
+  /** fmincg's MaxIter: line searches. */
+  iterations: int("optimizer.iterations", 1, 10_000).default(50),
+}).strict();
+
+export const OptimizerSpec = z.discriminatedUnion("name", [Sgd, Momentum, Adam, Cg], {
+  error: (iss) => (iss.code === "invalid_union" ? "optimizer.name must be one of sgd, momentum, adam, cg" : undefined),
+}).openapi({ description: "`sgd`, `momentum`, `adam` train on mini-batches for `epochs`; `cg` is the course's fmincg on the full (limited) training set for `iterations` line searches." });
+
+export const RunSpecSchema = z.object({
+  name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,40}$/, { error: "name must be lowercase letters, digits and dashes (≤ 41)" }).optional()
+    .openapi({ description: "A label; the scheduled run uses it to know whether a run of it is active." }),
+  dataset: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, { error: "dataset must be a dataset name" }).default("mnist"),
+  layers: z.array(z.number().int().min(1).max(MAX_LAYER_SIZE), { error: "layers must be an array of integers" })
+    .min(3, { error: "layers needs at least 3 sizes: input, one or more hidden, output" }).max(16),
+  loss: z.enum(LOSSES, { error: `loss must be one of ${LOSSES.join(", ")}` }).default("softmax"),
+  optimizer: OptimizerSpec,
+  lambda: z.number({ error: "lambda must be a finite number" }).min(0, { error: "lambda must be ≥ 0" }).default(0),
+  batchSize: int("batchSize", 1, 4096).optional().openapi({ description: "Mini-batch size (default 128); not for cg." }),
+  epochs: int("epochs", 1, 1000).optional().openapi({ description: "Passes over the training set (default 5); not for cg." }),
+  seed: int("seed", 0, 4294967295).default(1),
+  trainLimit: int("trainLimit", 1, 10_000_000).optional().openapi({ description: "Train on the first trainLimit training examples only." }),
+  init: z.union([z.literal("default"), positive("init")]).default("default")
+    .openapi({ description: '"default": ε = √6/√(L_in+L_out) per matrix; a number: that ε (the course uses 0.12).' }),
+  evalEvery: int("evalEvery", 1, 10_000).default(1)
+    .openapi({ description: "Evaluate on the test set every evalEvery epochs (cg: iterations), and always at the end." }),
+  promote: z.enum(["better", "always", "never"]).optional()
+    .openapi({ description: "Promote the model when it beats the serving one on the test set (default: PROMOTE_POLICY)." }),
+}).strict().superRefine((spec, ctx) => {
+  if (spec.optimizer.name !== "cg") return;
+  for (const key of ["epochs", "batchSize"] as const) {
+    if (spec[key] !== undefined) ctx.addIssue({ code: "custom", path: [key], message: `cg works on the full training set for optimizer.iterations: remove ${key}` });
+  }
+}).openapi("RunSpec");
+
+export type RunSpec = z.infer<typeof RunSpecSchema>;
+
+/** Passes over the training set of a first-order run. */
+export const epochsOf = (spec: RunSpec): number => spec.epochs ?? 5;
+/** Mini-batch size of a first-order run. */
+export const batchSizeOf = (spec: RunSpec): number => spec.batchSize ?? 128;
+export type OptimizerConfig = RunSpec["optimizer"];
+
+/** Largest full-batch CG problem: examples × parameters per evaluation, and examples (all kept in memory). */
+export const CG_MAX_WORK = 2e9;
+export const CG_MAX_EXAMPLES = 20_000;
+
+/** Checks a spec against its dataset; returns the problems (empty when it can run). */
+export function specProblems(spec: RunSpec, manifest: DatasetManifest): string[] {
+  const problems: string[] = [];
+  const D = manifest.rows * manifest.cols;
+  if (spec.layers[0] !== D) problems.push(`layers[0] must be ${D} (the ${manifest.rows}×${manifest.cols} pixels of dataset ${manifest.name}), got ${spec.layers[0]}`);
+  const K = spec.layers[spec.layers.length - 1];
+  if (K !== manifest.classes) problems.push(`the last layer must be ${manifest.classes} (the classes of dataset ${manifest.name}), got ${K}`);
+  let count = 0;
+  try {
+    count = createLayout(spec.layers).count;
+  } catch (e) {
+    problems.push((e as Error).message.replace(/^createLayout: /, ""));
+  }
+  const n = Math.min(spec.trainLimit ?? Infinity, manifest.train.count);
+  if (spec.optimizer.name === "cg") {
+    if (n > CG_MAX_EXAMPLES) problems.push(`cg evaluates the whole training set at once: use trainLimit ≤ ${CG_MAX_EXAMPLES} (got ${n} examples)`);
+    else if (n * count > CG_MAX_WORK) problems.push(`cg: ${n} examples × ${count} parameters exceeds ${CG_MAX_WORK} per evaluation; lower trainLimit or layers`);
+  }
+  return problems;
+}

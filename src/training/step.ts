@@ -1,0 +1,200 @@
+/**
+ * One training step, pure: from checkpoint `step` and the dataset shards it needs to checkpoint `step + 1`.
+ * No I/O, no clock: the consumer (consumer.ts) loads the shards, calls runStep, and stores what it returns.
+ */
+import type { Shard } from "../data/shards";
+import { cgBest, cgPoint, cgTell } from "../nn/cg";
+import type { Layout } from "../nn/layout";
+import { costGradient, countCorrect, createWorkspace, evaluateRows, regularize } from "../nn/network";
+import { optimizerStep } from "../nn/optimizers";
+import type { Checkpoint, EvaluationEntry } from "./checkpoint";
+import { CHUNK_ROWS, emptyTally, layoutOf, trainWindow, type RunPlan } from "./plan";
+import { epochsOf, batchSizeOf, type RunSpec } from "./spec";
+
+/** The shards a step was given: shard `index` of `split`. */
+export type ShardLookup = (split: "train" | "test", index: number) => Shard;
+
+/** The next checkpoint, or why the run diverged (then nothing is to be written). */
+export type StepResult = { next: Checkpoint; diverged: null } | { next: null; diverged: string };
+
+/** Copies examples into a float32 row-major batch (pixels / 255) and their labels. */
+function gather(lookup: ShardLookup, split: "train" | "test", shardSize: number, indices: ArrayLike<number>, n: number, X: Float32Array, y: Uint8Array): void {
+  for (let r = 0; r < n; r++) {
+    const index = indices[r];
+    const shard = lookup(split, Math.floor(index / shardSize));
+    const offset = index % shardSize;
+    const D = shard.rows * shard.cols;
+    const src = shard.pixels.subarray(offset * D, offset * D + D);
+    for (let i = 0; i < D; i++) X[r * D + i] = src[i] / 255;
+    y[r] = shard.labels[offset];
+  }
+}
+
+/**
+ * A loss this many times that of guessing (log K for softmax, K·log 2 for the course's sigmoid outputs) means the
+ * run has diverged, even while it is still finite (the stable softmax loss stays finite under huge weights).
+ */
+export const DIVERGED_LOSS_FACTOR = 100;
+
+/** Why a training loss means divergence, or null while it does not. */
+function divergence(spec: RunSpec, J: number): string | null {
+  if (!Number.isFinite(J)) return `loss became ${J}`;
+  const K = spec.layers[spec.layers.length - 1];
+  const guess = spec.loss === "softmax" ? Math.log(K) : K * Math.LN2;
+  return J > DIVERGED_LOSS_FACTOR * guess ? `loss ${J.toPrecision(4)} exceeds ${DIVERGED_LOSS_FACTOR}× that of guessing (${guess.toPrecision(4)})` : null;
+}
+
+function allFinite(a: ArrayLike<number>): boolean {
+  for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i])) return false;
+  return true;
+}
+
+/** Applies one step. The checkpoint given is not modified. */
+export function runStep(spec: RunSpec, plan: RunPlan, ck: Checkpoint, lookup: ShardLookup): StepResult {
+  const next: Checkpoint = structuredClone(ck);
+  next.step = ck.step + 1;
+  const layout = layoutOf(spec);
+  if (ck.phase === "evaluate") return evaluateStep(spec, plan, layout, next, lookup);
+  if (ck.phase === "done") throw new Error(`runStep: run is done at step ${ck.step}`);
+  return spec.optimizer.name === "cg" ? cgStep(spec, plan, layout, next, lookup) : firstOrderStep(spec, plan, layout, next, lookup);
+}
+
+function firstOrderStep(spec: RunSpec, plan: RunPlan, layout: Layout, next: Checkpoint, lookup: ShardLookup): StepResult {
+  if (next.optimizer.kind === "cg") throw new Error("firstOrderStep: a cg state in a first-order run");
+  const batch = batchSizeOf(spec);
+  const D = layout.sizes[0];
+  const { order, from, to } = trainWindow(spec, plan, next);
+  const ws = createWorkspace(layout, batch, Float32Array);
+  const X = new Float32Array(batch * D);
+  const y = new Uint8Array(batch);
+  const grad = new Float32Array(layout.count);
+  let lossSum = 0;
+  let correct = 0;
+  for (let b = from; b < to; b += batch) {
+    const n = Math.min(batch, to - b);
+    gather(lookup, "train", plan.shardSize, order.subarray(b, b + n), n, X, y);
+    const J = costGradient(layout, spec.loss, next.params, X, y, n, spec.lambda, grad, ws, plan.trainCount);
+    const why = divergence(spec, J);
+    if (why !== null) return { next: null, diverged: `${why} at epoch ${next.epoch + 1}, example ${b} of the epoch` };
+    lossSum += J * n;
+    correct += countCorrect(layout, ws, y, n);
+    optimizerStep(next.optimizer, next.params, grad);
+  }
+  if (!allFinite(next.params)) return { next: null, diverged: `weights became non-finite at epoch ${next.epoch + 1}` };
+  const seen = to - from;
+  next.examplesSeen += seen;
+  next.cursor = to;
+  next.epochTally = { seen: next.epochTally.seen + seen, correct: next.epochTally.correct + correct, lossSum: next.epochTally.lossSum + lossSum };
+  next.history.push({ step: next.step, epoch: next.epoch + 1, examplesSeen: next.examplesSeen, loss: lossSum / seen, trainAccuracy: correct / seen });
+  if (to === plan.trainCount) {
+    const finished = next.epoch + 1 >= epochsOf(spec);
+    if (finished || (next.epoch + 1) % spec.evalEvery === 0) startEvaluation(next);
+    else nextEpoch(next);
+  }
+  return { next, diverged: null };
+}
+
+function startEvaluation(next: Checkpoint): void {
+  next.phase = "evaluate";
+  next.cursor = 0;
+  next.evalTally = emptyTally();
+}
+
+function nextEpoch(next: Checkpoint): void {
+  next.phase = "train";
+  next.epoch += 1;
+  next.cursor = 0;
+  next.epochTally = emptyTally();
+}
+
+/** Full-batch cost and gradient at x over the (limited) training set, in chunks; also counts correct rows. */
+function fullBatch(spec: RunSpec, plan: RunPlan, layout: Layout, x: Float64Array, lookup: ShardLookup, grad: Float64Array): { J: number; correct: number } {
+  const D = layout.sizes[0];
+  const rows = Math.min(CHUNK_ROWS, plan.trainCount);
+  const ws = createWorkspace(layout, rows, Float64Array);
+  const X = new Float32Array(rows * D);
+  const y = new Uint8Array(rows);
+  const chunkGrad = new Float64Array(layout.count);
+  const indices = new Uint32Array(rows);
+  grad.fill(0);
+  let sum = 0;
+  let correct = 0;
+  for (let from = 0; from < plan.trainCount; from += rows) {
+    const n = Math.min(rows, plan.trainCount - from);
+    for (let r = 0; r < n; r++) indices[r] = from + r;
+    gather(lookup, "train", plan.shardSize, indices, n, X, y);
+    sum += n * costGradient(layout, spec.loss, x, X, y, n, 0, chunkGrad, ws);
+    correct += countCorrect(layout, ws, y, n);
+    for (let t = 0; t < grad.length; t++) grad[t] += n * chunkGrad[t];
+  }
+  const m = plan.trainCount;
+  for (let t = 0; t < grad.length; t++) grad[t] /= m;
+  return { J: sum / m + regularize(layout, x, spec.lambda, m, grad), correct };
+}
+
+function cgStep(spec: RunSpec, plan: RunPlan, layout: Layout, next: Checkpoint, lookup: ShardLookup): StepResult {
+  const st = next.optimizer;
+  if (st.kind !== "cg" || spec.optimizer.name !== "cg") throw new Error("cgStep: not a cg run");
+  const grad = new Float64Array(layout.count);
+  for (let k = 0; k < plan.evalsPerStep; k++) {
+    const x = cgPoint(st);
+    if (x === null) break;
+    const { J, correct } = fullBatch(spec, plan, layout, x, lookup, grad);
+    if (!Number.isFinite(J)) return { next: null, diverged: `loss became ${J} at cg iteration ${st.costs.length + 1}` };
+    const accepted = st.costs.length;
+    cgTell(st, J, grad);
+    next.examplesSeen += plan.trainCount;
+    if (st.costs.length > accepted) {
+      // fmincg accepts the point it has just evaluated: its figures are those of this evaluation.
+      next.epochTally = { seen: plan.trainCount, correct, lossSum: J * plan.trainCount };
+      next.history.push({ step: next.step, epoch: 1, iteration: st.costs.length, examplesSeen: next.examplesSeen, loss: J, trainAccuracy: correct / plan.trainCount });
+      if (st.costs.length - next.epoch >= spec.evalEvery) break; // evaluate on the cadence, not a step later
+    }
+  }
+  next.params = Float32Array.from(cgBest(st));
+  if (!allFinite(next.params)) return { next: null, diverged: "weights became non-finite" };
+  // For cg, `epoch` counts the line searches done when the last evaluation started.
+  if (st.phase === "done" || st.costs.length - next.epoch >= spec.evalEvery) {
+    next.epoch = st.costs.length;
+    startEvaluation(next);
+  }
+  return { next, diverged: null };
+}
+
+function evaluateStep(spec: RunSpec, plan: RunPlan, layout: Layout, next: Checkpoint, lookup: ShardLookup): StepResult {
+  const D = layout.sizes[0];
+  const to = Math.min(plan.testCount, next.cursor + plan.evalExamplesPerStep);
+  const rows = Math.min(CHUNK_ROWS, to - next.cursor);
+  const ws = createWorkspace(layout, rows, Float32Array);
+  const X = new Float32Array(rows * D);
+  const y = new Uint8Array(rows);
+  const indices = new Uint32Array(rows);
+  for (let from = next.cursor; from < to; from += rows) {
+    const n = Math.min(rows, to - from);
+    for (let r = 0; r < n; r++) indices[r] = from + r;
+    gather(lookup, "test", plan.shardSize, indices, n, X, y);
+    const { lossSum, correct } = evaluateRows(layout, spec.loss, next.params, X, y, n, ws);
+    next.evalTally.seen += n;
+    next.evalTally.correct += correct;
+    next.evalTally.lossSum += lossSum;
+  }
+  next.cursor = to;
+  if (to < plan.testCount) return { next, diverged: null };
+  const cg = next.optimizer.kind === "cg" ? next.optimizer : null;
+  const t = next.epochTally;
+  const entry: EvaluationEntry = {
+    step: next.step,
+    epoch: cg ? 1 : next.epoch + 1,
+    ...(cg ? { iteration: cg.costs.length } : {}),
+    trainLoss: t.seen > 0 ? t.lossSum / t.seen : null,
+    trainAccuracy: t.seen > 0 ? t.correct / t.seen : null,
+    testLoss: next.evalTally.lossSum / next.evalTally.seen,
+    testAccuracy: next.evalTally.correct / next.evalTally.seen,
+  };
+  next.evaluations.push(entry);
+  const finished = cg ? cg.phase === "done" : next.epoch + 1 >= epochsOf(spec);
+  if (finished) next.phase = "done";
+  else if (cg) next.phase = "train";
+  else nextEpoch(next);
+  return { next, diverged: null };
+}

@@ -1,0 +1,26 @@
+/** Test fixtures: real MNIST digits (from the host, through the test-only HOST_FILES binding) stored as a dataset. */
+import { env } from "cloudflare:workers";
+import { decodeIdxImages, decodeIdxLabels } from "../../src/data/idx";
+import type { DatasetManifest } from "../../src/data/shards";
+import { writeDataset } from "../../src/storage/datasets";
+
+async function hostFile(name: string): Promise<Uint8Array> {
+  const res = await env.HOST_FILES.fetch(`http://host/mnist/${name}`);
+  if (!res.ok) throw new Error(`HOST_FILES: ${name}: ${res.status}`);
+  return new Uint8Array(await res.arrayBuffer());
+}
+
+/** Writes the first `trainCount` MNIST training and `testCount` test digits as dataset `name`. */
+export async function storeMnist(name: string, trainCount: number, testCount: number): Promise<DatasetManifest> {
+  const [trI, trL, teI, teL] = await Promise.all([
+    hostFile("train-images-idx3-ubyte"), hostFile("train-labels-idx1-ubyte"),
+    hostFile("t10k-images-idx3-ubyte"), hostFile("t10k-labels-idx1-ubyte"),
+  ]);
+  const train = decodeIdxImages(trI);
+  const test = decodeIdxImages(teI);
+  return writeDataset(
+    env.STORE_BUCKET, name, "v1", { rows: 28, cols: 28, classes: 10 },
+    { pixels: train.pixels.subarray(0, trainCount * 784), labels: decodeIdxLabels(trL).labels.subarray(0, trainCount) },
+    { pixels: test.pixels.subarray(0, testCount * 784), labels: decodeIdxLabels(teL).labels.subarray(0, testCount) },
+  );
+}

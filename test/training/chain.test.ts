@@ -1,0 +1,153 @@
+/** Runs from POST /v1/runs to a served model, through the real local queue, R2 and KV. */
+import { env, exports } from "cloudflare:workers";
+import { beforeAll, describe, expect, test, vi } from "vitest";
+import { decodeModel } from "../../src/nn/model-codec";
+import { getModelBlob } from "../../src/storage/models";
+import type { RunRecord } from "../../src/training/record";
+import { storeMnist } from "../helpers/mnist";
+
+const ADMIN = { authorization: "Bearer test-admin-token", "content-type": "application/json" };
+
+async function startRun(spec: unknown): Promise<Response> {
+  return exports.default.fetch("http://edgeprop/v1/runs", { method: "POST", headers: ADMIN, body: JSON.stringify(spec) });
+}
+
+async function getRun(id: string): Promise<RunRecord> {
+  return (await (await exports.default.fetch(`http://edgeprop/v1/runs/${id}`)).json()) as RunRecord;
+}
+
+async function waitForEnd(id: string, timeout = 90_000): Promise<RunRecord> {
+  return vi.waitUntil(async () => {
+    const r = await getRun(id);
+    return ["succeeded", "failed", "diverged", "cancelled"].includes(r.status) ? r : false;
+  }, { timeout, interval: 100 });
+}
+
+beforeAll(async () => {
+  await storeMnist("mnist-mini", 3000, 1000);
+});
+
+describe("a small run through the queue", () => {
+  let run: RunRecord;
+  test("POST /v1/runs answers 202 with the queued run", async () => {
+    const res = await startRun({ dataset: "mnist-mini", layers: [784, 32, 10], loss: "softmax", optimizer: { name: "adam", learningRate: 0.003 }, batchSize: 50, epochs: 2, seed: 11 });
+    expect(res.status).toBe(202);
+    run = (await res.json()) as RunRecord;
+    expect(run).toMatchObject({ status: "queued", step: 0, dataset: { name: "mnist-mini" } });
+    expect(run.plan).toMatchObject({ trainCount: 3000, testCount: 1000 });
+  });
+
+  test("it succeeds, with its history, test accuracy and a promoted model", async () => {
+    const done = await waitForEnd(run.id);
+    expect(done.status).toBe("succeeded");
+    expect(done.progress).toBe(1);
+    expect(done.step).toBeGreaterThan(4); // 3000 examples in steps of ~785, two epochs, evaluations, done
+    expect(done.evaluations).toHaveLength(2);
+    const last = done.evaluations[1];
+    expect(last.testAccuracy).toBeGreaterThan(0.8);
+    expect(last.trainAccuracy).toBeGreaterThan(0.8);
+    expect(done.history.length).toBeGreaterThan(2);
+    expect(done.history.every((h) => Number.isFinite(h.loss) && typeof h.at === "string")).toBe(true);
+    expect(done.throughput).toBeGreaterThan(0);
+    expect(done.promoted).toBe(true);
+
+    const models = (await (await exports.default.fetch("http://edgeprop/v1/models")).json()) as { servingModelId: string; models: { id: string; testAccuracy: number }[] };
+    expect(models.servingModelId).toBe(done.modelId);
+    expect(models.models.find((m) => m.id === done.modelId)?.testAccuracy).toBe(last.testAccuracy);
+    const blob = await getModelBlob(env.STORE_BUCKET, done.modelId!);
+    expect(decodeModel(blob!).layers).toEqual([784, 32, 10]);
+    const health = (await (await exports.default.fetch("http://edgeprop/healthz")).json()) as { servingModelId: string };
+    expect(health.servingModelId).toBe(done.modelId);
+  });
+
+  test("GET /v1/runs lists it without the per-step history", async () => {
+    const list = (await (await exports.default.fetch("http://edgeprop/v1/runs")).json()) as { runs: (RunRecord & { steps: number })[] };
+    const mine = list.runs.find((r) => r.id === run.id)!;
+    expect(mine.status).toBe("succeeded");
+    expect(mine).not.toHaveProperty("history");
+    expect(mine.steps).toBeGreaterThan(2);
+  });
+
+  test("a worse model is not promoted under the default policy", async () => {
+    const res = await startRun({ dataset: "mnist-mini", layers: [784, 8, 10], optimizer: { name: "sgd", learningRate: 0.01 }, epochs: 1, seed: 3 });
+    const done = await waitForEnd(((await res.json()) as RunRecord).id);
+    expect(done.status).toBe("succeeded");
+    expect(done.promoted).toBe(false);
+    const health = (await (await exports.default.fetch("http://edgeprop/healthz")).json()) as { servingModelId: string };
+    expect(health.servingModelId).toBe(run.id.replace(/^run-/, "m-"));
+  });
+});
+
+describe("the course's network with cg through the chain", () => {
+  test("784-25-10, sigmoid loss, λ = 1, fmincg on 1 000 digits", async () => {
+    const res = await startRun({ dataset: "mnist-mini", layers: [784, 25, 10], loss: "sigmoid", optimizer: { name: "cg", iterations: 8 }, lambda: 1, trainLimit: 1000, init: 0.12, evalEvery: 4, promote: "never" });
+    expect(res.status).toBe(202);
+    const done = await waitForEnd(((await res.json()) as RunRecord).id);
+    expect(done.status).toBe("succeeded");
+    expect(done.evaluations.length).toBe(2);
+    const costs = done.history.map((h) => h.loss);
+    expect(costs.length).toBe(8);
+    for (let i = 1; i < costs.length; i++) expect(costs[i]).toBeLessThan(costs[i - 1]);
+    expect(done.evaluations[1].testAccuracy).toBeGreaterThan(0.6);
+    expect(done.promoted).toBe(false);
+  });
+});
+
+describe("failures", () => {
+  test("an absurd learning rate ends diverged and changes nothing served", async () => {
+    const before = (await (await exports.default.fetch("http://edgeprop/healthz")).json()) as { servingModelId: string | null };
+    const res = await startRun({ dataset: "mnist-mini", layers: [784, 16, 10], optimizer: { name: "sgd", learningRate: 1e9 }, epochs: 1, promote: "always" });
+    const done = await waitForEnd(((await res.json()) as RunRecord).id);
+    expect(done.status).toBe("diverged");
+    expect(done.error).toMatch(/exceeds 100× that of guessing|non-finite|became/);
+    expect(done.modelId).toBeNull();
+    const after = (await (await exports.default.fetch("http://edgeprop/healthz")).json()) as { servingModelId: string | null };
+    expect(after.servingModelId).toBe(before.servingModelId);
+  });
+
+  test("cancel stops a run; cancelling again is 409", async () => {
+    const res = await startRun({ dataset: "mnist-mini", layers: [784, 64, 10], optimizer: { name: "momentum", learningRate: 0.1 }, epochs: 50 });
+    const run = (await res.json()) as RunRecord;
+    const cancel = () => exports.default.fetch(`http://edgeprop/v1/runs/${run.id}/cancel`, { method: "POST", headers: ADMIN });
+    const first = await cancel();
+    expect(first.status).toBe(200);
+    expect(await first.json()).toMatchObject({ status: "cancelled" });
+    expect((await cancel()).status).toBe(409);
+    await new Promise((r) => setTimeout(r, 500));
+    const later = await getRun(run.id);
+    expect(later.status).toBe("cancelled");
+    expect(later.step).toBeLessThan(5);
+  });
+});
+
+describe("POST /v1/runs validation", () => {
+  const good = { dataset: "mnist-mini", layers: [784, 16, 10], optimizer: { name: "adam" } };
+  test.each([
+    ["unknown keys, listed", { ...good, learning_rate: 1, foo: 2 }, 400, /unknown keys "learning_rate", "foo"/],
+    ["layers[0] not the dataset's pixels", { ...good, layers: [400, 25, 10] }, 400, /layers\[0\] must be 784/],
+    ["last layer not the classes", { ...good, layers: [784, 25, 9] }, 400, /last layer must be 10/],
+    ["unknown optimizer", { ...good, optimizer: { name: "rmsprop" } }, 400, /optimizer/],
+    ["optimizer without learning rate", { ...good, optimizer: { name: "sgd" } }, 400, /learningRate/],
+    ["negative lambda", { ...good, lambda: -1 }, 400, /lambda/],
+    ["epochs for cg", { ...good, optimizer: { name: "cg" }, epochs: 3 }, 400, /cg works on the full training set/],
+    ["cg on too much data", { ...good, layers: [784, 1000, 10], optimizer: { name: "cg" } }, 400, /cg: 3000 examples × 795010 parameters exceeds/],
+    ["a fractional batch size", { ...good, batchSize: 1.5 }, 400, /batchSize/],
+    ["a missing dataset", { ...good, dataset: "nope" }, 404, /dataset "nope" does not exist/],
+  ])("%s", async (_name, spec, status, message) => {
+    const res = await startRun(spec);
+    expect(res.status).toBe(status);
+    expect(((await res.json()) as { error: { message: string } }).error.message).toMatch(message);
+  });
+
+  test("admin token required: none → 401, wrong → 403", async () => {
+    const body = JSON.stringify(good);
+    const none = await exports.default.fetch("http://edgeprop/v1/runs", { method: "POST", headers: { "content-type": "application/json" }, body });
+    expect(none.status).toBe(401);
+    const wrong = await exports.default.fetch("http://edgeprop/v1/runs", { method: "POST", headers: { ...ADMIN, authorization: "Bearer nope" }, body });
+    expect(wrong.status).toBe(403);
+  });
+
+  test("unknown run → 404", async () => {
+    expect((await exports.default.fetch("http://edgeprop/v1/runs/run-nothing")).status).toBe(404);
+  });
+});
