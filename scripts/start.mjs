@@ -4,7 +4,7 @@
 // Loads MNIST into local R2 first (scripts/load-mnist.ts: does nothing when it is already there).
 import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
@@ -24,10 +24,22 @@ if (loader.status !== 0) {
   console.error("edgeprop: loading MNIST into local R2 failed (see above); not starting wrangler dev");
   process.exit(loader.status ?? 1);
 }
-const wrangler = spawn("npx", ["wrangler", "dev", "--port", port, "--ip", "127.0.0.1", ...process.argv.slice(2)], {
-  cwd: root,
-  env,
-  stdio: "inherit",
-});
+// Locally a step's message lives in memory: a reload of wrangler dev (an edited source file) loses it. Cron does
+// not fire by itself locally, and wrangler 4.86 cannot deliver a scheduled event to a Worker with static assets,
+// so this script runs the watchdog through its admin route every minute, with a 60 s stall threshold (production:
+// the cron every 5 minutes, WATCHDOG_STALL_SECONDS of wrangler.toml). EDGEPROP_LOCAL_CRON=0 turns it off.
+const STALL_SECONDS = "60";
+const wrangler = spawn(
+  "npx",
+  ["wrangler", "dev", "--port", port, "--ip", "127.0.0.1", "--var", `WATCHDOG_STALL_SECONDS:${STALL_SECONDS}`, ...process.argv.slice(2)],
+  { cwd: root, env, stdio: "inherit" },
+);
+const token = /^ADMIN_TOKEN=(.*)$/m.exec(readFileSync(devVars, "utf8"))?.[1]?.trim();
+const runWatchdog = () =>
+  fetch(`http://127.0.0.1:${port}/v1/cron/watchdog`, { method: "POST", headers: { authorization: `Bearer ${token}` } }).catch(() => {});
+const cron = process.env.EDGEPROP_LOCAL_CRON === "0" || !token ? null : setInterval(runWatchdog, 60_000);
 for (const sig of ["SIGINT", "SIGTERM"]) process.on(sig, () => wrangler.kill(sig));
-wrangler.on("exit", (code) => process.exit(code ?? 0));
+wrangler.on("exit", (code) => {
+  if (cron) clearInterval(cron);
+  process.exit(code ?? 0);
+});

@@ -6,6 +6,7 @@ import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { Env } from "./env";
 import { ApiError } from "./errors";
+import { cronRoutes } from "./routes/cron";
 import { datasetRoutes } from "./routes/datasets";
 import { modelRoutes } from "./routes/models";
 import { nnRoutes } from "./routes/nn";
@@ -38,6 +39,7 @@ app.route("/v1/nn", nnRoutes);
 app.route("/v1/datasets", datasetRoutes);
 app.route("/v1/runs", runRoutes);
 app.route("/v1/models", modelRoutes);
+app.route("/v1/cron", cronRoutes);
 
 app.doc31("/openapi.json", {
   openapi: "3.1.0",

@@ -167,3 +167,16 @@ describe("cron", () => {
     expect((await startScheduledRun({ ...env, SCHEDULED_RUN_SPEC: '{"layers":[784,8,10]}' })).reason).toMatch(/invalid: optimizer/);
   });
 });
+
+describe("the cron jobs over HTTP (admin)", () => {
+  test("POST /v1/cron/watchdog and /v1/cron/training answer with what they did; no token → 401", async () => {
+    const { exports } = await import("cloudflare:workers");
+    const auth = { authorization: "Bearer test-admin-token" };
+    const w = await exports.default.fetch("http://edgeprop/v1/cron/watchdog", { method: "POST", headers: auth });
+    expect(w.status).toBe(200);
+    expect(await w.json()).toMatchObject({ revived: expect.any(Array), failed: expect.any(Array) });
+    const t = await exports.default.fetch("http://edgeprop/v1/cron/training", { method: "POST", headers: auth });
+    expect(await t.json()).toMatchObject({ started: null, reason: expect.stringMatching(/no SCHEDULED_RUN_SPEC/) });
+    expect((await exports.default.fetch("http://edgeprop/v1/cron/watchdog", { method: "POST" })).status).toBe(401);
+  });
+});

@@ -1,0 +1,33 @@
+/**
+ * The cron jobs on demand (admin): what the scheduled handler runs, for operators and for `npm start`, whose local
+ * `wrangler dev` cannot deliver scheduled events to a Worker with static assets (wrangler 4.86: DataCloneError on
+ * the ScheduledController), so it calls the watchdog here every minute instead.
+ */
+import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import type { Env } from "../env";
+import { startScheduledRun, watchdog } from "../training/cron";
+import { requireAdmin } from "./auth";
+import { ErrorBody } from "./schemas";
+import { validationHook } from "./validation";
+
+const security = [{ bearer: [] }];
+const err = { 401: { description: "No token", content: { "application/json": { schema: ErrorBody } } }, 403: { description: "Wrong token", content: { "application/json": { schema: ErrorBody } } } };
+
+export const cronRoutes = new OpenAPIHono<{ Bindings: Env }>({ defaultHook: validationHook });
+cronRoutes.use("*", requireAdmin);
+
+cronRoutes.openapi(
+  createRoute({
+    method: "post", path: "/watchdog", summary: "Run the watchdog now: re-send the step of stalled runs", security,
+    responses: { 200: { description: "Runs revived and runs failed", content: { "application/json": { schema: z.object({ revived: z.array(z.string()), failed: z.array(z.string()) }) } } }, ...err },
+  }),
+  async (c) => c.json(await watchdog(c.env), 200),
+);
+
+cronRoutes.openapi(
+  createRoute({
+    method: "post", path: "/training", summary: "Start the scheduled run now (SCHEDULED_RUN_SPEC), unless one is active", security,
+    responses: { 200: { description: "The run started, or why none was", content: { "application/json": { schema: z.object({ started: z.string().nullable(), reason: z.string() }) } } }, ...err },
+  }),
+  async (c) => c.json(await startScheduledRun(c.env), 200),
+);
