@@ -147,6 +147,13 @@ describe("POST /v1/runs validation", () => {
     expect(wrong.status).toBe(403);
   });
 
+  test("admin routes are refused (503) when the Worker has no ADMIN_TOKEN", async () => {
+    const { app } = await import("../../src/app");
+    const res = await app.fetch(new Request("http://edgeprop/v1/runs", { method: "POST", headers: ADMIN, body: JSON.stringify(good) }), { ...env, ADMIN_TOKEN: undefined });
+    expect(res.status).toBe(503);
+    expect(await res.json()).toMatchObject({ error: { code: "admin_not_configured" } });
+  });
+
   test("unknown run → 404", async () => {
     expect((await exports.default.fetch("http://edgeprop/v1/runs/run-nothing")).status).toBe(404);
   });
