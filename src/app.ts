@@ -8,9 +8,11 @@ import type { Env } from "./env";
 import { ApiError } from "./errors";
 import { cronRoutes } from "./routes/cron";
 import { datasetRoutes } from "./routes/datasets";
+import { feedbackRoutes } from "./routes/feedback";
 import { modelRoutes } from "./routes/models";
 import { nnRoutes } from "./routes/nn";
 import { runRoutes } from "./routes/runs";
+import { unitRoutes } from "./routes/units";
 import { validationHook } from "./routes/validation";
 import { getServingId } from "./storage/models";
 
@@ -40,6 +42,8 @@ app.route("/v1/datasets", datasetRoutes);
 app.route("/v1/runs", runRoutes);
 app.route("/v1/models", modelRoutes);
 app.route("/v1/cron", cronRoutes);
+app.route("/v1/feedback", feedbackRoutes);
+app.route("/v1", unitRoutes);
 
 app.doc31("/openapi.json", {
   openapi: "3.1.0",

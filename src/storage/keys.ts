@@ -9,7 +9,8 @@
  *   runs-active/<runId>                         marker of a run not yet ended, for the watchdog
  *   models/<modelId>.bin                        immutable model blobs
  *   serving.json                                the served model (source of truth; KV holds the fast copy)
- *   feedback/<time>-<uuid>.bin                  labelled corrections, one object per example
+ *   feedback/<time>-<rand>.bin                  labelled corrections, one object per example (a one-example shard)
+ *   feedback-snapshots/<runId>/<i>.bin           the corrections a run trains on, as shards, fixed at its start
  *
  * KV (`SERVING_KV`, read at the edge, eventually consistent):
  *   serving                                     the id of the model being served
@@ -31,6 +32,8 @@ export const keys = {
   modelsPrefix: "models/",
   servingRecord: "serving.json",
   feedbackPrefix: "feedback/",
+  feedbackItem: (id: string) => `feedback/${id}.bin`,
+  feedbackSnapshotShard: (runId: string, index: number) => `feedback-snapshots/${runId}/${String(index).padStart(5, "0")}.bin`,
   servingPointer: "serving",
   modelMeta: (modelId: string) => `model:${modelId}`,
   modelMetaPrefix: "model:",

@@ -47,9 +47,9 @@ export async function processStep(env: Env, msg: TrainMessage): Promise<StepOutc
     return "finished";
   }
   const shards = await loadShards(env, record, ck);
-  const result = runStep(record.spec, record.plan, ck, (split, index) => {
-    const shard = shards.get(`${split}/${index}`);
-    if (shard === undefined) throw new Error(`step ${step}: shard ${split}/${index} was not loaded`);
+  const result = runStep(record.spec, record.plan, ck, (source, index) => {
+    const shard = shards.get(`${source}/${index}`);
+    if (shard === undefined) throw new Error(`step ${step}: shard ${source}/${index} was not loaded`);
     return shard;
   });
   if (result.diverged !== null) {
@@ -63,13 +63,17 @@ export async function processStep(env: Env, msg: TrainMessage): Promise<StepOutc
 
 async function loadShards(env: Env, record: RunRecord, ck: Checkpoint): Promise<Map<string, Shard>> {
   const need = shardsNeeded(record.spec, record.plan, ck);
+  const out = new Map<string, Shard>();
+  if (need.length === 0) return out;
   const manifest = await readManifest(env.STORE_BUCKET, record.dataset.name);
   if (manifest === null || manifest.version !== record.dataset.version) {
     throw new Error(`dataset ${record.dataset.name} version ${record.dataset.version} is no longer in R2`);
   }
-  const split = need.split === "train" ? manifest.train : manifest.test;
-  const out = new Map<string, Shard>();
-  for (const index of need.shards) out.set(`${need.split}/${index}`, await loadShard(env.STORE_BUCKET, split, index));
+  for (const { source, shard } of need) {
+    const split = source === "train" ? manifest.train : source === "test" ? manifest.test : record.plan.feedback;
+    if (split === null) throw new Error(`step ${ck.step}: the run has no feedback snapshot`);
+    out.set(`${source}/${shard}`, await loadShard(env.STORE_BUCKET, split, shard));
+  }
   return out;
 }
 

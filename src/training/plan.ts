@@ -10,8 +10,8 @@
  * not change the weights: batches follow the epoch order whatever the step, so the same spec gives the same
  * weights bit for bit.
  */
-import { shardsFor, epochOrder } from "../data/batches";
-import type { DatasetManifest } from "../data/shards";
+import { epochOrder } from "../data/batches";
+import type { DatasetManifest, SplitManifest } from "../data/shards";
 import { cgCreate } from "../nn/cg";
 import { randInitialize } from "../nn/init";
 import { createLayout, type Layout } from "../nn/layout";
@@ -28,8 +28,12 @@ export const CHUNK_ROWS = 1000;
 /** What a run's steps are, fixed when the run starts and stored in its record. */
 export interface RunPlan {
   paramCount: number;
-  /** Training examples used (the dataset's, or trainLimit). */
+  /** Training examples used: the dataset's (or its first trainLimit), then the feedback snapshot's. */
   trainCount: number;
+  /** How many of them come from the dataset; examples from baseCount on are feedback. */
+  baseCount: number;
+  /** The labelled corrections snapshotted when the run started (includeFeedback), or null. */
+  feedback: SplitManifest | null;
   testCount: number;
   shardSize: number;
   /** First-order: examples per training step (a whole number of batches). */
@@ -46,13 +50,16 @@ export function stepWorkFrom(value: string | undefined): number {
   return Number.isFinite(n) && n > 0 ? n : DEFAULT_STEP_WORK;
 }
 
-export function makePlan(spec: RunSpec, manifest: DatasetManifest, stepWork: number = DEFAULT_STEP_WORK): RunPlan {
+export function makePlan(spec: RunSpec, manifest: DatasetManifest, stepWork: number = DEFAULT_STEP_WORK, feedback: SplitManifest | null = null): RunPlan {
   const paramCount = createLayout(spec.layers).count;
-  const trainCount = Math.min(spec.trainLimit ?? Infinity, manifest.train.count);
+  const baseCount = Math.min(spec.trainLimit ?? Infinity, manifest.train.count);
+  const trainCount = baseCount + (feedback?.count ?? 0);
   const batch = batchSizeOf(spec);
   return {
     paramCount,
     trainCount,
+    baseCount,
+    feedback,
     testCount: manifest.test.count,
     shardSize: manifest.train.shardSize,
     examplesPerStep: batch * Math.max(1, Math.floor(stepWork / paramCount / batch)),
@@ -99,18 +106,40 @@ export function trainWindow(spec: RunSpec, plan: RunPlan, ck: Checkpoint): { ord
   return { order, from: ck.cursor, to: Math.min(plan.trainCount, ck.cursor + plan.examplesPerStep) };
 }
 
-/** The shards a step reads: which split, which shard indices. */
-export function shardsNeeded(spec: RunSpec, plan: RunPlan, ck: Checkpoint): { split: "train" | "test"; shards: number[] } {
-  const range = (from: number, to: number) => {
-    const out: number[] = [];
-    for (let s = Math.floor(from / plan.shardSize); s * plan.shardSize < to; s++) out.push(s);
-    return out;
+/** Where a step's examples come from: the dataset's splits, or the run's feedback snapshot. */
+export type Source = "train" | "test" | "feedback";
+
+/** Where example `index` of a split lives: training indices from baseCount on are feedback examples. */
+export function locateExample(plan: RunPlan, split: "train" | "test", index: number): { source: Source; shard: number; offset: number } {
+  let source: Source = split;
+  let i = index;
+  let size = plan.shardSize;
+  if (split === "train" && index >= plan.baseCount && plan.feedback !== null) {
+    source = "feedback";
+    i = index - plan.baseCount;
+    size = plan.feedback.shardSize;
+  }
+  return { source, shard: Math.floor(i / size), offset: i % size };
+}
+
+/** The shards a step reads, as "source/shard" keys. */
+export function shardsNeeded(spec: RunSpec, plan: RunPlan, ck: Checkpoint): { source: Source; shard: number }[] {
+  const refs = new Map<string, { source: Source; shard: number }>();
+  const add = (split: "train" | "test", index: number) => {
+    const { source, shard } = locateExample(plan, split, index);
+    refs.set(`${source}/${shard}`, { source, shard });
   };
-  if (ck.phase === "evaluate") return { split: "test", shards: range(ck.cursor, Math.min(plan.testCount, ck.cursor + plan.evalExamplesPerStep)) };
-  if (ck.phase === "done") return { split: "train", shards: [] };
-  if (spec.optimizer.name === "cg") return { split: "train", shards: range(0, plan.trainCount) };
-  const { order, from, to } = trainWindow(spec, plan, ck);
-  return { split: "train", shards: shardsFor(order, from, to, plan.shardSize) };
+  if (ck.phase === "evaluate") {
+    const to = Math.min(plan.testCount, ck.cursor + plan.evalExamplesPerStep);
+    for (let i = ck.cursor; i < to; i += Math.min(plan.shardSize, to - i)) add("test", i);
+    if (to > ck.cursor) add("test", to - 1);
+  } else if (ck.phase === "train" && spec.optimizer.name === "cg") {
+    for (let i = 0; i < plan.trainCount; i++) add("train", i);
+  } else if (ck.phase === "train") {
+    const { order, from, to } = trainWindow(spec, plan, ck);
+    for (let i = from; i < to; i++) add("train", order[i]);
+  }
+  return [...refs.values()];
 }
 
 /** Fraction of the run done, in [0, 1]. */

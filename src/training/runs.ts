@@ -3,6 +3,7 @@ import type { Env } from "../env";
 import { ApiError } from "../errors";
 import { encodeModel } from "../nn/model-codec";
 import { readManifest } from "../storage/datasets";
+import { snapshotFeedback } from "../storage/feedback";
 import { getServingRecord, putModel, setServing, type ModelMeta } from "../storage/models";
 import { createRecord, markActive, putCheckpoint, unmarkActive, updateRecord } from "../storage/runs";
 import { encodeCheckpoint, type Checkpoint } from "./checkpoint";
@@ -27,8 +28,9 @@ export async function startRun(env: Env, spec: RunSpec, options: { enqueue?: boo
   }
   const problems = specProblems(spec, manifest);
   if (problems.length > 0) throw new ApiError(400, "invalid_request", problems.join("; "));
-  const plan = makePlan(spec, manifest, stepWorkFrom(env.STEP_WORK));
   const id = newRunId();
+  const feedback = spec.includeFeedback ? await snapshotFeedback(env.STORE_BUCKET, id, manifest.rows, manifest.cols, manifest.classes) : null;
+  const plan = makePlan(spec, manifest, stepWorkFrom(env.STEP_WORK), feedback);
   const now = new Date().toISOString();
   await putCheckpoint(env.STORE_BUCKET, id, 0, encodeCheckpoint(initialCheckpoint(spec)));
   const record: RunRecord = {

@@ -53,6 +53,8 @@ export const RunSpecSchema = z.object({
     .openapi({ description: "Evaluate on the test set every evalEvery epochs (cg: iterations), and always at the end." }),
   promote: z.enum(["better", "always", "never"]).optional()
     .openapi({ description: "Promote the model when it beats the serving one on the test set (default: PROMOTE_POLICY)." }),
+  includeFeedback: z.boolean({ error: "includeFeedback must be true or false" }).default(false)
+    .openapi({ description: "Also train on the labelled corrections sent with POST /v1/feedback (snapshotted when the run starts)." }),
 }).strict().superRefine((spec, ctx) => {
   if (spec.optimizer.name !== "cg") return;
   for (const key of ["epochs", "batchSize"] as const) {

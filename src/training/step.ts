@@ -8,21 +8,21 @@ import type { Layout } from "../nn/layout";
 import { costGradient, countCorrect, createWorkspace, evaluateRows, regularize } from "../nn/network";
 import { optimizerStep } from "../nn/optimizers";
 import type { Checkpoint, EvaluationEntry } from "./checkpoint";
-import { CHUNK_ROWS, emptyTally, layoutOf, trainWindow, type RunPlan } from "./plan";
+import { CHUNK_ROWS, emptyTally, layoutOf, locateExample, trainWindow, type RunPlan, type Source } from "./plan";
 import { epochsOf, batchSizeOf, type RunSpec } from "./spec";
 
-/** The shards a step was given: shard `index` of `split`. */
-export type ShardLookup = (split: "train" | "test", index: number) => Shard;
+/** The shards a step was given: shard `index` of a source. */
+export type ShardLookup = (source: Source, index: number) => Shard;
 
 /** The next checkpoint, or why the run diverged (then nothing is to be written). */
 export type StepResult = { next: Checkpoint; diverged: null } | { next: null; diverged: string };
 
 /** Copies examples into a float32 row-major batch (pixels / 255) and their labels. */
-function gather(lookup: ShardLookup, split: "train" | "test", shardSize: number, indices: ArrayLike<number>, n: number, X: Float32Array, y: Uint8Array): void {
+function gather(lookup: ShardLookup, plan: RunPlan, split: "train" | "test", indices: ArrayLike<number>, n: number, X: Float32Array, y: Uint8Array): void {
   for (let r = 0; r < n; r++) {
-    const index = indices[r];
-    const shard = lookup(split, Math.floor(index / shardSize));
-    const offset = index % shardSize;
+    const where = locateExample(plan, split, indices[r]);
+    const shard = lookup(where.source, where.shard);
+    const offset = where.offset;
     const D = shard.rows * shard.cols;
     const src = shard.pixels.subarray(offset * D, offset * D + D);
     for (let i = 0; i < D; i++) X[r * D + i] = src[i] / 255;
@@ -72,7 +72,7 @@ function firstOrderStep(spec: RunSpec, plan: RunPlan, layout: Layout, next: Chec
   let correct = 0;
   for (let b = from; b < to; b += batch) {
     const n = Math.min(batch, to - b);
-    gather(lookup, "train", plan.shardSize, order.subarray(b, b + n), n, X, y);
+    gather(lookup, plan, "train", order.subarray(b, b + n), n, X, y);
     const J = costGradient(layout, spec.loss, next.params, X, y, n, spec.lambda, grad, ws, plan.trainCount);
     const why = divergence(spec, J);
     if (why !== null) return { next: null, diverged: `${why} at epoch ${next.epoch + 1}, example ${b} of the epoch` };
@@ -122,7 +122,7 @@ function fullBatch(spec: RunSpec, plan: RunPlan, layout: Layout, x: Float64Array
   for (let from = 0; from < plan.trainCount; from += rows) {
     const n = Math.min(rows, plan.trainCount - from);
     for (let r = 0; r < n; r++) indices[r] = from + r;
-    gather(lookup, "train", plan.shardSize, indices, n, X, y);
+    gather(lookup, plan, "train", indices, n, X, y);
     sum += n * costGradient(layout, spec.loss, x, X, y, n, 0, chunkGrad, ws);
     correct += countCorrect(layout, ws, y, n);
     for (let t = 0; t < grad.length; t++) grad[t] += n * chunkGrad[t];
@@ -172,7 +172,7 @@ function evaluateStep(spec: RunSpec, plan: RunPlan, layout: Layout, next: Checkp
   for (let from = next.cursor; from < to; from += rows) {
     const n = Math.min(rows, to - from);
     for (let r = 0; r < n; r++) indices[r] = from + r;
-    gather(lookup, "test", plan.shardSize, indices, n, X, y);
+    gather(lookup, plan, "test", indices, n, X, y);
     const { lossSum, correct } = evaluateRows(layout, spec.loss, next.params, X, y, n, ws);
     next.evalTally.seen += n;
     next.evalTally.correct += correct;

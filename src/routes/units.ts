@@ -1,0 +1,71 @@
+/** The first hidden layer's units as 28 × 28 images, for a run (its latest checkpoint) or a model. */
+import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import type { Env } from "../env";
+import { ApiError } from "../errors";
+import { createLayout } from "../nn/layout";
+import { decodeModel } from "../nn/model-codec";
+import { unitImages } from "../nn/units";
+import { getModelBlob } from "../storage/models";
+import { getCheckpointBytes, getRecord } from "../storage/runs";
+import { decodeCheckpoint } from "../training/checkpoint";
+import type { RunRecord } from "../training/record";
+import { ErrorBody } from "./schemas";
+import { validationHook } from "./validation";
+
+const Units = z.object({
+  units: z.number(), rows: z.number(), cols: z.number(), step: z.number().optional(),
+  pixels: z.string().openapi({ description: "base64 of units × rows × cols bytes; each unit scaled on its own to 0..255" }),
+}).openapi("Units");
+const Query = z.object({ max: z.coerce.number().int().min(1).max(1024).default(64) });
+const Id = (pattern: RegExp) => z.object({ id: z.string().regex(pattern, { error: "not an id" }).openapi({ param: { name: "id", in: "path" } }) });
+const notFound = { description: "Not found", content: { "application/json": { schema: ErrorBody } } };
+
+function toBase64(bytes: Uint8Array): string {
+  let s = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(s);
+}
+
+function answer(layers: number[], params: Float32Array, max: number, step?: number) {
+  const layout = createLayout(layers);
+  const { units, pixels } = unitImages(layout, params, max);
+  const side = Math.sqrt(layers[0]);
+  const [rows, cols] = Number.isInteger(side) ? [side, side] : [1, layers[0]];
+  return { units, rows, cols, ...(step === undefined ? {} : { step }), pixels: toBase64(pixels) };
+}
+
+export const unitRoutes = new OpenAPIHono<{ Bindings: Env }>({ defaultHook: validationHook });
+
+unitRoutes.openapi(
+  createRoute({
+    method: "get", path: "/runs/{id}/units", summary: "A run's first-layer units at its latest checkpoint",
+    request: { params: Id(/^run-[a-z0-9-]{1,40}$/), query: Query },
+    responses: { 200: { description: "Unit images", content: { "application/json": { schema: Units } } }, 404: notFound },
+  }),
+  async (c) => {
+    const { id } = c.req.valid("param");
+    const found = await getRecord<RunRecord>(c.env.STORE_BUCKET, id);
+    if (found === null) throw new ApiError(404, "not_found", `no run ${id}`);
+    // The latest checkpoint, or the one before it if a step pruned it meanwhile (two are always kept).
+    const step = found.record.step;
+    const bytes = (await getCheckpointBytes(c.env.STORE_BUCKET, id, step)) ?? (await getCheckpointBytes(c.env.STORE_BUCKET, id, step + 1));
+    if (bytes === null) throw new ApiError(404, "not_found", `run ${id} has no checkpoint at step ${step}`);
+    const ck = decodeCheckpoint(bytes);
+    return c.json(answer(found.record.spec.layers, ck.params, c.req.valid("query").max, ck.step), 200);
+  },
+);
+
+unitRoutes.openapi(
+  createRoute({
+    method: "get", path: "/models/{id}/units", summary: "A model's first-layer units",
+    request: { params: Id(/^[a-z0-9][a-z0-9-]{0,62}$/), query: Query },
+    responses: { 200: { description: "Unit images", content: { "application/json": { schema: Units } } }, 404: notFound },
+  }),
+  async (c) => {
+    const { id } = c.req.valid("param");
+    const blob = await getModelBlob(c.env.STORE_BUCKET, id);
+    if (blob === null) throw new ApiError(404, "not_found", `no model ${id}`);
+    const model = decodeModel(blob);
+    return c.json(answer(model.layers, model.params, c.req.valid("query").max), 200);
+  },
+);
