@@ -11,6 +11,7 @@ import { datasetRoutes } from "./routes/datasets";
 import { feedbackRoutes } from "./routes/feedback";
 import { modelRoutes } from "./routes/models";
 import { nnRoutes } from "./routes/nn";
+import { predictRoutes } from "./routes/predict";
 import { runRoutes } from "./routes/runs";
 import { unitRoutes } from "./routes/units";
 import { validationHook } from "./routes/validation";
@@ -41,10 +42,12 @@ app.route("/v1/nn", nnRoutes);
 app.route("/v1/datasets", datasetRoutes);
 app.route("/v1/runs", runRoutes);
 app.route("/v1/models", modelRoutes);
+app.route("/v1/predict", predictRoutes);
 app.route("/v1/cron", cronRoutes);
 app.route("/v1/feedback", feedbackRoutes);
 app.route("/v1", unitRoutes);
 
+app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });
 app.doc31("/openapi.json", {
   openapi: "3.1.0",
   info: { title: "edgeprop", version: "1", description: "Neural-network learning as the course teaches it, on Cloudflare Workers." },

@@ -1,23 +1,76 @@
-/** The model registry (read side): list and show models. */
+/**
+ * The model registry: list and show models, export their weights, import weights (admin) and promote a model to be
+ * served (admin). Weights travel as `[Θ1(:); Θ2(:); …]`, Octave's column-major unroll, which is also the stored order.
+ */
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Env } from "../env";
 import { ApiError } from "../errors";
-import { getModelMeta, getServingRecord, listModels } from "../storage/models";
-import { ErrorBody } from "./schemas";
-import { validationHook } from "./validation";
+import { createLayout, type Layout, type Loss } from "../nn/layout";
+import { decodeModel, encodeModel, ModelFormatError } from "../nn/model-codec";
+import { createWorkspace, evaluateRows } from "../nn/network";
+import { loadShard, readManifest } from "../storage/datasets";
+import { ID_PATTERN } from "../storage/keys";
+import { rowsWithin } from "../storage/model-cache";
+import { getModelBlob, getModelMeta, getServingRecord, listModels, putModel, setServing, type ModelMeta } from "../storage/models";
+import { requireAdmin } from "./auth";
+import { ErrorBody, Layers, LossName } from "./schemas";
+import { jsonBody, validationHook } from "./validation";
+
+/** The dataset an imported model is measured on, when its shape fits. */
+export const IMPORT_EVAL_DATASET = "mnist";
+/** An import measures test accuracy only when parameters × test examples is at most this (about 1–3 s of CPU). */
+export const MAX_IMPORT_EVAL_WORK = 3e9;
+/** Attempts at the conditional switch of the serving record before a promotion answers 409. */
+const PROMOTE_ATTEMPTS = 5;
+const FLOAT32_MAX = 3.4028234663852886e38;
 
 const Model = z.object({
   id: z.string(), layers: z.array(z.number()), loss: z.string(), testAccuracy: z.number().nullable(),
   dataset: z.string().nullable(), runId: z.string().nullable(), createdAt: z.string(), serving: z.boolean(),
+  name: z.string().nullable().optional(),
 }).openapi("Model");
-const ModelId = z.object({ id: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, { error: "not a model id" }).openapi({ param: { name: "id", in: "path" } }) });
+const ModelId = z.object({ id: z.string().regex(ID_PATTERN, { error: "not a model id" }).openapi({ param: { name: "id", in: "path" } }) });
+
+const Params = z.array(z.number({ error: "params must hold finite numbers" }), { error: "params must be an array of numbers" })
+  .openapi({ description: "[Θ1(:); Θ2(:); …]: each Θ(l), of shape s(l+1) × (s(l)+1) with column 0 for the bias unit, unrolled column-major as Octave's Theta(:). Stored as float32." });
+
+const Weights = z.object({ id: z.string(), layers: z.array(z.number()), loss: LossName, params: Params }).openapi("Weights");
+
+const ImportRequest = z
+  .object({
+    layers: Layers,
+    loss: LossName.default("sigmoid"),
+    params: Params,
+    name: z.string({ error: "name must be a string" }).min(1, { error: "name must not be empty" }).max(64, { error: "name has at most 64 characters" }).optional(),
+  })
+  .strict()
+  .superRefine((b, ctx) => {
+    const expected = b.layers.reduce((n, s, l) => (l + 1 < b.layers.length ? n + b.layers[l + 1] * (s + 1) : n), 0);
+    if (b.params.length !== expected) {
+      ctx.addIssue({ code: "custom", path: ["params"], message: `params has ${b.params.length} numbers; layers ${JSON.stringify(b.layers)} need ${expected}` });
+      return;
+    }
+    const bad = b.params.findIndex((v) => !(Math.abs(v) <= FLOAT32_MAX));
+    if (bad >= 0) ctx.addIssue({ code: "custom", path: ["params", bad], message: `${b.params[bad]} is beyond float32's range (±${FLOAT32_MAX})` });
+  })
+  .openapi("ModelImport", { example: { layers: [2, 2, 2], loss: "sigmoid", params: [0.1, -0.2, 0.3, 0.4, -0.5, 0.6, 0.1, 0.2, -0.3, 0.4, 0.5, -0.6], name: "tiny" } });
+
+const Promotion = z.object({ servingModelId: z.string(), previousModelId: z.string().nullable() }).openapi("Promotion");
+
+const err = (description: string) => ({ description, content: { "application/json": { schema: ErrorBody } } });
+const json = <T extends z.ZodType>(description: string, schema: T) => ({ description, content: { "application/json": { schema } } });
+const security = [{ bearer: [] }];
+const authErrors = { 401: err("No bearer token"), 403: err("Wrong token"), 503: err("The Worker has no ADMIN_TOKEN") };
 
 export const modelRoutes = new OpenAPIHono<{ Bindings: Env }>({ defaultHook: validationHook });
+
+modelRoutes.use("/", async (c, next) => (c.req.method === "POST" ? requireAdmin(c, next) : next()));
+modelRoutes.use("/:id/promote", requireAdmin);
 
 modelRoutes.openapi(
   createRoute({
     method: "get", path: "/", summary: "List models, newest first",
-    responses: { 200: { description: "Models and the served one", content: { "application/json": { schema: z.object({ servingModelId: z.string().nullable(), models: z.array(Model) }) } } } },
+    responses: { 200: json("Models and the served one", z.object({ servingModelId: z.string().nullable(), models: z.array(Model) })) },
   }),
   async (c) => {
     const [models, serving] = await Promise.all([listModels(c.env.SERVING_KV), getServingRecord(c.env.STORE_BUCKET)]);
@@ -29,12 +82,110 @@ modelRoutes.openapi(
 modelRoutes.openapi(
   createRoute({
     method: "get", path: "/{id}", summary: "A model's metadata", request: { params: ModelId },
-    responses: { 200: { description: "The model", content: { "application/json": { schema: Model } } }, 404: { description: "No such model", content: { "application/json": { schema: ErrorBody } } } },
+    responses: { 200: json("The model", Model), 404: err("No such model") },
   }),
   async (c) => {
     const { id } = c.req.valid("param");
     const [meta, serving] = await Promise.all([getModelMeta(c.env.STORE_BUCKET, id), getServingRecord(c.env.STORE_BUCKET)]);
     if (meta === null) throw new ApiError(404, "not_found", `no model ${id}`);
     return c.json({ ...meta, serving: serving?.serving.modelId === id }, 200);
+  },
+);
+
+modelRoutes.openapi(
+  createRoute({
+    method: "get", path: "/{id}/weights", summary: "A model's weights, in Octave's unroll order", request: { params: ModelId },
+    responses: { 200: json("Layers, loss and the flat parameter vector", Weights), 404: err("No such model") },
+  }),
+  async (c) => {
+    const { id } = c.req.valid("param");
+    const blob = await getModelBlob(c.env.STORE_BUCKET, id);
+    if (blob === null) throw new ApiError(404, "not_found", `no model ${id}`);
+    let model;
+    try {
+      model = decodeModel(blob);
+    } catch (e) {
+      if (e instanceof ModelFormatError) throw new ApiError(500, "model_unreadable", `model ${id} cannot be read: ${e.message}`);
+      throw e;
+    }
+    return c.json({ id, layers: model.layers, loss: model.loss, params: Array.from(model.params) }, 200);
+  },
+);
+
+/**
+ * Accuracy on the test set of IMPORT_EVAL_DATASET when the model's input and output sizes are its pixels and
+ * classes and the work (parameters × test examples) is at most MAX_IMPORT_EVAL_WORK; otherwise null.
+ */
+async function importAccuracy(bucket: R2Bucket, layout: Layout, loss: Loss, params: Float32Array): Promise<number | null> {
+  const manifest = await readManifest(bucket, IMPORT_EVAL_DATASET).catch(() => null);
+  const D = layout.sizes[0];
+  const K = layout.sizes[layout.sizes.length - 1];
+  if (manifest === null || manifest.rows * manifest.cols !== D || manifest.classes !== K) return null;
+  const total = manifest.test.count;
+  if (total === 0 || layout.count * total > MAX_IMPORT_EVAL_WORK) return null;
+  const rows = Math.min(rowsWithin(layout), 1000);
+  const ws = createWorkspace(layout, rows, Float32Array);
+  const X = new Float32Array(rows * D);
+  let correct = 0;
+  for (let s = 0; s < manifest.test.shards.length; s++) {
+    const shard = await loadShard(bucket, manifest.test, s);
+    for (let from = 0; from < shard.count; from += rows) {
+      const n = Math.min(rows, shard.count - from);
+      const pixels = shard.pixels.subarray(from * D, (from + n) * D);
+      for (let i = 0; i < n * D; i++) X[i] = pixels[i] / 255;
+      correct += evaluateRows(layout, loss, params, X, shard.labels.subarray(from, from + n), n, ws).correct;
+    }
+  }
+  return correct / total;
+}
+
+/** A fresh id for an imported model: `m-imp-<time, base 36>-<8 hex digits>`. */
+function newImportId(now = Date.now()): string {
+  const rand = [...crypto.getRandomValues(new Uint8Array(4))].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return `m-imp-${now.toString(36)}-${rand}`;
+}
+
+modelRoutes.openapi(
+  createRoute({
+    method: "post", path: "/", summary: "Import weights as a new model", security,
+    description: `Measures testAccuracy on the "${IMPORT_EVAL_DATASET}" dataset's test set when the layers fit it and parameters × test examples ≤ ${MAX_IMPORT_EVAL_WORK}; otherwise null.`,
+    request: { body: jsonBody(ImportRequest) },
+    responses: { 201: json("The new model", Model), 400: err("Invalid weights"), ...authErrors, 413: err("Body too large"), 415: err("Body is not JSON") },
+  }),
+  async (c) => {
+    const b = c.req.valid("json");
+    const layout = createLayout(b.layers);
+    const params = Float32Array.from(b.params);
+    const blob = encodeModel({ layers: b.layers, loss: b.loss, params });
+    const testAccuracy = await importAccuracy(c.env.STORE_BUCKET, layout, b.loss, params);
+    const meta: ModelMeta = {
+      id: newImportId(), layers: b.layers, loss: b.loss, testAccuracy, dataset: testAccuracy === null ? null : IMPORT_EVAL_DATASET,
+      runId: null, createdAt: new Date().toISOString(), name: b.name ?? null,
+    };
+    // Create-only; an id is taken only if two imports drew the same 32 random bits in the same millisecond.
+    if (!(await putModel(c.env.STORE_BUCKET, c.env.SERVING_KV, meta, blob))) throw new Error(`POST /v1/models: model id ${meta.id} is already taken`);
+    return c.json({ ...meta, serving: false }, 201);
+  },
+);
+
+modelRoutes.openapi(
+  createRoute({
+    method: "post", path: "/{id}/promote", summary: "Serve this model", security, request: { params: ModelId },
+    description: "Switches the serving record in R2 (conditionally, retried on conflict), then the KV pointer that predictions read; every location serves the model within about a minute.",
+    responses: { 200: json("The switch", Promotion), 404: err("No such model"), 409: err("The serving record kept changing; retry"), ...authErrors },
+  }),
+  async (c) => {
+    const { id } = c.req.valid("param");
+    const meta = await getModelMeta(c.env.STORE_BUCKET, id);
+    if (meta === null) throw new ApiError(404, "not_found", `no model ${id}`);
+    for (let attempt = 0; attempt < PROMOTE_ATTEMPTS; attempt++) {
+      const current = await getServingRecord(c.env.STORE_BUCKET);
+      const serving = { modelId: id, testAccuracy: meta.testAccuracy, promotedAt: new Date().toISOString() };
+      // Also when it is already served: rewriting both copies repairs a KV pointer that a failed switch left behind.
+      if (await setServing(c.env.STORE_BUCKET, c.env.SERVING_KV, serving, current?.etag ?? null)) {
+        return c.json({ servingModelId: id, previousModelId: current?.serving.modelId ?? null }, 200);
+      }
+    }
+    throw new ApiError(409, "conflict", `the serving record changed ${PROMOTE_ATTEMPTS} times while promoting ${id}; retry`);
   },
 );

@@ -15,6 +15,8 @@ export interface ModelMeta {
   dataset: string | null;
   runId: string | null;
   createdAt: string;
+  /** A label given at import (POST /v1/models); absent for trained models. */
+  name?: string | null;
 }
 
 /** The served model and why. */
@@ -43,6 +45,7 @@ export async function getModelMeta(bucket: R2Bucket, id: string): Promise<ModelM
   return head === null ? null : (JSON.parse(head.customMetadata?.meta ?? "null") as ModelMeta | null);
 }
 
+/** The encoded model (model-codec format), or null when there is no model `id`. */
 export async function getModelBlob(bucket: R2Bucket, id: string): Promise<Uint8Array | null> {
   const obj = await bucket.get(keys.model(id));
   return obj === null ? null : new Uint8Array(await obj.arrayBuffer());

@@ -1,0 +1,160 @@
+/**
+ * Digit predictions at the edge: `POST /v1/predict`.
+ *
+ * A request reads the serving pointer once (KV, `cacheTtl` SERVING_POINTER_TTL; no other per-isolate copy of the
+ * pointer), takes that model from the isolate's model cache (src/storage/model-cache.ts) and answers its whole batch
+ * with it, naming it in `modelId`. Models are immutable, so a promotion elsewhere can change which model the next
+ * request uses but never mixes two models in one answer; every location sees a promotion once its KV cache
+ * (at most SERVING_POINTER_TTL seconds) and KV's propagation have passed, within about a minute.
+ */
+import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import type { Env } from "../env";
+import { ApiError, badRequest } from "../errors";
+import { MAX_LAYER_SIZE, type Loss } from "../nn/layout";
+import { ModelFormatError } from "../nn/model-codec";
+import { forward, type Workspace } from "../nn/network";
+import { ID_PATTERN } from "../storage/keys";
+import { getServedModel, workspaceFor, type ServedModel } from "../storage/model-cache";
+import { getServingId, getServingRecord } from "../storage/models";
+import { ErrorBody } from "./schemas";
+import { jsonBody, validationHook } from "./validation";
+
+/** Most images one request may send in `images`. */
+export const MAX_PREDICT_BATCH = 256;
+/** Seconds a KV read of the serving pointer may be cached at the edge (KV's minimum cacheTtl). */
+export const SERVING_POINTER_TTL = 30;
+
+const Pixels = z
+  .array(
+    z.number({ error: "pixels must be numbers in [0, 1]" })
+      .min(0, { error: "pixels must be in [0, 1]" })
+      .max(1, { error: "pixels must be in [0, 1]" }),
+    { error: "an image must be an array of numbers" },
+  )
+  .min(1, { error: "an image needs at least one pixel" })
+  .max(MAX_LAYER_SIZE, { error: `an image has at most ${MAX_LAYER_SIZE} pixels` });
+
+const PredictRequest = z
+  .object({
+    image: Pixels.optional().openapi({ description: "One image: the model's layers[0] pixels (784 for MNIST: 28 × 28, row by row), each byte / 255." }),
+    images: z.array(Pixels, { error: "images must be an array of images" })
+      .min(1, { error: "images needs at least one image" })
+      .max(MAX_PREDICT_BATCH, { error: `images holds at most ${MAX_PREDICT_BATCH} images` })
+      .optional()
+      .openapi({ description: `A batch of 1..${MAX_PREDICT_BATCH} images of equal length.` }),
+    model: z.string().regex(ID_PATTERN, { error: "not a model id" }).optional()
+      .openapi({ description: "Pin a model by id; by default the served (promoted) model answers." }),
+  })
+  .strict()
+  .superRefine((b, ctx) => {
+    if (b.image !== undefined && b.images !== undefined) ctx.addIssue({ code: "custom", path: [], message: "send either image (one) or images (a batch), not both" });
+    else if (b.image === undefined && b.images === undefined) ctx.addIssue({ code: "custom", path: [], message: "the body needs image (one image) or images (a batch of images)" });
+    const ragged = b.images?.findIndex((row) => row.length !== b.images![0].length) ?? -1;
+    if (ragged > 0) {
+      ctx.addIssue({ code: "custom", path: ["images", ragged], message: `has ${b.images![ragged].length} pixels, images[0] has ${b.images![0].length}; every image of a batch needs the same length` });
+    }
+  })
+  .openapi("PredictRequest", { example: { image: Array(784).fill(0) } });
+
+const PredictResponse = z
+  .object({
+    modelId: z.string().openapi({ description: "The model that answered every prediction of this request." }),
+    predictions: z.array(z.object({
+      digit: z.number().int().openapi({ description: "The most probable class (the first on ties)." }),
+      probabilities: z.array(z.number()).openapi({
+        description: "One probability per class, summing to 1 (float32 values). A softmax model's outputs as they are; a sigmoid-loss model (the course's) has K independent sigmoid outputs, normalized here to h_k / Σ_j h_j.",
+      }),
+    })).openapi({ description: "One prediction per image, in the order sent." }),
+  })
+  .openapi("PredictResponse");
+
+const err = (description: string) => ({ description, content: { "application/json": { schema: ErrorBody } } });
+
+const predictRoute = createRoute({
+  method: "post", path: "/", summary: "Predict digits with the served (or a pinned) model",
+  request: { body: jsonBody(PredictRequest) },
+  responses: {
+    200: { description: "Predictions", content: { "application/json": { schema: PredictResponse } } },
+    400: err("Invalid input, or images whose length is not the model's layers[0]"),
+    404: err("The pinned model does not exist"),
+    413: err("Body too large"),
+    415: err("Body is not JSON"),
+    503: err("No model is served yet (code no_model): train or import one, then promote it"),
+  },
+});
+
+const NO_MODEL = "no model is served yet: train one (POST /v1/runs, or npm run train) or import weights (POST /v1/models), then promote it (POST /v1/models/{id}/promote; a run promotes its model itself under the default policy)";
+
+/** The served model's id: the KV pointer, or R2's record while KV has not seen the first promotion. */
+async function servingId(env: Env): Promise<string | null> {
+  return (await getServingId(env.SERVING_KV, SERVING_POINTER_TTL)) ?? (await getServingRecord(env.STORE_BUCKET))?.serving.modelId ?? null;
+}
+
+/** The pinned model (404 when unknown) or the served one (503 when there is none). */
+async function resolveModel(env: Env, pinned: string | undefined): Promise<ServedModel> {
+  const id = pinned ?? (await servingId(env));
+  if (id === null) throw new ApiError(503, "no_model", NO_MODEL);
+  let model: ServedModel | null;
+  try {
+    model = await getServedModel(env.STORE_BUCKET, id);
+  } catch (e) {
+    if (e instanceof ModelFormatError) throw new ApiError(500, "model_unreadable", `model ${id} cannot be read: ${e.message}`);
+    throw e;
+  }
+  if (model !== null) return model;
+  if (pinned !== undefined) throw new ApiError(404, "not_found", `no model ${pinned} (GET /v1/models lists them)`);
+  throw new ApiError(503, "model_unavailable", `the served model ${id} is missing from storage; promote another (POST /v1/models/{id}/promote)`);
+}
+
+/** Row r of the outputs as probabilities: softmax outputs as they are, sigmoid outputs normalized to sum to 1. */
+function probabilities(loss: Loss, ws: Workspace, h: Float32Array, r: number, K: number): number[] {
+  const p = Array.from(h.subarray(r * K, r * K + K));
+  if (loss === "softmax") return p;
+  const sum = p.reduce((a, b) => a + b, 0);
+  if (sum > 0) return p.map((v) => Math.fround(v / sum));
+  // Every output underflowed to 0: h_k / Σ h_j tends to the softmax of z(L) as all z_k → −∞.
+  const z = Array.from(ws.zOut.subarray(r * K, r * K + K));
+  const max = Math.max(...z);
+  const e = z.map((v) => Math.exp(v - max));
+  const total = e.reduce((a, b) => a + b, 0);
+  return e.map((v) => Math.fround(v / total));
+}
+
+/**
+ * Predicts every row with one model, synchronously (the shared workspace is filled and read with no await between),
+ * in chunks of at most model.maxRows rows.
+ */
+function predictRows(model: ServedModel, rows: number[][]): { digit: number; probabilities: number[] }[] {
+  const { layout, loss, params } = model;
+  const D = layout.sizes[0];
+  const K = layout.sizes[layout.sizes.length - 1];
+  const chunk = Math.min(rows.length, model.maxRows);
+  const ws = workspaceFor(model, chunk);
+  const X = new Float32Array(chunk * D);
+  const out: { digit: number; probabilities: number[] }[] = [];
+  for (let start = 0; start < rows.length; start += chunk) {
+    const n = Math.min(chunk, rows.length - start);
+    for (let r = 0; r < n; r++) X.set(rows[start + r], r * D);
+    const h = forward(layout, loss, params, X, n, ws) as Float32Array;
+    for (let r = 0; r < n; r++) {
+      const p = probabilities(loss, ws, h, r, K);
+      if (!p.every(Number.isFinite)) throw new ApiError(500, "model_overflow", `model ${model.id} produced non-finite outputs for image ${start + r}`);
+      out.push({ digit: p.indexOf(Math.max(...p)), probabilities: p });
+    }
+  }
+  return out;
+}
+
+export const predictRoutes = new OpenAPIHono<{ Bindings: Env }>({ defaultHook: validationHook });
+
+predictRoutes.openapi(predictRoute, async (c) => {
+  const body = c.req.valid("json");
+  const rows = body.images ?? [body.image!];
+  const model = await resolveModel(c.env, body.model);
+  const D = model.layout.sizes[0];
+  if (rows[0].length !== D) {
+    const what = body.images === undefined ? `image has ${rows[0].length} pixels` : `images have ${rows[0].length} pixels each`;
+    throw badRequest(`${what}; model ${model.id} (layers ${model.layout.sizes.join("-")}) expects ${D} (its layers[0])`);
+  }
+  return c.json({ modelId: model.id, predictions: predictRows(model, rows) }, 200);
+});
