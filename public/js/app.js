@@ -1,0 +1,67 @@
+/**
+ * The page: wires the panels together. Each panel talks to the HTTP API only (api.js).
+ *
+ * `window.edgeprop` exposes what the browser test (test/e2e) and a curious reader may want: the input and the
+ * prediction on screen, whether the prediction is settled, and the run being watched.
+ */
+import { getToken, setToken } from "./api.js";
+import { initDigits } from "./digits.js";
+import { initModels } from "./models.js";
+import { initTraining } from "./training.js";
+
+let lastSeenModel = null;
+const digits = initDigits({
+  checkServing: () => models.load(),
+  // A prediction from a model the Models panel does not show as served: the pointer moved, look again (once per
+  // model: the edge's serving pointer can lag the registry for a while, and that must not loop).
+  onModelSeen: (id) => {
+    if (id !== lastSeenModel && id !== models.servingId()) models.load();
+    lastSeenModel = id;
+  },
+});
+
+const models = initModels({ onServing: (id) => digits.setServing(id) });
+
+const training = initTraining({
+  onRunEnded: () => models.load(),
+});
+
+initToken();
+
+function initToken() {
+  const input = document.getElementById("admin-token");
+  const message = document.getElementById("token-message");
+  input.value = getToken();
+  const say = () => {
+    message.textContent = input.value ? "Kept for this tab only (sessionStorage)." : "Needed to promote models and start runs.";
+  };
+  say();
+  input.addEventListener("input", () => {
+    setToken(input.value.trim());
+    say();
+  });
+  document.getElementById("forget-token").addEventListener("click", () => {
+    input.value = "";
+    setToken("");
+    message.textContent = "Forgotten.";
+  });
+  document.getElementById("token-form").addEventListener("submit", (e) => e.preventDefault());
+}
+
+window.edgeprop = {
+  get lastInput() {
+    return digits.lastInput;
+  },
+  get lastPrediction() {
+    return digits.lastPrediction;
+  },
+  get settled() {
+    return digits.settled;
+  },
+  get run() {
+    return training.watching;
+  },
+};
+
+models.load();
+training.load();

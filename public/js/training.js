@@ -1,0 +1,227 @@
+/**
+ * The "Training" panel: the run form (admin), and the run view that follows one run live (progress, ETA, loss and
+ * accuracy charts, the first layer's hidden units), plus the list of recent runs.
+ */
+import { api } from "./api.js";
+import { createRunCharts } from "./charts.js";
+import { el, formatAccuracy, formatCount, formatDuration, formatLayers, formatWhen } from "./format.js";
+import { drawUnits } from "./units.js";
+
+const POLL_MS = 1000;
+/** Hidden units are fetched at most this often while a run trains (each is a read of a checkpoint). */
+const UNITS_EVERY_MS = 2500;
+const UNITS_SHOWN = 64;
+const ENDED = ["succeeded", "failed", "diverged", "cancelled"];
+
+/** @param {{ onRunEnded: (record: object) => void }} hooks */
+export function initTraining(hooks) {
+  const $ = (id) => document.getElementById(id);
+  const form = $("run-form");
+  const formMessage = $("run-form-message");
+  const datasetSelect = $("run-dataset");
+  const progress = $("run-progress");
+  const progressText = $("run-progress-text");
+  const unitsFigure = $("run-units-figure");
+  const unitsCanvas = $("run-units");
+  const cancelButton = $("cancel-run");
+  const charts = createRunCharts($("loss-chart"), $("accuracy-chart"));
+  if (charts === null) $("run-message").textContent = "The charting library did not load: the charts are unavailable.";
+
+  /** The run being watched. */
+  const watch = { id: null, timer: null, record: null, unitsStep: -1, unitsAt: 0 };
+  let datasets = [];
+
+  $("run-optimizer").addEventListener("change", showOptimizerFields);
+  datasetSelect.addEventListener("change", fitLayersToDataset);
+  form.addEventListener("submit", (e) => {
+    e.preventDefault();
+    startRun();
+  });
+  cancelButton.addEventListener("click", cancelRun);
+  showOptimizerFields();
+
+  function showOptimizerFields() {
+    const cg = $("run-optimizer").value === "cg";
+    for (const f of form.querySelectorAll("[data-for]")) f.hidden = (f.dataset.for === "cg") !== cg;
+  }
+
+  async function loadDatasets() {
+    try {
+      datasets = (await api("/v1/datasets")).datasets;
+    } catch (err) {
+      formMessage.textContent = `Could not list the datasets: ${err.message}`;
+      return;
+    }
+    const current = datasetSelect.value || "mnist";
+    datasetSelect.replaceChildren(...datasets.map((d) => el("option", { value: d.name }, `${d.name} (${formatCount(d.train.count)} training, ${formatCount(d.test.count)} test)`)));
+    if (datasets.some((d) => d.name === current)) datasetSelect.value = current;
+    if (datasets.length === 0) formMessage.textContent = "No dataset yet: upload one with PUT /v1/datasets/:name (npm start loads MNIST).";
+    fitLayersToDataset();
+  }
+
+  /** Sets the first and last layer sizes to the chosen dataset's pixels and classes. */
+  function fitLayersToDataset() {
+    const d = datasets.find((x) => x.name === datasetSelect.value);
+    const layers = parseLayers($("run-layers").value);
+    if (!d || layers === null) return;
+    layers[0] = d.rows * d.cols;
+    layers[layers.length - 1] = d.classes;
+    $("run-layers").value = layers.join("-");
+  }
+
+  function spec() {
+    const v = (name) => form.elements.namedItem(name).value.trim();
+    const num = (name) => Number(v(name));
+    const layers = parseLayers(v("layers"));
+    if (layers === null) throw new Error("Layers: write at least three sizes, e.g. 784-64-10.");
+    const name = v("optimizer");
+    const optimizer = name === "cg" ? { name, iterations: num("iterations") } : { name, learningRate: num("learningRate") };
+    const s = { dataset: v("dataset") || "mnist", layers, loss: v("loss"), optimizer, lambda: num("lambda"), seed: num("seed"), evalEvery: num("evalEvery") };
+    if (name !== "cg") Object.assign(s, { epochs: num("epochs"), batchSize: num("batchSize") });
+    if (v("trainLimit") !== "") s.trainLimit = num("trainLimit");
+    if (v("promote") !== "") s.promote = v("promote");
+    if (form.elements.namedItem("includeFeedback").checked) s.includeFeedback = true;
+    return s;
+  }
+
+  async function startRun() {
+    let body;
+    try {
+      body = spec();
+    } catch (err) {
+      formMessage.textContent = err.message;
+      return;
+    }
+    const button = $("start-run");
+    button.disabled = true;
+    formMessage.textContent = "Starting…";
+    try {
+      const record = await api("/v1/runs", { method: "POST", body, admin: true });
+      formMessage.textContent = `Started ${record.id}.`;
+      follow(record.id, record);
+      loadRuns();
+    } catch (err) {
+      formMessage.textContent = `Could not start the run: ${err.message}`;
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  async function cancelRun() {
+    if (watch.id === null) return;
+    try {
+      render(await api(`/v1/runs/${watch.id}/cancel`, { method: "POST", admin: true }));
+    } catch (err) {
+      $("run-message").textContent = `Could not cancel: ${err.message}`;
+    }
+  }
+
+  /** Shows run `id` and follows it until it ends. */
+  function follow(id, record = null) {
+    clearTimeout(watch.timer);
+    Object.assign(watch, { id, timer: null, record: null, unitsStep: -1, unitsAt: 0 });
+    charts?.clear();
+    unitsFigure.hidden = true;
+    if (record !== null) render(record);
+    poll();
+  }
+
+  async function poll() {
+    const id = watch.id;
+    let record;
+    try {
+      record = await api(`/v1/runs/${id}`);
+    } catch (err) {
+      if (id !== watch.id) return;
+      $("run-message").textContent = `Could not read ${id}: ${err.message}`;
+      watch.timer = setTimeout(poll, 3 * POLL_MS);
+      return;
+    }
+    if (id !== watch.id) return;
+    const wasActive = watch.record !== null && !ENDED.includes(watch.record.status);
+    render(record);
+    const ended = ENDED.includes(record.status);
+    await maybeLoadUnits(record, ended);
+    if (!ended) watch.timer = setTimeout(poll, POLL_MS);
+    else if (wasActive) {
+      hooks.onRunEnded(record);
+      loadRuns();
+    }
+  }
+
+  async function maybeLoadUnits(record, ended) {
+    const due = ended || performance.now() - watch.unitsAt >= UNITS_EVERY_MS;
+    if (record.step === watch.unitsStep || !due) return;
+    watch.unitsAt = performance.now();
+    try {
+      const data = await api(`/v1/runs/${record.id}/units?max=${UNITS_SHOWN}`);
+      if (record.id !== watch.id) return;
+      watch.unitsStep = record.step;
+      drawUnits(unitsCanvas, data);
+      unitsCanvas.setAttribute("aria-label", `The first ${data.units} hidden units of ${record.id} at step ${data.step ?? record.step}, each as a 28 by 28 image of its input weights`);
+      $("run-units-caption").textContent = `First layer's hidden units at step ${data.step ?? record.step}: each unit's input weights as a 28×28 image (${data.units} shown).`;
+      unitsFigure.hidden = false;
+    } catch {
+      // No checkpoint to read yet: the next poll tries again.
+    }
+  }
+
+  function render(r) {
+    watch.record = r;
+    const ended = ENDED.includes(r.status);
+    $("run-title").textContent = `Run ${r.id}`;
+    const status = $("run-status");
+    status.textContent = r.status;
+    status.className = `badge ${r.status}`;
+    progress.value = r.progress ?? 0;
+    progressText.textContent = `${Math.floor(100 * (r.progress ?? 0))}%`;
+    const last = r.evaluations?.at(-1);
+    const spec = r.spec ?? {};
+    const cg = spec.optimizer?.name === "cg";
+    const facts = [
+      ["Layers", formatLayers(spec.layers)],
+      ["Optimizer", cg ? `cg, ${spec.optimizer.iterations} iterations` : `${spec.optimizer?.name}, rate ${spec.optimizer?.learningRate}, batch ${spec.batchSize ?? 128}`],
+      [cg ? "Step" : "Epoch", cg ? String(r.step) : `${Math.min((r.epoch ?? 0) + 1, spec.epochs ?? 5)} of ${spec.epochs ?? 5}`],
+      ["Examples seen", formatCount(r.examplesSeen)],
+      ["Throughput", r.throughput ? `${formatCount(r.throughput)} examples/s` : "–"],
+      [ended ? "Took" : "ETA", ended ? formatDuration((Date.parse(r.finishedAt ?? r.updatedAt) - Date.parse(r.createdAt)) / 1000) : r.etaSeconds == null ? "estimating…" : formatDuration(r.etaSeconds)],
+      ["Test accuracy", last ? `${formatAccuracy(last.testAccuracy)} (epoch ${cg ? last.iteration : last.epoch})` : "–"],
+      ["Model", r.modelId ? `${r.modelId}${r.promoted ? " (promoted)" : ""}` : "–"],
+    ];
+    $("run-facts").replaceChildren(...facts.map(([k, v]) => el("div", {}, el("dt", {}, k), el("dd", {}, v))));
+    $("run-message").textContent = r.error ? `${r.status}: ${r.error}` : r.lastError && !ended ? `Retrying step ${r.lastError.step}: ${r.lastError.message}` : "";
+    cancelButton.hidden = ended;
+    charts?.show(r);
+  }
+
+  async function loadRuns() {
+    let runs;
+    try {
+      runs = (await api("/v1/runs?limit=10")).runs;
+    } catch {
+      return;
+    }
+    $("run-list").replaceChildren(...runs.map((r) => el("li", { className: "run" },
+      el("div", { className: "model-main" },
+        el("span", { className: "mono" }, r.id),
+        el("span", { className: "muted" }, `${r.status} · ${formatLayers(r.spec?.layers)} · ${r.lastEvaluation ? formatAccuracy(r.lastEvaluation.testAccuracy) : "–"} · ${formatWhen(r.createdAt)}`)),
+      el("button", { type: "button", className: "secondary small", "aria-label": `Watch run ${r.id}`, onclick: () => follow(r.id) }, "Watch"))));
+    if (runs.length === 0) $("run-list").replaceChildren(el("li", { className: "muted" }, "No runs yet."));
+    return runs;
+  }
+
+  /** Loads the datasets and runs; follows the newest run (active or not) so the charts show something. */
+  async function load() {
+    await loadDatasets();
+    const runs = await loadRuns();
+    if (watch.id === null && runs?.length) follow(runs[0].id);
+  }
+
+  return { load, get watching() { return watch.record; } };
+}
+
+/** "784-64-10", "784, 64, 10" or "784 64 10" → [784, 64, 10]; null unless at least three positive integers. */
+export function parseLayers(text) {
+  const parts = text.split(/[^0-9]+/).filter(Boolean).map(Number);
+  return parts.length >= 3 && parts.every((n) => Number.isInteger(n) && n > 0) ? parts : null;
+}

@@ -1,0 +1,310 @@
+/**
+ * The page in a real browser against a real `wrangler dev`: headless Chromium (Debian's /usr/bin/chromium) driven
+ * by playwright-core. Before the page opens, the server gets its own fresh state, a dataset named `mnist` (uploaded
+ * through the API) and a served model trained here with src/nn, so that drawn digits are recognized.
+ *
+ * Every test opens its own tab and fails on any console error, page error, failed request or HTTP error answer it
+ * saw. Chromium is /usr/bin/chromium (`apt-get install chromium`; CHROMIUM_PATH overrides it).
+ * Screenshots go to test-results/ (desktop.png, phone.png); with EDGEPROP_DOCS_SCREENSHOT=1 the desktop one is
+ * also written to docs/screenshot.png.
+ */
+import { randomBytes } from "node:crypto";
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { call, trainDigitModel, uploadTestDigitsAs } from "./fixtures.mjs";
+import { ROOT, startWrangler } from "./server.mjs";
+
+const RESULTS = join(ROOT, "test-results");
+const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+const TOKEN = randomBytes(18).toString("hex");
+const DESKTOP = { width: 1280, height: 900 };
+const PHONE = { width: 375, height: 740 };
+const POLL = { timeout: 15_000, interval: 100 };
+
+/** A 7 as one stroke, in fractions of the pad: the bar, then the diagonal. */
+const SEVEN = [[[0.25, 0.22], [0.72, 0.22], [0.42, 0.85]]];
+/** A 3 as one stroke. */
+const THREE = [[[0.3, 0.22], [0.5, 0.15], [0.68, 0.25], [0.62, 0.42], [0.45, 0.5], [0.65, 0.58], [0.7, 0.75], [0.5, 0.86], [0.3, 0.8]]];
+
+let server;
+let browser;
+let userDataDir;
+let served; // the imported model: { id, testAccuracy, … }
+
+beforeAll(async () => {
+  mkdirSync(RESULTS, { recursive: true });
+  // A small STEP_WORK cuts the page's tiny run into several steps, so that its progress and charts move.
+  server = await startWrangler({ token: TOKEN, vars: { STEP_WORK: "2e7" }, logFile: join(RESULTS, "wrangler-e2e.log") });
+  const upload = await uploadTestDigitsAs(server.url, TOKEN, "mnist");
+  expect(upload.status, JSON.stringify(upload.body)).toBe(201);
+
+  const model = trainDigitModel();
+  expect(model.accuracy).toBeGreaterThan(0.85);
+  const imported = await call(server.url, "/v1/models", { method: "POST", token: TOKEN, body: { layers: model.layers, loss: model.loss, params: model.params } });
+  expect(imported.status, JSON.stringify(imported.body)).toBe(201);
+  served = imported.body;
+  const promoted = await call(server.url, `/v1/models/${served.id}/promote`, { method: "POST", token: TOKEN });
+  expect(promoted.status, JSON.stringify(promoted.body)).toBe(200);
+  expect(promoted.body.servingModelId).toBe(served.id);
+
+  userDataDir = mkdtempSync(join(tmpdir(), "edgeprop-chromium-"));
+  browser = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    viewport: DESKTOP,
+    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  });
+});
+
+afterAll(async () => {
+  await browser?.close().catch(() => {});
+  if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
+  await server?.stop();
+});
+
+/** A new tab on the page that records every console error, page error and HTTP error answer. */
+async function openPage(viewport = DESKTOP) {
+  const page = await browser.newPage();
+  await page.setViewportSize(viewport);
+  const problems = [];
+  page.on("console", (m) => {
+    if (m.type() === "error") problems.push(`console: ${m.text()}`);
+  });
+  page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
+  page.on("response", (r) => {
+    if (r.status() >= 400) problems.push(`HTTP ${r.status()} ${r.request().method()} ${r.url()}`);
+  });
+  page.on("requestfailed", (r) => problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`));
+  await page.goto(server.url, { waitUntil: "load" });
+  await expect.poll(() => page.locator("#serving-pill").textContent(), POLL).toContain(served.id);
+  return { page, problems };
+}
+
+/** Draws strokes (points in fractions of the pad) with the mouse, slowly enough for the throttled predictions. */
+async function draw(page, strokes, { stepsPerSegment = 12, pauseMs = 12 } = {}) {
+  await page.locator("#pad").scrollIntoViewIfNeeded();
+  const box = await page.locator("#pad").boundingBox();
+  const at = ([fx, fy]) => [box.x + fx * box.width, box.y + fy * box.height];
+  let moves = 0;
+  for (const stroke of strokes) {
+    await page.mouse.move(...at(stroke[0]));
+    await page.mouse.down();
+    for (let s = 1; s < stroke.length; s++) {
+      const [x0, y0] = at(stroke[s - 1]);
+      const [x1, y1] = at(stroke[s]);
+      for (let i = 1; i <= stepsPerSegment; i++) {
+        await page.mouse.move(x0 + ((x1 - x0) * i) / stepsPerSegment, y0 + ((y1 - y0) * i) / stepsPerSegment);
+        moves++;
+        await page.waitForTimeout(pauseMs);
+      }
+    }
+    await page.mouse.up();
+  }
+  return moves;
+}
+
+/** Waits until the prediction on screen is that of the drawing; returns it with its input. */
+async function settledPrediction(page) {
+  await page.waitForFunction(() => window.edgeprop?.settled && window.edgeprop.lastPrediction !== null);
+  return page.evaluate(() => ({ input: window.edgeprop.lastInput, prediction: window.edgeprop.lastPrediction, shown: document.getElementById("guess").textContent }));
+}
+
+/** The preview canvas as drawn on screen: its intensities and their centre of mass (pixel indices). */
+function readPreview(page) {
+  return page.evaluate(() => {
+    const c = document.getElementById("preview");
+    const data = c.getContext("2d").getImageData(0, 0, 28, 28).data;
+    let m = 0, sx = 0, sy = 0;
+    const v = [];
+    for (let i = 0; i < 784; i++) {
+      const x = data[4 * i] / 255;
+      v.push(x);
+      m += x;
+      sx += x * (i % 28);
+      sy += x * Math.floor(i / 28);
+    }
+    return { pixels: v, mass: m, cx: sx / m, cy: sy / m, lit: v.filter((x) => x > 0).length };
+  });
+}
+
+describe("the page", () => {
+  test("a drawn digit is preprocessed like MNIST, shown, and predicted as the API predicts it (throttled)", async () => {
+    const { page, problems } = await openPage();
+    const moves = await draw(page, SEVEN);
+    const { input, prediction, shown } = await settledPrediction(page);
+
+    // Updated while drawing, but throttled: fewer requests than pointer moves, never two within the page's 150 ms
+    // (start times from the browser's own resource timing).
+    const predicts = await page.evaluate(() => performance.getEntriesByType("resource").filter((e) => e.name.endsWith("/v1/predict")).map((e) => e.startTime));
+    expect(predicts.length).toBeGreaterThanOrEqual(2);
+    expect(predicts.length).toBeLessThan(moves);
+    const gaps = predicts.slice(1).map((t, i) => t - predicts[i]);
+    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(145);
+
+    // The 28×28 preview on screen is the input sent: non-empty, centred by centre of mass like MNIST's (14, 14).
+    expect(input).toHaveLength(784);
+    expect(input.every((v) => typeof v === "number" && v >= 0 && v <= 1)).toBe(true);
+    const preview = await readPreview(page);
+    expect(preview.lit).toBeGreaterThan(40);
+    expect(Math.abs(preview.cx - 14)).toBeLessThan(0.6);
+    expect(Math.abs(preview.cy - 14)).toBeLessThan(0.6);
+    preview.pixels.forEach((v, i) => expect(Math.abs(v - input[i])).toBeLessThanOrEqual(1 / 255 + 1e-9));
+
+    // The prediction on screen is the API's for the same pixels.
+    const api = await call(server.url, "/v1/predict", { method: "POST", body: { image: input } });
+    expect(api.status).toBe(200);
+    expect(api.body.modelId).toBe(served.id);
+    expect(prediction.modelId).toBe(served.id);
+    expect(prediction.digit).toBe(api.body.predictions[0].digit);
+    expect(shown).toBe(String(api.body.predictions[0].digit));
+    prediction.probabilities.forEach((p, k) => expect(p).toBeCloseTo(api.body.predictions[0].probabilities[k], 6));
+    const topBar = await page.locator("#bars li.top .bar-track").getAttribute("aria-label");
+    expect(topBar).toBe(`Probability of ${prediction.digit}`);
+
+    // Clear empties the pad, the preview and the prediction.
+    await page.getByRole("button", { name: "Clear" }).click();
+    expect(await page.locator("#guess").textContent()).toBe("–");
+    expect((await readPreview(page)).lit).toBe(0);
+    expect(await page.evaluate(() => window.edgeprop.lastInput)).toBeNull();
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  test("\"that's wrong, it was 7\" sends the drawn input as feedback", async () => {
+    const { page, problems } = await openPage();
+    await draw(page, SEVEN);
+    const { input } = await settledPrediction(page);
+    const [request, response] = await Promise.all([
+      page.waitForRequest((r) => r.url().endsWith("/v1/feedback")),
+      page.waitForResponse((r) => r.url().endsWith("/v1/feedback")),
+      page.getByRole("button", { name: "That's wrong, it was 7" }).click(),
+    ]);
+    expect(request.postDataJSON()).toEqual({ image: input, label: 7 });
+    expect(response.status()).toBe(201);
+    const body = await response.json();
+    expect(body.count).toBeGreaterThanOrEqual(1);
+    await expect.poll(() => page.locator("#feedback-message").textContent(), POLL).toContain("saved as a 7");
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  test("a run started from the form is followed live: progress, charts, hidden units", async () => {
+    const { page, problems } = await openPage();
+    await page.getByLabel("Admin token", { exact: true }).fill(TOKEN);
+    expect(await page.evaluate(() => sessionStorage.getItem("edgeprop.adminToken"))).toBe(TOKEN);
+    await page.getByLabel("Layers", { exact: true }).fill("784-16-10");
+    await page.getByLabel("Epochs", { exact: true }).fill("3");
+    await page.getByLabel("Learning rate", { exact: true }).fill("0.01");
+    await page.locator("summary", { hasText: "More options" }).click();
+    await page.getByLabel("Train on the first", { exact: true }).fill("4000");
+    await page.getByLabel("Promote", { exact: true }).selectOption("never");
+    // Watch the progress bar from the page itself, so that no value it takes is missed.
+    await page.evaluate(() => {
+      const bar = document.getElementById("run-progress");
+      window.progressSeen = [bar.value];
+      new MutationObserver(() => window.progressSeen.push(bar.value)).observe(bar, { attributes: true });
+    });
+    const [started] = await Promise.all([
+      page.waitForResponse((r) => r.url().endsWith("/v1/runs") && r.request().method() === "POST"),
+      page.getByRole("button", { name: "Start run" }).click(),
+    ]);
+    expect(started.status()).toBe(202);
+    const runId = (await started.json()).id;
+    await expect.poll(() => page.locator("#run-title").textContent(), POLL).toBe(`Run ${runId}`);
+
+    // Live: the chart gets points and the progress bar moves before the run ends.
+    await page.waitForFunction(() => window.Chart.getChart(document.getElementById("loss-chart")).data.datasets[0].data.length >= 1, null, { timeout: 120_000 });
+    await page.waitForFunction(() => document.getElementById("run-status").textContent === "succeeded", null, { timeout: 150_000 });
+    await page.waitForFunction(() => !document.getElementById("run-units-figure").hidden, null, { timeout: 30_000 });
+
+    const progressSeen = await page.evaluate(() => window.progressSeen.map(Number));
+    expect(new Set(progressSeen).size).toBeGreaterThanOrEqual(2);
+    expect(Math.max(...progressSeen)).toBe(1);
+    expect(progressSeen.some((p) => p > 0 && p < 1)).toBe(true);
+
+    const record = (await call(server.url, `/v1/runs/${runId}`)).body;
+    expect(record.status).toBe("succeeded");
+    const chart = await page.evaluate(() => ["loss-chart", "accuracy-chart"].map((id) => window.Chart.getChart(document.getElementById(id)).data.datasets.map((d) => d.data.length)));
+    expect(chart[0]).toEqual([record.history.length, record.evaluations.length]);
+    expect(chart[1]).toEqual([record.history.length, record.evaluations.length]);
+    expect(record.history.length).toBeGreaterThanOrEqual(2);
+
+    // The hidden units: one 28×28 tile per hidden unit, not blank.
+    const units = await page.evaluate(() => {
+      const c = document.getElementById("run-units");
+      const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+      const values = new Set();
+      for (let i = 0; i < d.length; i += 4) values.add(d[i]);
+      return { units: Number(c.dataset.units), width: c.width, shown: c.getBoundingClientRect().width, distinct: values.size };
+    });
+    expect(units.units).toBe(16);
+    expect(units.width).toBe(4 * 29 + 1);
+    expect(units.shown).toBeGreaterThan(100);
+    expect(units.distinct).toBeGreaterThan(50);
+
+    // The run's model is listed; the served one did not change (promote: never).
+    await expect.poll(() => page.locator("#model-list").textContent(), POLL).toContain(record.modelId);
+    expect((await call(server.url, "/healthz")).body.servingModelId).toBe(served.id);
+
+    await draw(page, THREE);
+    await settledPrediction(page);
+    await page.screenshot({ path: join(RESULTS, "desktop.png"), fullPage: true });
+    if (process.env.EDGEPROP_DOCS_SCREENSHOT === "1") copyFileSync(join(RESULTS, "desktop.png"), join(ROOT, "docs", "screenshot.png"));
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  test("a model is promoted from the list with the admin token", async () => {
+    // A second model: the served one's weights, exported and imported again.
+    const weights = await call(server.url, `/v1/models/${served.id}/weights`);
+    expect(weights.status).toBe(200);
+    const copy = await call(server.url, "/v1/models", { method: "POST", token: TOKEN, body: { layers: weights.body.layers, loss: weights.body.loss, params: weights.body.params } });
+    expect(copy.status).toBe(201);
+    const { page, problems } = await openPage();
+    try {
+      await page.getByLabel("Admin token", { exact: true }).fill(TOKEN);
+      await page.getByRole("button", { name: `Promote model ${copy.body.id}` }).click();
+      await expect.poll(() => page.locator("#models-message").textContent(), POLL).toContain(`Now serving ${copy.body.id}`);
+      await expect.poll(() => page.locator("#serving-pill").textContent(), POLL).toContain(copy.body.id);
+      expect((await call(server.url, "/healthz")).body.servingModelId).toBe(copy.body.id);
+      // The drawing is now predicted by the promoted model.
+      await draw(page, SEVEN);
+      expect((await settledPrediction(page)).prediction.modelId).toBe(copy.body.id);
+    } finally {
+      await call(server.url, `/v1/models/${served.id}/promote`, { method: "POST", token: TOKEN });
+    }
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  test("a phone-sized screen: no horizontal overflow, and a finger can draw", async () => {
+    const { page, problems } = await openPage(PHONE);
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    expect(overflow).toBeLessThanOrEqual(0);
+    // Touch: pointer events of type "touch" from the emulated touch screen.
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send("Emulation.setTouchEmulationEnabled", { enabled: true, maxTouchPoints: 1 });
+    const box = await page.locator("#pad").boundingBox();
+    const points = SEVEN[0].map(([fx, fy]) => ({ x: box.x + fx * box.width, y: box.y + fy * box.height }));
+    const pointerTypes = page.evaluate(() => new Promise((resolve) => document.getElementById("pad").addEventListener("pointerdown", (e) => resolve(e.pointerType), { once: true })));
+    await cdp.send("Input.dispatchTouchEvent", { type: "touchStart", touchPoints: [points[0]] });
+    for (let s = 1; s < points.length; s++) {
+      for (let i = 1; i <= 10; i++) {
+        const p = { x: points[s - 1].x + ((points[s].x - points[s - 1].x) * i) / 10, y: points[s - 1].y + ((points[s].y - points[s - 1].y) * i) / 10 };
+        await cdp.send("Input.dispatchTouchEvent", { type: "touchMove", touchPoints: [p] });
+        await page.waitForTimeout(10);
+      }
+    }
+    await cdp.send("Input.dispatchTouchEvent", { type: "touchEnd", touchPoints: [] });
+    expect(await pointerTypes).toBe("touch");
+    const { input } = await settledPrediction(page);
+    expect(input.filter((v) => v > 0).length).toBeGreaterThan(40);
+    expect(await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)).toBeLessThanOrEqual(0);
+    await page.screenshot({ path: join(RESULTS, "phone.png"), fullPage: true });
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+});
