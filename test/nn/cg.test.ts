@@ -1,5 +1,6 @@
 import { describe, expect, test } from "vitest";
-import { cgCreate, cgPoint, cgTell, fmincg, type CgState } from "../../src/nn/cg";
+import { cgCreate, cgPoint, cgTell, type CgState } from "../../src/nn/cg";
+import { fmincg } from "../../src/nn/fmincg";
 import { createLayout } from "../../src/nn/layout";
 import { nnCost } from "../../src/nn/network";
 import { decodeOptimizerState, encodeOptimizerState } from "../../src/nn/state-codec";
