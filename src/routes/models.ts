@@ -28,6 +28,7 @@ const Model = z.object({
   id: z.string(), layers: z.array(z.number()), loss: z.string(), testAccuracy: z.number().nullable(),
   dataset: z.string().nullable(), runId: z.string().nullable(), createdAt: z.string(), serving: z.boolean(),
   name: z.string().nullable().optional(),
+  spec: z.object({}).passthrough().optional().openapi({ description: "The run spec a trained model came from (GET /v1/models/:id only)." }),
 }).openapi("Model");
 const ModelId = z.object({ id: z.string().regex(ID_PATTERN, { error: "not a model id" }).openapi({ param: { name: "id", in: "path" } }) });
 

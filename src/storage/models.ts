@@ -17,6 +17,8 @@ export interface ModelMeta {
   createdAt: string;
   /** A label given at import (POST /v1/models); absent for trained models. */
   name?: string | null;
+  /** The run spec a trained model came from; kept in R2 only (KV metadata is limited to 1 KB). */
+  spec?: Record<string, unknown>;
 }
 
 /** The served model and why. */
@@ -35,7 +37,8 @@ export async function putModel(bucket: R2Bucket, kv: KVNamespace, meta: ModelMet
     onlyIf: { etagDoesNotMatch: "*" },
     customMetadata: { meta: JSON.stringify(meta) },
   });
-  await kv.put(keys.modelMeta(meta.id), "", { metadata: meta });
+  const { spec: _spec, ...listed } = meta;
+  await kv.put(keys.modelMeta(meta.id), "", { metadata: listed });
   return put !== null;
 }
 

@@ -73,7 +73,7 @@ export async function finishRun(env: Env, record: RunRecord, ck: Checkpoint): Pr
   const last = ck.evaluations[ck.evaluations.length - 1];
   const meta: ModelMeta = {
     id: `m-${record.id.slice(4)}`, layers: spec.layers, loss: spec.loss, testAccuracy: last?.testAccuracy ?? null,
-    dataset: record.dataset.name, runId: record.id, createdAt: new Date().toISOString(),
+    dataset: record.dataset.name, runId: record.id, createdAt: new Date().toISOString(), spec,
   };
   await putModel(env.STORE_BUCKET, env.SERVING_KV, meta, encodeModel({ layers: spec.layers, loss: spec.loss, params: ck.params }));
   const policy = spec.promote ?? env.PROMOTE_POLICY ?? "better";

@@ -54,6 +54,8 @@ describe("a small run through the queue", () => {
     const models = (await (await exports.default.fetch("http://edgeprop/v1/models")).json()) as { servingModelId: string; models: { id: string; testAccuracy: number }[] };
     expect(models.servingModelId).toBe(done.modelId);
     expect(models.models.find((m) => m.id === done.modelId)?.testAccuracy).toBe(last.testAccuracy);
+    const one = (await (await exports.default.fetch(`http://edgeprop/v1/models/${done.modelId}`)).json()) as { runId: string; spec: { layers: number[]; seed: number } };
+    expect(one).toMatchObject({ runId: run.id, spec: { layers: [784, 32, 10], seed: 11 } });
     const blob = await getModelBlob(env.STORE_BUCKET, done.modelId!);
     expect(decodeModel(blob!).layers).toEqual([784, 32, 10]);
     const health = (await (await exports.default.fetch("http://edgeprop/healthz")).json()) as { servingModelId: string };
