@@ -19,7 +19,7 @@ cronRoutes.use("*", requireAdmin);
 cronRoutes.openapi(
   createRoute({
     method: "post", path: "/watchdog", summary: "Run the watchdog now: re-send the step of stalled runs", security,
-    responses: { 200: { description: "Runs revived and runs failed", content: { "application/json": { schema: z.object({ revived: z.array(z.string()), failed: z.array(z.string()) }) } } }, ...err },
+    responses: { 200: { description: "Runs revived and runs failed", content: { "application/json": { schema: z.object({ revived: z.array(z.string()), failed: z.array(z.string()), servingPointerFixed: z.boolean() }) } } }, ...err },
   }),
   async (c) => c.json(await watchdog(c.env), 200),
 );

@@ -88,3 +88,15 @@ export async function setServing(bucket: R2Bucket, kv: KVNamespace, serving: Ser
 export async function getServingId(kv: KVNamespace, cacheTtl = 30): Promise<string | null> {
   return kv.get(keys.servingPointer, { cacheTtl });
 }
+
+/**
+ * Makes the KV pointer agree with R2's serving record (two promotions racing can leave their KV writes in the
+ * other order). The watchdog cron runs this; returns true when KV had to be corrected.
+ */
+export async function syncServingPointer(bucket: R2Bucket, kv: KVNamespace): Promise<boolean> {
+  const truth = await getServingRecord(bucket);
+  if (truth === null) return false;
+  if ((await kv.get(keys.servingPointer)) === truth.serving.modelId) return false;
+  await kv.put(keys.servingPointer, truth.serving.modelId);
+  return true;
+}

@@ -3,6 +3,7 @@
  * The expressions match wrangler.toml's [triggers].
  */
 import type { Env } from "../env";
+import { syncServingPointer } from "../storage/models";
 import { getRecord, listActive, unmarkActive, updateRecord } from "../storage/runs";
 import { ENDED, type RunRecord } from "./record";
 import { endRun, startRun } from "./runs";
@@ -19,9 +20,10 @@ export const SCHEDULED_NAME = "scheduled";
 
 /**
  * Re-sends the current step of every active run that has not progressed for WATCHDOG_STALL_SECONDS (safe: steps
- * are idempotent); a run revived MAX_REVIVALS times without progress is marked failed.
+ * are idempotent); a run revived MAX_REVIVALS times without progress is marked failed. Also brings the KV serving
+ * pointer in line with R2's serving record.
  */
-export async function watchdog(env: Env, now = Date.now()): Promise<{ revived: string[]; failed: string[] }> {
+export async function watchdog(env: Env, now = Date.now()): Promise<{ revived: string[]; failed: string[]; servingPointerFixed: boolean }> {
   const stallMs = 1000 * (Number(env.WATCHDOG_STALL_SECONDS) || 300);
   const revived: string[] = [];
   const failed: string[] = [];
@@ -42,7 +44,7 @@ export async function watchdog(env: Env, now = Date.now()): Promise<{ revived: s
     await updateRecord<RunRecord>(env.STORE_BUCKET, runId, (x) => (x.step === r.step && !ENDED.includes(x.status) ? { ...x, revivals: x.revivals + 1 } : null));
     revived.push(runId);
   }
-  return { revived, failed };
+  return { revived, failed, servingPointerFixed: await syncServingPointer(env.STORE_BUCKET, env.SERVING_KV) };
 }
 
 /**

@@ -11,7 +11,7 @@ import type { TrainMessage } from "../../src/env";
 import { decodeModel } from "../../src/nn/model-codec";
 import { clearShardCache, readManifest } from "../../src/storage/datasets";
 import { keys } from "../../src/storage/keys";
-import { getModelBlob } from "../../src/storage/models";
+import { getModelBlob, getServingRecord, setServing } from "../../src/storage/models";
 import { getRecord } from "../../src/storage/runs";
 import { SCHEDULED_NAME, startScheduledRun, watchdog } from "../../src/training/cron";
 import type { RunRecord } from "../../src/training/record";
@@ -159,6 +159,15 @@ describe("cron", () => {
     expect(done.status).toBe("succeeded");
     const next = await startScheduledRun(configured);
     expect(next.started).toMatch(/^run-/);
+  });
+
+  test("the watchdog brings a stale KV serving pointer in line with R2", async () => {
+    const current = await getServingRecord(env.STORE_BUCKET);
+    expect(await setServing(env.STORE_BUCKET, env.SERVING_KV, { modelId: "m-truth", testAccuracy: 0.9, promotedAt: new Date().toISOString() }, current?.etag ?? null)).toBe(true);
+    await env.SERVING_KV.put("serving", "m-stale");
+    expect((await watchdog(env)).servingPointerFixed).toBe(true);
+    expect(await env.SERVING_KV.get("serving")).toBe("m-truth");
+    expect((await watchdog(env)).servingPointerFixed).toBe(false);
   });
 
   test("no or an invalid scheduled spec starts nothing", async () => {
