@@ -75,7 +75,7 @@ function progressLine(r: Json): string {
   const h = r.history?.[r.history.length - 1];
   const e = r.evaluations?.[r.evaluations.length - 1];
   const cg = r.spec?.optimizer?.name === "cg";
-  const where = cg ? `iter ${h?.iteration ?? 0}/${r.spec.optimizer.iterations}` : `epoch ${Math.min(r.epoch + 1, r.spec?.epochs ?? 5)}/${r.spec?.epochs ?? 5}`;
+  const where = cg ? `iter ${h?.iteration ?? 0}/${r.spec.optimizer.iterations}` : `epoch ${Math.min(r.epoch, r.spec?.epochs ?? 5)}/${r.spec?.epochs ?? 5}`;
   return `${bar} ${(100 * (r.progress ?? 0)).toFixed(0).padStart(3)}% ${r.status} ${where} step ${r.step} loss ${h ? h.loss.toFixed(4) : "–"} train ${pct(h?.trainAccuracy)} test ${pct(e?.testAccuracy)} ETA ${duration(r.etaSeconds)}`;
 }
 

@@ -181,7 +181,7 @@ export function initTraining(hooks) {
     const facts = [
       ["Layers", formatLayers(spec.layers)],
       ["Optimizer", cg ? `cg, ${spec.optimizer.iterations} iterations` : `${spec.optimizer?.name}, rate ${spec.optimizer?.learningRate}, batch ${spec.batchSize ?? 128}`],
-      [cg ? "Step" : "Epoch", cg ? String(r.step) : `${Math.min((r.epoch ?? 0) + 1, spec.epochs ?? 5)} of ${spec.epochs ?? 5}`],
+      [cg ? "Step" : "Epoch", cg ? String(r.step) : `${Math.min(r.epoch ?? 1, spec.epochs ?? 5)} of ${spec.epochs ?? 5}`],
       ["Examples seen", formatCount(r.examplesSeen)],
       ["Throughput", r.throughput ? `${formatCount(r.throughput)} examples/s` : "–"],
       [ended ? "Took" : "ETA", ended ? formatDuration((Date.parse(r.finishedAt ?? r.updatedAt) - Date.parse(r.createdAt)) / 1000) : r.etaSeconds == null ? "estimating…" : formatDuration(r.etaSeconds)],

@@ -12,7 +12,7 @@ import type { Env, TrainMessage } from "../env";
 import { loadShard, readManifest } from "../storage/datasets";
 import { checkpointExists, getCheckpointBytes, getRecord, pruneCheckpoints, putCheckpoint, updateRecord } from "../storage/runs";
 import { decodeCheckpoint, encodeCheckpoint, type Checkpoint } from "./checkpoint";
-import { progressOf, shardsNeeded } from "./plan";
+import { displayEpoch, progressOf, shardsNeeded } from "./plan";
 import { ENDED, type RunRecord } from "./record";
 import { endRun, finishRun } from "./runs";
 import { runStep } from "./step";
@@ -89,7 +89,7 @@ async function followUp(env: Env, record: RunRecord, ck: Checkpoint): Promise<vo
     const at = new Map(r.history.map((h) => [h.step, h.at]));
     return {
       ...r,
-      status: "running", step: ck.step, phase: ck.phase, epoch: ck.epoch, progress, examplesSeen: ck.examplesSeen, startedAt,
+      status: "running", step: ck.step, phase: ck.phase, epoch: displayEpoch(r.spec, ck), progress, examplesSeen: ck.examplesSeen, startedAt,
       throughput: elapsed > 0 ? ck.examplesSeen / elapsed : null,
       etaSeconds: progress > 0 && elapsed > 0 ? (elapsed * (1 - progress)) / progress : null,
       history: ck.history.map((h) => ({ ...h, at: at.get(h.step) ?? new Date(now).toISOString() })),

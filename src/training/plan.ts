@@ -142,6 +142,12 @@ export function shardsNeeded(spec: RunSpec, plan: RunPlan, ck: Checkpoint): { so
   return [...refs.values()];
 }
 
+/** The epoch a record shows: first-order, the 1-based epoch under way (at most `epochs`); cg, line searches done. */
+export function displayEpoch(spec: RunSpec, ck: Checkpoint): number {
+  if (ck.optimizer.kind === "cg") return ck.optimizer.costs.length;
+  return Math.min(ck.epoch + 1, epochsOf(spec));
+}
+
 /** Fraction of the run done, in [0, 1]. */
 export function progressOf(spec: RunSpec, plan: RunPlan, ck: Checkpoint): number {
   if (ck.phase === "done") return 1;

@@ -16,6 +16,7 @@ export interface RunRecord {
   /** Latest checkpoint written (the step the next message carries). */
   step: number;
   phase: "train" | "evaluate" | "done";
+  /** First-order: the 1-based epoch under way (at most `epochs`); cg: line searches done. */
   epoch: number;
   progress: number;
   examplesSeen: number;

@@ -35,7 +35,7 @@ export async function startRun(env: Env, spec: RunSpec, options: { enqueue?: boo
   await putCheckpoint(env.STORE_BUCKET, id, 0, encodeCheckpoint(initialCheckpoint(spec)));
   const record: RunRecord = {
     id, name: spec.name ?? null, spec, dataset: { name: manifest.name, version: manifest.version }, plan,
-    status: "queued", step: 0, phase: "train", epoch: 0, progress: 0, examplesSeen: 0,
+    status: "queued", step: 0, phase: "train", epoch: spec.optimizer.name === "cg" ? 0 : 1, progress: 0, examplesSeen: 0,
     createdAt: now, updatedAt: now, startedAt: null, finishedAt: null, etaSeconds: null, throughput: null,
     history: [], evaluations: [], modelId: null, promoted: null, error: null, lastError: null, revivals: 0,
   };
