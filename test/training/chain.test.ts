@@ -132,8 +132,9 @@ describe("POST /v1/runs validation", () => {
     ["optimizer without learning rate", { ...good, optimizer: { name: "sgd" } }, 400, /learningRate/],
     ["negative lambda", { ...good, lambda: -1 }, 400, /lambda/],
     ["epochs for cg", { ...good, optimizer: { name: "cg" }, epochs: 3 }, 400, /cg works on the full training set/],
-    ["cg on too much data", { ...good, layers: [784, 1000, 10], optimizer: { name: "cg" } }, 400, /cg: 3000 examples × 795010 parameters exceeds/],
+    ["a network too large for cg", { ...good, layers: [784, 1000, 10], optimizer: { name: "cg" } }, 400, /795010 parameters; training with cg in a Worker allows at most 400000/],
     ["a fractional batch size", { ...good, batchSize: 1.5 }, 400, /batchSize/],
+    ["a network too large for an isolate", { ...good, layers: [784, 2000, 10] }, 400, /1590010 parameters; training in a Worker allows at most 1500000/],
     ["a missing dataset", { ...good, dataset: "nope" }, 404, /dataset "nope" does not exist/],
   ])("%s", async (_name, spec, status, message) => {
     const res = await startRun(spec);
