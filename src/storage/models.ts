@@ -80,8 +80,25 @@ export async function setServing(bucket: R2Bucket, kv: KVNamespace, serving: Ser
   const onlyIf = etag === null ? { etagDoesNotMatch: "*" } : { etagMatches: etag };
   const put = await bucket.put(keys.servingRecord, JSON.stringify(serving), { onlyIf });
   if (put === null) return false;
-  await kv.put(keys.servingPointer, serving.modelId);
+  await putPointer(kv, serving.modelId);
   return true;
+}
+
+/**
+ * Writes the KV copy of the pointer once R2 has switched. KV takes one write per second per key: a refused write
+ * is tried again after a second, and if that fails too the watchdog's syncServingPointer repairs it (R2 is the
+ * truth), so a promotion never fails after R2 has switched.
+ */
+async function putPointer(kv: KVNamespace, modelId: string): Promise<void> {
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      await kv.put(keys.servingPointer, modelId);
+      return;
+    } catch (err) {
+      console.error(`KV serving pointer write failed (attempt ${attempt + 1}):`, err);
+      if (attempt === 0) await new Promise((resolve) => setTimeout(resolve, 1100));
+    }
+  }
 }
 
 /** The served model id as the edge sees it (KV, cached for `cacheTtl` seconds at the edge). */
@@ -97,6 +114,6 @@ export async function syncServingPointer(bucket: R2Bucket, kv: KVNamespace): Pro
   const truth = await getServingRecord(bucket);
   if (truth === null) return false;
   if ((await kv.get(keys.servingPointer)) === truth.serving.modelId) return false;
-  await kv.put(keys.servingPointer, truth.serving.modelId);
+  await putPointer(kv, truth.serving.modelId);
   return true;
 }
