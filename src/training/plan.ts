@@ -24,6 +24,8 @@ import { batchSizeOf, epochsOf, type RunSpec } from "./spec";
 export const DEFAULT_STEP_WORK = 2e9;
 /** Rows per forward/backward call in evaluation and full-batch cg (one MNIST shard). */
 export const CHUNK_ROWS = 1000;
+/** Most training examples a cg step reads (their shards must be in memory together: 20 MNIST shards, 15.7 MB). */
+export const CG_MAX_ROWS_PER_STEP = 20_000;
 
 /** What a run's steps are, fixed when the run starts and stored in its record. */
 export interface RunPlan {
@@ -36,11 +38,11 @@ export interface RunPlan {
   feedback: SplitManifest | null;
   testCount: number;
   shardSize: number;
-  /** First-order: examples per training step (a whole number of batches). */
+  /** First-order: examples per training step (a whole number of batches). cg: examples evaluated per step. */
   examplesPerStep: number;
   /** Test examples per evaluation step. */
   evalExamplesPerStep: number;
-  /** cg: full-batch evaluations per step. */
+  /** cg: whole evaluations of the training set per step; 0 when one evaluation spans several steps. */
   evalsPerStep: number;
 }
 
@@ -55,6 +57,8 @@ export function makePlan(spec: RunSpec, manifest: DatasetManifest, stepWork: num
   const baseCount = Math.min(spec.trainLimit ?? Infinity, manifest.train.count);
   const trainCount = baseCount + (feedback?.count ?? 0);
   const batch = batchSizeOf(spec);
+  // cg: whole chunks, so that an evaluation is summed chunk by chunk in the same order however steps are cut.
+  const cgRows = CHUNK_ROWS * Math.max(1, Math.min(Math.floor(stepWork / paramCount / CHUNK_ROWS), CG_MAX_ROWS_PER_STEP / CHUNK_ROWS));
   return {
     paramCount,
     trainCount,
@@ -62,9 +66,9 @@ export function makePlan(spec: RunSpec, manifest: DatasetManifest, stepWork: num
     feedback,
     testCount: manifest.test.count,
     shardSize: manifest.train.shardSize,
-    examplesPerStep: batch * Math.max(1, Math.floor(stepWork / paramCount / batch)),
+    examplesPerStep: spec.optimizer.name === "cg" ? cgRows : batch * Math.max(1, Math.floor(stepWork / paramCount / batch)),
     evalExamplesPerStep: Math.max(CHUNK_ROWS, Math.floor((3 * stepWork) / paramCount / CHUNK_ROWS) * CHUNK_ROWS),
-    evalsPerStep: Math.max(1, Math.floor(stepWork / (paramCount * trainCount))),
+    evalsPerStep: Math.floor(cgRows / trainCount),
   };
 }
 
@@ -93,7 +97,7 @@ export function initialCheckpoint(spec: RunSpec): Checkpoint {
   return {
     step: 0, phase: "train", epoch: 0, cursor: 0, examplesSeen: 0,
     epochTally: emptyTally(), evalTally: emptyTally(), history: [], evaluations: [],
-    rng, params, optimizer: createOptimizer(spec, params),
+    rng, params, optimizer: createOptimizer(spec, params), cgPartial: null,
   };
 }
 
@@ -134,7 +138,9 @@ export function shardsNeeded(spec: RunSpec, plan: RunPlan, ck: Checkpoint): { so
     for (let i = ck.cursor; i < to; i += Math.min(plan.shardSize, to - i)) add("test", i);
     if (to > ck.cursor) add("test", to - 1);
   } else if (ck.phase === "train" && spec.optimizer.name === "cg") {
-    for (let i = 0; i < plan.trainCount; i++) add("train", i);
+    const from = plan.evalsPerStep >= 1 ? 0 : (ck.cgPartial?.cursor ?? 0);
+    const to = plan.evalsPerStep >= 1 ? plan.trainCount : Math.min(plan.trainCount, from + plan.examplesPerStep);
+    for (let i = from; i < to; i++) add("train", i);
   } else if (ck.phase === "train") {
     const { order, from, to } = trainWindow(spec, plan, ck);
     for (let i = from; i < to; i++) add("train", order[i]);

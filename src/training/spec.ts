@@ -70,10 +70,6 @@ export const epochsOf = (spec: RunSpec): number => spec.epochs ?? 5;
 export const batchSizeOf = (spec: RunSpec): number => spec.batchSize ?? 128;
 export type OptimizerConfig = RunSpec["optimizer"];
 
-/** Largest full-batch CG problem: examples × parameters per evaluation, and examples (all kept in memory). */
-export const CG_MAX_WORK = 2e9;
-export const CG_MAX_EXAMPLES = 20_000;
-
 /**
  * Largest networks a step can hold in an isolate's 128 MB: a first-order step keeps about 12 float32 vectors of the
  * parameters' size at its peak (weights, Adam's two moments, the gradient, the checkpoint read and the one written);
@@ -95,13 +91,9 @@ export function specProblems(spec: RunSpec, manifest: DatasetManifest): string[]
   } catch (e) {
     problems.push((e as Error).message.replace(/^createLayout: /, ""));
   }
-  const n = Math.min(spec.trainLimit ?? Infinity, manifest.train.count);
   const maxParams = spec.optimizer.name === "cg" ? CG_MAX_PARAMS : MAX_TRAIN_PARAMS;
   if (count > maxParams) {
     problems.push(`layers ${JSON.stringify(spec.layers)} have ${count} parameters; training ${spec.optimizer.name === "cg" ? "with cg " : ""}in a Worker allows at most ${maxParams} (an isolate has 128 MB)`);
-  } else if (spec.optimizer.name === "cg") {
-    if (n > CG_MAX_EXAMPLES) problems.push(`cg evaluates the whole training set at once: use trainLimit ≤ ${CG_MAX_EXAMPLES} (got ${n} examples)`);
-    else if (n * count > CG_MAX_WORK) problems.push(`cg: ${n} examples × ${count} parameters exceeds ${CG_MAX_WORK} per evaluation; lower trainLimit or layers`);
   }
   return problems;
 }

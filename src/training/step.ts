@@ -7,7 +7,7 @@ import { cgBest, cgPoint, cgTell } from "../nn/cg";
 import type { Layout } from "../nn/layout";
 import { costGradient, countCorrect, createWorkspace, evaluateRows, regularize } from "../nn/network";
 import { optimizerStep } from "../nn/optimizers";
-import type { Checkpoint, EvaluationEntry } from "./checkpoint";
+import type { CgPartial, Checkpoint, EvaluationEntry } from "./checkpoint";
 import { CHUNK_ROWS, emptyTally, layoutOf, locateExample, trainWindow, type RunPlan, type Source } from "./plan";
 import { epochsOf, batchSizeOf, type RunSpec } from "./spec";
 
@@ -107,8 +107,12 @@ function nextEpoch(next: Checkpoint): void {
   next.epochTally = emptyTally();
 }
 
-/** Full-batch cost and gradient at x over the (limited) training set, in chunks; also counts correct rows. */
-function fullBatch(spec: RunSpec, plan: RunPlan, layout: Layout, x: Float64Array, lookup: ShardLookup, grad: Float64Array): { J: number; correct: number } {
+/**
+ * Adds training examples [partial.cursor, to) at x to a cg evaluation: the loss and gradient sums (n × the chunk's
+ * means) and the correct rows, chunk by chunk from a multiple of CHUNK_ROWS, so the sums come out the same however
+ * the evaluation is cut into steps.
+ */
+function accumulate(spec: RunSpec, plan: RunPlan, layout: Layout, x: Float64Array, lookup: ShardLookup, partial: CgPartial, to: number): void {
   const D = layout.sizes[0];
   const rows = Math.min(CHUNK_ROWS, plan.trainCount);
   const ws = createWorkspace(layout, rows, Float64Array);
@@ -116,45 +120,61 @@ function fullBatch(spec: RunSpec, plan: RunPlan, layout: Layout, x: Float64Array
   const y = new Uint8Array(rows);
   const chunkGrad = new Float64Array(layout.count);
   const indices = new Uint32Array(rows);
-  grad.fill(0);
-  let sum = 0;
-  let correct = 0;
-  for (let from = 0; from < plan.trainCount; from += rows) {
-    const n = Math.min(rows, plan.trainCount - from);
+  for (let from = partial.cursor; from < to; from += rows) {
+    const n = Math.min(rows, to - from);
     for (let r = 0; r < n; r++) indices[r] = from + r;
     gather(lookup, plan, "train", indices, n, X, y);
-    sum += n * costGradient(layout, spec.loss, x, X, y, n, 0, chunkGrad, ws);
-    correct += countCorrect(layout, ws, y, n);
-    for (let t = 0; t < grad.length; t++) grad[t] += n * chunkGrad[t];
+    partial.lossSum += n * costGradient(layout, spec.loss, x, X, y, n, 0, chunkGrad, ws);
+    partial.correct += countCorrect(layout, ws, y, n);
+    for (let t = 0; t < chunkGrad.length; t++) partial.grad[t] += n * chunkGrad[t];
   }
-  const m = plan.trainCount;
-  for (let t = 0; t < grad.length; t++) grad[t] /= m;
-  return { J: sum / m + regularize(layout, x, spec.lambda, m, grad), correct };
+  partial.cursor = to;
 }
 
+/** The course's J and gradient at x from a finished evaluation's sums: means over m, plus regularization. */
+function finishEvaluation(spec: RunSpec, layout: Layout, x: Float64Array, partial: CgPartial, m: number): number {
+  for (let t = 0; t < partial.grad.length; t++) partial.grad[t] /= m;
+  return partial.lossSum / m + regularize(layout, x, spec.lambda, m, partial.grad);
+}
+
+const newPartial = (count: number): CgPartial => ({ cursor: 0, lossSum: 0, correct: 0, grad: new Float64Array(count) });
+
+/**
+ * A cg step: whole evaluations of the training set when several fit in a step (plan.evalsPerStep), else the next
+ * plan.examplesPerStep examples of the evaluation under way (next.cgPartial), telling fmincg when it is complete.
+ */
 function cgStep(spec: RunSpec, plan: RunPlan, layout: Layout, next: Checkpoint, lookup: ShardLookup): StepResult {
   const st = next.optimizer;
   if (st.kind !== "cg" || spec.optimizer.name !== "cg") throw new Error("cgStep: not a cg run");
-  const grad = new Float64Array(layout.count);
-  for (let k = 0; k < plan.evalsPerStep; k++) {
+  const m = plan.trainCount;
+  for (let k = 0; k < Math.max(1, plan.evalsPerStep); k++) {
     const x = cgPoint(st);
     if (x === null) break;
-    const { J, correct } = fullBatch(spec, plan, layout, x, lookup, grad);
+    const partial = next.cgPartial ?? newPartial(layout.count);
+    const to = plan.evalsPerStep >= 1 ? m : Math.min(m, partial.cursor + plan.examplesPerStep);
+    const from = partial.cursor;
+    accumulate(spec, plan, layout, x, lookup, partial, to);
+    next.examplesSeen += to - from;
+    if (to < m) {
+      next.cgPartial = partial;
+      break;
+    }
+    next.cgPartial = null;
+    const J = finishEvaluation(spec, layout, x, partial, m);
     if (!Number.isFinite(J)) return { next: null, diverged: `loss became ${J} at cg iteration ${st.costs.length + 1}` };
     const accepted = st.costs.length;
-    cgTell(st, J, grad);
-    next.examplesSeen += plan.trainCount;
+    cgTell(st, J, partial.grad);
     if (st.costs.length > accepted) {
       // fmincg accepts the point it has just evaluated: its figures are those of this evaluation.
-      next.epochTally = { seen: plan.trainCount, correct, lossSum: J * plan.trainCount };
-      next.history.push({ step: next.step, epoch: 1, iteration: st.costs.length, examplesSeen: next.examplesSeen, loss: J, trainAccuracy: correct / plan.trainCount });
+      next.epochTally = { seen: m, correct: partial.correct, lossSum: J * m };
+      next.history.push({ step: next.step, epoch: 1, iteration: st.costs.length, examplesSeen: next.examplesSeen, loss: J, trainAccuracy: partial.correct / m });
       if (st.costs.length - next.epoch >= spec.evalEvery) break; // evaluate on the cadence, not a step later
     }
   }
   next.params = Float32Array.from(cgBest(st));
   if (!allFinite(next.params)) return { next: null, diverged: "weights became non-finite" };
   // For cg, `epoch` counts the line searches done when the last evaluation started.
-  if (st.phase === "done" || st.costs.length - next.epoch >= spec.evalEvery) {
+  if (next.cgPartial === null && (st.phase === "done" || st.costs.length - next.epoch >= spec.evalEvery)) {
     next.epoch = st.costs.length;
     startEvaluation(next);
   }

@@ -92,6 +92,20 @@ describe("exactly once, whatever the queue does", () => {
   });
 });
 
+describe("cg evaluations that span steps", () => {
+  test("give the same weights as whole evaluations in one step", async () => {
+    const cg = RunSpecSchema.parse({ dataset: "mnist-r", layers: [784, 12, 10], loss: "sigmoid", optimizer: { name: "cg", iterations: 6 }, lambda: 1, init: 0.12, evalEvery: 3, promote: "never" });
+    const whole = await startRun({ ...env, STEP_WORK: "1e9" }, cg);
+    const spanning = await startRun({ ...env, STEP_WORK: "1e7" }, cg);
+    expect(whole.plan.evalsPerStep).toBeGreaterThanOrEqual(1);
+    expect(spanning.plan).toMatchObject({ evalsPerStep: 0, examplesPerStep: 1000 });
+    const [a, b] = await Promise.all([waitForEnd(whole.id), waitForEnd(spanning.id)]);
+    expect(b.step).toBeGreaterThan(a.step);
+    expect(b.history.map((h) => h.loss)).toEqual(a.history.map((h) => h.loss));
+    expect(await finalWeights(b)).toEqual(await finalWeights(a));
+  });
+});
+
 describe("the handler, fed batches directly", () => {
   test("a failing step is retried (not acked) and its failure recorded first", async () => {
     const run = await startRun(env, spec, { enqueue: false });

@@ -10,11 +10,14 @@ const manifest = (train: number, test: number): DatasetManifest => ({
 });
 
 describe("specProblems", () => {
-  test("cg refuses more than 20 000 examples, and more work per evaluation than 2e9", () => {
+  test("cg takes the whole training set, its evaluations spread over steps; only its network size is limited", () => {
     const spec = RunSpecSchema.parse({ layers: [784, 200, 10], optimizer: { name: "cg" } });
-    expect(specProblems(spec, manifest(60_000, 10_000)).join()).toMatch(/trainLimit ≤ 20000 \(got 60000 examples\)/);
-    expect(specProblems({ ...spec, trainLimit: 15_000 }, manifest(60_000, 10_000)).join()).toMatch(/15000 examples × 159010 parameters exceeds 2000000000/);
-    expect(specProblems({ ...spec, trainLimit: 5_000 }, manifest(60_000, 10_000))).toEqual([]);
+    expect(specProblems(spec, manifest(60_000, 10_000))).toEqual([]);
+    const plan = makePlan(spec, manifest(60_000, 10_000), 2e9);
+    expect(plan).toMatchObject({ trainCount: 60_000, examplesPerStep: 12_000, evalsPerStep: 0 });
+    const small = makePlan({ ...spec, layers: [784, 25, 10], trainLimit: 5000 }, manifest(60_000, 10_000), 2e9);
+    expect(small).toMatchObject({ examplesPerStep: 20_000, evalsPerStep: 4 });
+    expect(specProblems({ ...spec, layers: [784, 600, 10] }, manifest(60_000, 10_000)).join()).toMatch(/training with cg in a Worker allows at most 400000/);
   });
 
   test("shapes must fit the dataset", () => {
