@@ -35,10 +35,3 @@ export function epochOrder(seed: number, epoch: number, count: number, shardSize
   }
   return order;
 }
-
-/** The shards (sorted) that hold the examples order[from, to). */
-export function shardsFor(order: Uint32Array, from: number, to: number, shardSize: number): number[] {
-  const set = new Set<number>();
-  for (let i = from; i < to; i++) set.add(Math.floor(order[i] / shardSize));
-  return [...set].sort((a, b) => a - b);
-}

@@ -118,11 +118,6 @@ export function manifestChecksum(train: SplitManifest, test: SplitManifest): num
   return crc32(bytes);
 }
 
-/** Which shard holds example `index` of a split, and where in it. */
-export function locate(split: SplitManifest, index: number): { shard: number; offset: number } {
-  return { shard: Math.floor(index / split.shardSize), offset: index % split.shardSize };
-}
-
 function isCount(n: unknown): n is number {
   return typeof n === "number" && Number.isInteger(n) && n >= 0;
 }

@@ -56,8 +56,3 @@ export function createLayout(sizes: readonly number[]): Layout {
   }
   return { sizes: [...sizes], offsets, count };
 }
-
-/** Number of weight matrices (L − 1). */
-export function matrixCount(layout: Layout): number {
-  return layout.sizes.length - 1;
-}

@@ -45,12 +45,6 @@ export function rowsWithin(layout: Layout, bytes: number = WORKSPACE_MAX_BYTES):
   return Math.max(1, Math.floor(bytes / workspaceBytesPerRow(layout)));
 }
 
-/** Drops every cached model (tests use it to force reads from R2). */
-export function clearModelCache(): void {
-  entries.clear();
-  cachedBytes = 0;
-}
-
 /** What this isolate holds, least recently used first. */
 export function modelCacheStats(): { ids: string[]; bytes: number } {
   return { ids: [...entries.keys()], bytes: cachedBytes };
