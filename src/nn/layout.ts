@@ -32,6 +32,13 @@ export interface Layout {
   readonly count: number;
 }
 
+/** Σ s(l+1)·(s(l)+1): the number of parameters of a network with these layer sizes (not validated). */
+export function parameterCount(sizes: readonly number[]): number {
+  let count = 0;
+  for (let l = 0; l + 1 < sizes.length; l++) count += sizes[l + 1] * (sizes[l] + 1);
+  return count;
+}
+
 /** Builds the layout of a network with the given layer sizes; throws a RangeError naming the problem. */
 export function createLayout(sizes: readonly number[]): Layout {
   if (!Array.isArray(sizes) || sizes.length < 3) {
@@ -46,11 +53,8 @@ export function createLayout(sizes: readonly number[]): Layout {
     throw new RangeError("createLayout: the output layer needs at least 2 units (classes)");
   }
   const offsets: number[] = [];
-  let count = 0;
-  for (let l = 0; l + 1 < sizes.length; l++) {
-    offsets.push(count);
-    count += sizes[l + 1] * (sizes[l] + 1);
-  }
+  for (let l = 0; l + 1 < sizes.length; l++) offsets.push(parameterCount(sizes.slice(0, l + 1)));
+  const count = parameterCount(sizes);
   if (count > MAX_PARAMS) {
     throw new RangeError(`createLayout: ${count} parameters exceed the limit of ${MAX_PARAMS}`);
   }

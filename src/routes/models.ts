@@ -5,7 +5,7 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Env } from "../env";
 import { ApiError } from "../errors";
-import { createLayout, type Layout, type Loss } from "../nn/layout";
+import { createLayout, type Layout, type Loss, parameterCount } from "../nn/layout";
 import { decodeModel, encodeModel, ModelFormatError } from "../nn/model-codec";
 import { createWorkspace, evaluateRows } from "../nn/network";
 import { loadShard, readManifest } from "../storage/datasets";
@@ -46,7 +46,7 @@ const ImportRequest = z
   })
   .strict()
   .superRefine((b, ctx) => {
-    const expected = b.layers.reduce((n, s, l) => (l + 1 < b.layers.length ? n + b.layers[l + 1] * (s + 1) : n), 0);
+    const expected = parameterCount(b.layers);
     if (b.params.length !== expected) {
       ctx.addIssue({ code: "custom", path: ["params"], message: `params has ${b.params.length} numbers; layers ${JSON.stringify(b.layers)} need ${expected}` });
       return;

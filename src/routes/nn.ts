@@ -2,7 +2,7 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Env } from "../env";
 import { checkGradients } from "../nn/gradcheck";
-import { createLayout } from "../nn/layout";
+import { createLayout, parameterCount } from "../nn/layout";
 import { nnCost } from "../nn/network";
 import { ErrorBody, Lambda, Layers, LossName } from "./schemas";
 import { jsonBody, validationHook } from "./validation";
@@ -12,12 +12,6 @@ export const MAX_COST_ENTRIES = 4_000_000;
 /** Largest network the gradient check runs: it evaluates the cost 2 × (parameter count) times. */
 export const MAX_GRADCHECK_PARAMS = 1_000;
 export const MAX_GRADCHECK_M = 50;
-
-function paramCount(layers: number[]): number {
-  let count = 0;
-  for (let l = 0; l + 1 < layers.length; l++) count += layers[l + 1] * (layers[l] + 1);
-  return count;
-}
 
 const CostRequest = z
   .object({
@@ -34,7 +28,7 @@ const CostRequest = z
   })
   .strict()
   .superRefine((b, ctx) => {
-    const expected = paramCount(b.layers);
+    const expected = parameterCount(b.layers);
     if (b.params.length !== expected) {
       ctx.addIssue({ code: "custom", path: ["params"], message: `params has ${b.params.length} numbers; layers ${JSON.stringify(b.layers)} need ${expected}` });
     }
@@ -70,7 +64,7 @@ const GradcheckRequest = z
   })
   .strict()
   .superRefine((b, ctx) => {
-    const count = paramCount(b.layers);
+    const count = parameterCount(b.layers);
     if (count > MAX_GRADCHECK_PARAMS) {
       ctx.addIssue({ code: "custom", path: ["layers"], message: `the gradient check allows at most ${MAX_GRADCHECK_PARAMS} parameters; layers ${JSON.stringify(b.layers)} have ${count}` });
     }
