@@ -14,7 +14,7 @@ import { cgCreate, cgPoint, cgTell } from "../src/nn/cg";
 import { checkGradients } from "../src/nn/gradcheck";
 import { randInitialize } from "../src/nn/init";
 import { createLayout, type Layout } from "../src/nn/layout";
-import { costGradient, createWorkspace, forward } from "../src/nn/network";
+import { costGradient, createWorkspace, evaluateRows } from "../src/nn/network";
 import { seedRng } from "../src/nn/random";
 
 function option(name: string, fallback: number): number {
@@ -39,15 +39,7 @@ function loadMnist(images: string, labels: string, limit: number): { X: Float64A
 }
 
 function accuracy(layout: Layout, params: Float64Array, X: Float64Array, y: Uint8Array, m: number): number {
-  const K = layout.sizes[layout.sizes.length - 1];
-  const h = forward(layout, "sigmoid", params, X, m, createWorkspace(layout, m, Float64Array));
-  let correct = 0;
-  for (let r = 0; r < m; r++) {
-    let best = 0;
-    for (let k = 1; k < K; k++) if (h[r * K + k] > h[r * K + best]) best = k;
-    if (best === y[r]) correct++;
-  }
-  return correct / m;
+  return evaluateRows(layout, "sigmoid", params, X, y, m, createWorkspace(layout, m, Float64Array)).correct / m;
 }
 
 const iterations = option("iterations", 50);

@@ -9,7 +9,7 @@ import { createLayout, type Layout, type Loss, parameterCount } from "../nn/layo
 import { decodeModel, encodeModel, ModelFormatError } from "../nn/model-codec";
 import { createWorkspace, evaluateRows } from "../nn/network";
 import { loadShard, readManifest } from "../storage/datasets";
-import { ID_PATTERN } from "../storage/keys";
+import { ID_PATTERN, timeId } from "../storage/keys";
 import { rowsWithin } from "../storage/model-cache";
 import { getModelBlob, getModelMeta, getServingRecord, listModels, putModel, setServing, type ModelMeta } from "../storage/models";
 import { requireAdmin } from "./auth";
@@ -142,8 +142,7 @@ async function importAccuracy(bucket: R2Bucket, layout: Layout, loss: Loss, para
 
 /** A fresh id for an imported model: `m-imp-<time, base 36>-<8 hex digits>`. */
 function newImportId(now = Date.now()): string {
-  const rand = [...crypto.getRandomValues(new Uint8Array(4))].map((b) => b.toString(16).padStart(2, "0")).join("");
-  return `m-imp-${now.toString(36)}-${rand}`;
+  return timeId("m-imp-", 4, now);
 }
 
 modelRoutes.openapi(

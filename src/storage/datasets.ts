@@ -1,7 +1,8 @@
 /** Datasets in R2: writing shards then the manifest, reading manifests, and a per-isolate shard cache. */
 import { buildDataset, type DatasetShape, type ShardObject, type SplitData } from "../data/build";
 import { checkManifest, DatasetFormatError, decodeShard, type DatasetManifest, type Shard, type SplitManifest } from "../data/shards";
-import { keys } from "./keys";
+import { keys, timeId } from "./keys";
+import { listNames } from "./list";
 
 export type { SplitData } from "../data/build";
 
@@ -10,7 +11,7 @@ const PUT_CONCURRENCY = 4;
 
 /** A fresh, key-safe dataset version id: time-ordered, with random bits so that two uploads never share one. */
 export function newDatasetVersion(): string {
-  return `v${Date.now().toString(36)}-${crypto.randomUUID().replace(/-/g, "").slice(0, 12)}`;
+  return timeId("v", 6);
 }
 
 async function putShard(bucket: R2Bucket, shard: ShardObject): Promise<void> {
@@ -86,13 +87,7 @@ export async function readManifest(bucket: R2Bucket, name: string): Promise<Data
  * check out is logged and left out: one damaged object does not hide the others.
  */
 export async function listManifests(bucket: R2Bucket): Promise<DatasetManifest[]> {
-  const names: string[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await bucket.list({ prefix: "datasets/", delimiter: "/", cursor });
-    for (const prefix of page.delimitedPrefixes) names.push(prefix.slice("datasets/".length, -1));
-    cursor = page.truncated ? page.cursor : undefined;
-  } while (cursor !== undefined);
+  const names = await listNames(bucket, keys.datasetsPrefix, true);
   // By name: R2 lists "datasets/mnist-small/" before "datasets/mnist/" ("-" sorts before "/").
   const manifests = await Promise.all(
     names.sort().map((name) =>

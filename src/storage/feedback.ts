@@ -4,15 +4,15 @@
  * A run that includes feedback snapshots every example into shards when it starts, so its data stays fixed.
  */
 import { decodeShard, encodeShard, SHARD_SIZE, type ShardEntry, type SplitManifest } from "../data/shards";
-import { keys } from "./keys";
+import { keys, timeId } from "./keys";
+import { listNames } from "./list";
 
 /** The most corrections a run snapshots (the oldest first). */
 export const MAX_FEEDBACK = 20_000;
 
 /** Stores one labelled example; returns its id (time-ordered). */
 export async function putFeedback(bucket: R2Bucket, pixels: Uint8Array, label: number, rows: number, cols: number): Promise<string> {
-  const rand = [...crypto.getRandomValues(new Uint8Array(6))].map((b) => b.toString(16).padStart(2, "0")).join("");
-  const id = `${Date.now().toString(36).padStart(9, "0")}-${rand}`;
+  const id = timeId("", 6);
   const put = await bucket.put(keys.feedbackItem(id), encodeShard(Uint8Array.of(label), pixels, rows, cols), { onlyIf: { etagDoesNotMatch: "*" } });
   if (put === null) throw new Error(`putFeedback: id ${id} exists already`);
   return id;
@@ -20,14 +20,7 @@ export async function putFeedback(bucket: R2Bucket, pixels: Uint8Array, label: n
 
 /** Keys of every stored correction, oldest first. */
 export async function listFeedbackKeys(bucket: R2Bucket): Promise<string[]> {
-  const out: string[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await bucket.list({ prefix: keys.feedbackPrefix, cursor });
-    for (const o of page.objects) out.push(o.key);
-    cursor = page.truncated ? page.cursor : undefined;
-  } while (cursor !== undefined);
-  return out.sort();
+  return (await listNames(bucket, keys.feedbackPrefix)).map((name) => keys.feedbackPrefix + name).sort();
 }
 
 /**

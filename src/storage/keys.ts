@@ -19,7 +19,7 @@
 
 export const keys = {
   datasetManifest: (name: string) => `datasets/${name}/manifest.json`,
-  datasetPrefix: (name: string) => `datasets/${name}/`,
+  datasetsPrefix: "datasets/",
   shard: (name: string, version: string, split: "train" | "test", index: number) =>
     `datasets/${name}/${version}/${split}/${String(index).padStart(5, "0")}.bin`,
   runRecord: (runId: string) => `runs/${runId}/record.json`,
@@ -41,3 +41,12 @@ export const keys = {
 
 /** Dataset, run and model ids: lowercase letters, digits and dashes, so they are safe in keys and URLs. */
 export const ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
+
+/**
+ * A fresh id that sorts by creation time: `prefix`, the time in base 36 (9 digits), a dash, and `randomBytes`
+ * random bytes in hex. Run ids, import ids, dataset versions and feedback ids are all made here.
+ */
+export function timeId(prefix: string, randomBytes: number, now = Date.now()): string {
+  const rand = [...crypto.getRandomValues(new Uint8Array(randomBytes))].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return `${prefix}${now.toString(36).padStart(9, "0")}-${rand}`;
+}

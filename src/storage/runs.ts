@@ -3,6 +3,7 @@
  * JSON objects whose shape belongs to src/training/record.ts; here they are any object with an `updatedAt`.
  */
 import { keys } from "./keys";
+import { listNames } from "./list";
 
 interface StoredRecord {
   id: string;
@@ -69,24 +70,11 @@ export async function unmarkActive(bucket: R2Bucket, runId: string): Promise<voi
 
 /** Ids of the runs that have not ended. */
 export async function listActive(bucket: R2Bucket): Promise<string[]> {
-  const ids: string[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await bucket.list({ prefix: keys.activeRunsPrefix, cursor });
-    for (const o of page.objects) ids.push(o.key.slice(keys.activeRunsPrefix.length));
-    cursor = page.truncated ? page.cursor : undefined;
-  } while (cursor !== undefined);
-  return ids;
+  return listNames(bucket, keys.activeRunsPrefix);
 }
 
 /** Every run id, newest first (ids start with a time stamp). */
 export async function listRunIds(bucket: R2Bucket, limit: number): Promise<string[]> {
-  const ids: string[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await bucket.list({ prefix: keys.runsPrefix, delimiter: "/", cursor });
-    for (const p of page.delimitedPrefixes) ids.push(p.slice(keys.runsPrefix.length, -1));
-    cursor = page.truncated ? page.cursor : undefined;
-  } while (cursor !== undefined);
+  const ids = await listNames(bucket, keys.runsPrefix, true);
   return ids.sort().reverse().slice(0, limit);
 }

@@ -3,6 +3,7 @@ import type { Env } from "../env";
 import { ApiError } from "../errors";
 import { encodeModel } from "../nn/model-codec";
 import { readManifest } from "../storage/datasets";
+import { timeId } from "../storage/keys";
 import { snapshotFeedback } from "../storage/feedback";
 import { getServingRecord, putModel, setServing, type ModelMeta } from "../storage/models";
 import { createRecord, markActive, putCheckpoint, unmarkActive, updateRecord } from "../storage/runs";
@@ -13,8 +14,7 @@ import { specProblems, type RunSpec } from "./spec";
 
 /** A new run id: a time stamp (so ids sort by creation) and 8 random hex digits. */
 export function newRunId(now = Date.now()): string {
-  const rand = [...crypto.getRandomValues(new Uint8Array(4))].map((b) => b.toString(16).padStart(2, "0")).join("");
-  return `run-${now.toString(36).padStart(9, "0")}-${rand}`;
+  return timeId("run-", 4, now);
 }
 
 /**
