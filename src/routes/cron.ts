@@ -7,11 +7,11 @@ import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Env } from "../env";
 import { startScheduledRun, watchdog } from "../training/cron";
 import { requireAdmin } from "./auth";
-import { ErrorBody } from "./schemas";
+import { errorResponse } from "./schemas";
 import { validationHook } from "./validation";
 
 const security = [{ bearer: [] }];
-const err = { 401: { description: "No token", content: { "application/json": { schema: ErrorBody } } }, 403: { description: "Wrong token", content: { "application/json": { schema: ErrorBody } } } };
+const err = { 401: errorResponse("No token"), 403: errorResponse("Wrong token") };
 
 export const cronRoutes = new OpenAPIHono<{ Bindings: Env }>({ defaultHook: validationHook });
 cronRoutes.use("*", requireAdmin);

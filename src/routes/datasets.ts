@@ -14,7 +14,7 @@ import { ApiError, badRequest } from "../errors";
 import { listManifests, newDatasetVersion, readManifest, writeDataset } from "../storage/datasets";
 import { ID_PATTERN } from "../storage/keys";
 import { requireAdmin } from "./auth";
-import { ErrorBody } from "./schemas";
+import { errorResponse } from "./schemas";
 import { validationHook } from "./validation";
 
 /** Largest upload accepted (bytes, whole multipart body): MNIST's test set is 7.9 MB, its training set 47 MB. */
@@ -107,7 +107,6 @@ function summary(m: DatasetManifest): z.infer<typeof DatasetSummary> {
   };
 }
 
-const error = (description: string) => ({ description, content: { "application/json": { schema: ErrorBody } } });
 
 const listRoute = createRoute({
   method: "get",
@@ -121,7 +120,7 @@ const getRoute = createRoute({
   path: "/{name}",
   summary: "One dataset",
   request: { params: NameParam },
-  responses: { 200: { description: "The dataset", content: { "application/json": { schema: DatasetSummary } } }, 400: error("Invalid name"), 404: error("No such dataset") },
+  responses: { 200: { description: "The dataset", content: { "application/json": { schema: DatasetSummary } } }, 400: errorResponse("Invalid name"), 404: errorResponse("No such dataset") },
 });
 
 const putRoute = createRoute({
@@ -132,12 +131,12 @@ const putRoute = createRoute({
   request: { params: NameParam, body: { content: { "multipart/form-data": { schema: UploadForm } }, required: true } },
   responses: {
     201: { description: "Stored and visible", content: { "application/json": { schema: DatasetSummary } } },
-    400: error("Invalid upload: the message names the field and the problem"),
-    401: error("No bearer token"),
-    403: error("Wrong bearer token"),
-    409: error("Reserved name"),
-    413: error("Body over 32 MiB"),
-    415: error("Not multipart/form-data"),
+    400: errorResponse("Invalid upload: the message names the field and the problem"),
+    401: errorResponse("No bearer token"),
+    403: errorResponse("Wrong bearer token"),
+    409: errorResponse("Reserved name"),
+    413: errorResponse("Body over 32 MiB"),
+    415: errorResponse("Not multipart/form-data"),
   },
 });
 

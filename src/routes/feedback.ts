@@ -2,7 +2,7 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Env } from "../env";
 import { listFeedbackKeys, putFeedback } from "../storage/feedback";
-import { ErrorBody } from "./schemas";
+import { errorResponse } from "./schemas";
 import { jsonBody, validationHook } from "./validation";
 
 const SIDE = 28;
@@ -21,7 +21,7 @@ feedbackRoutes.openapi(
     request: { body: jsonBody(FeedbackRequest) },
     responses: {
       201: { description: "Stored", content: { "application/json": { schema: z.object({ id: z.string(), count: z.number() }) } } },
-      400: { description: "Invalid input", content: { "application/json": { schema: ErrorBody } } },
+      400: errorResponse("Invalid input"),
     },
   }),
   async (c) => {

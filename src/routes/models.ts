@@ -13,7 +13,7 @@ import { ID_PATTERN, timeId } from "../storage/keys";
 import { rowsWithin } from "../storage/model-cache";
 import { getModelBlob, getModelMeta, getServingRecord, listModels, putModel, setServing, type ModelMeta } from "../storage/models";
 import { requireAdmin } from "./auth";
-import { ErrorBody, Layers, LossName } from "./schemas";
+import { errorResponse, Layers, LossName } from "./schemas";
 import { jsonBody, validationHook } from "./validation";
 
 /** The dataset an imported model is measured on, when its shape fits. */
@@ -58,10 +58,9 @@ const ImportRequest = z
 
 const Promotion = z.object({ servingModelId: z.string(), previousModelId: z.string().nullable() }).openapi("Promotion");
 
-const err = (description: string) => ({ description, content: { "application/json": { schema: ErrorBody } } });
 const json = <T extends z.ZodType>(description: string, schema: T) => ({ description, content: { "application/json": { schema } } });
 const security = [{ bearer: [] }];
-const authErrors = { 401: err("No bearer token"), 403: err("Wrong token"), 503: err("The Worker has no ADMIN_TOKEN") };
+const authErrors = { 401: errorResponse("No bearer token"), 403: errorResponse("Wrong token"), 503: errorResponse("The Worker has no ADMIN_TOKEN") };
 
 export const modelRoutes = new OpenAPIHono<{ Bindings: Env }>({ defaultHook: validationHook });
 
@@ -83,7 +82,7 @@ modelRoutes.openapi(
 modelRoutes.openapi(
   createRoute({
     method: "get", path: "/{id}", summary: "A model's metadata", request: { params: ModelId },
-    responses: { 200: json("The model", Model), 404: err("No such model") },
+    responses: { 200: json("The model", Model), 404: errorResponse("No such model") },
   }),
   async (c) => {
     const { id } = c.req.valid("param");
@@ -96,7 +95,7 @@ modelRoutes.openapi(
 modelRoutes.openapi(
   createRoute({
     method: "get", path: "/{id}/weights", summary: "A model's weights, in Octave's unroll order", request: { params: ModelId },
-    responses: { 200: json("Layers, loss and the flat parameter vector", Weights), 404: err("No such model") },
+    responses: { 200: json("Layers, loss and the flat parameter vector", Weights), 404: errorResponse("No such model") },
   }),
   async (c) => {
     const { id } = c.req.valid("param");
@@ -150,7 +149,7 @@ modelRoutes.openapi(
     method: "post", path: "/", summary: "Import weights as a new model", security,
     description: `Measures testAccuracy on the "${IMPORT_EVAL_DATASET}" dataset's test set when the layers fit it and parameters × test examples ≤ ${MAX_IMPORT_EVAL_WORK}; otherwise null.`,
     request: { body: jsonBody(ImportRequest) },
-    responses: { 201: json("The new model", Model), 400: err("Invalid weights"), ...authErrors, 413: err("Body too large"), 415: err("Body is not JSON") },
+    responses: { 201: json("The new model", Model), 400: errorResponse("Invalid weights"), ...authErrors, 413: errorResponse("Body too large"), 415: errorResponse("Body is not JSON") },
   }),
   async (c) => {
     const b = c.req.valid("json");
@@ -172,7 +171,7 @@ modelRoutes.openapi(
   createRoute({
     method: "post", path: "/{id}/promote", summary: "Serve this model", security, request: { params: ModelId },
     description: "Switches the serving record in R2 (conditionally, retried on conflict), then the KV pointer that predictions read; every location serves the model within about a minute.",
-    responses: { 200: json("The switch", Promotion), 404: err("No such model"), 409: err("The serving record kept changing; retry"), ...authErrors },
+    responses: { 200: json("The switch", Promotion), 404: errorResponse("No such model"), 409: errorResponse("The serving record kept changing; retry"), ...authErrors },
   }),
   async (c) => {
     const { id } = c.req.valid("param");

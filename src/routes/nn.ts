@@ -4,7 +4,7 @@ import type { Env } from "../env";
 import { checkGradients } from "../nn/gradcheck";
 import { createLayout, parameterCount } from "../nn/layout";
 import { nnCost } from "../nn/network";
-import { ErrorBody, Lambda, Layers, LossName } from "./schemas";
+import { errorResponse, Lambda, Layers, LossName } from "./schemas";
 import { jsonBody, validationHook } from "./validation";
 
 /** Largest X accepted by the cost API (rows × columns); the body limit caps it too. */
@@ -85,9 +85,9 @@ const GradcheckResponse = z
   .openapi("GradcheckResponse");
 
 const errors = {
-  400: { description: "Invalid input", content: { "application/json": { schema: ErrorBody } } },
-  413: { description: "Body too large", content: { "application/json": { schema: ErrorBody } } },
-  415: { description: "Body is not JSON", content: { "application/json": { schema: ErrorBody } } },
+  400: errorResponse("Invalid input"),
+  413: errorResponse("Body too large"),
+  415: errorResponse("Body is not JSON"),
 };
 
 const costRoute = createRoute({

@@ -16,7 +16,7 @@ import { forward, type Workspace } from "../nn/network";
 import { ID_PATTERN } from "../storage/keys";
 import { getServedModel, workspaceFor, type ServedModel } from "../storage/model-cache";
 import { getServingId, getServingRecord } from "../storage/models";
-import { ErrorBody } from "./schemas";
+import { errorResponse } from "./schemas";
 import { jsonBody, validationHook } from "./validation";
 
 /** Most images one request may send in `images`. */
@@ -68,18 +68,17 @@ const PredictResponse = z
   })
   .openapi("PredictResponse");
 
-const err = (description: string) => ({ description, content: { "application/json": { schema: ErrorBody } } });
 
 const predictRoute = createRoute({
   method: "post", path: "/", summary: "Predict digits with the served (or a pinned) model",
   request: { body: jsonBody(PredictRequest) },
   responses: {
     200: { description: "Predictions", content: { "application/json": { schema: PredictResponse } } },
-    400: err("Invalid input, or images whose length is not the model's layers[0]"),
-    404: err("The pinned model does not exist"),
-    413: err("Body too large"),
-    415: err("Body is not JSON"),
-    503: err("No model is served yet (code no_model): train or import one, then promote it"),
+    400: errorResponse("Invalid input, or images whose length is not the model's layers[0]"),
+    404: errorResponse("The pinned model does not exist"),
+    413: errorResponse("Body too large"),
+    415: errorResponse("Body is not JSON"),
+    503: errorResponse("No model is served yet (code no_model): train or import one, then promote it"),
   },
 });
 

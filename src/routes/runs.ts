@@ -7,12 +7,11 @@ import { ENDED, type RunRecord } from "../training/record";
 import { endRun, startRun } from "../training/runs";
 import { RunSpecSchema } from "../training/spec";
 import { requireAdmin } from "./auth";
-import { ErrorBody } from "./schemas";
+import { errorResponse } from "./schemas";
 import { jsonBody, validationHook } from "./validation";
 
 const RunId = z.object({ id: z.string().regex(/^run-[a-z0-9-]{1,40}$/, { error: "not a run id" }).openapi({ param: { name: "id", in: "path" } }) });
 const Run = z.object({}).passthrough().openapi("Run", { description: "The run record: status, step, epoch, progress, etaSeconds, throughput, history, evaluations, modelId." });
-const err = (description: string) => ({ description, content: { "application/json": { schema: ErrorBody } } });
 const security = [{ bearer: [] }];
 
 /** The record without its per-step history, for listings. */
@@ -31,7 +30,7 @@ runRoutes.openapi(
   createRoute({
     method: "post", path: "/", summary: "Start a training run", security,
     request: { body: jsonBody(RunSpecSchema) },
-    responses: { 202: { description: "The run, queued", content: { "application/json": { schema: Run } } }, 400: err("Invalid spec"), 401: err("No token"), 403: err("Wrong token"), 404: err("No such dataset") },
+    responses: { 202: { description: "The run, queued", content: { "application/json": { schema: Run } } }, 400: errorResponse("Invalid spec"), 401: errorResponse("No token"), 403: errorResponse("Wrong token"), 404: errorResponse("No such dataset") },
   }),
   async (c) => c.json(await startRun(c.env, c.req.valid("json")), 202),
 );
@@ -52,7 +51,7 @@ runRoutes.openapi(
 runRoutes.openapi(
   createRoute({
     method: "get", path: "/{id}", summary: "A run: status, progress, ETA, history", request: { params: RunId },
-    responses: { 200: { description: "The run record", content: { "application/json": { schema: Run } } }, 404: err("No such run") },
+    responses: { 200: { description: "The run record", content: { "application/json": { schema: Run } } }, 404: errorResponse("No such run") },
   }),
   async (c) => {
     const found = await getRecord<RunRecord>(c.env.STORE_BUCKET, c.req.valid("param").id);
@@ -64,7 +63,7 @@ runRoutes.openapi(
 runRoutes.openapi(
   createRoute({
     method: "post", path: "/{id}/cancel", summary: "Cancel a run", security, request: { params: RunId },
-    responses: { 200: { description: "The cancelled run", content: { "application/json": { schema: Run } } }, 404: err("No such run"), 409: err("The run has ended") },
+    responses: { 200: { description: "The cancelled run", content: { "application/json": { schema: Run } } }, 404: errorResponse("No such run"), 409: errorResponse("The run has ended") },
   }),
   async (c) => {
     const { id } = c.req.valid("param");

@@ -22,3 +22,6 @@ export const Lambda = z
 export const ErrorBody = z
   .object({ error: z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() }) })
   .openapi("Error");
+
+/** An error response of a route, for its OpenAPI description. */
+export const errorResponse = (description: string) => ({ description, content: { "application/json": { schema: ErrorBody } } });

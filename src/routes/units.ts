@@ -9,7 +9,7 @@ import { getModelBlob } from "../storage/models";
 import { getCheckpointBytes, getRecord } from "../storage/runs";
 import { decodeCheckpoint } from "../training/checkpoint";
 import type { RunRecord } from "../training/record";
-import { ErrorBody } from "./schemas";
+import { errorResponse } from "./schemas";
 import { validationHook } from "./validation";
 
 const Units = z.object({
@@ -18,7 +18,7 @@ const Units = z.object({
 }).openapi("Units");
 const Query = z.object({ max: z.coerce.number().int().min(1).max(1024).default(64) });
 const Id = (pattern: RegExp) => z.object({ id: z.string().regex(pattern, { error: "not an id" }).openapi({ param: { name: "id", in: "path" } }) });
-const notFound = { description: "Not found", content: { "application/json": { schema: ErrorBody } } };
+const notFound = errorResponse("Not found");
 
 function toBase64(bytes: Uint8Array): string {
   let s = "";
