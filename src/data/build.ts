@@ -109,7 +109,11 @@ export function checkDataset(shape: DatasetShape, train: SplitData, test: SplitD
   }
 }
 
-function* splitShards(split: SplitName, data: SplitData, shape: DatasetShape, shardKey: ShardKey, entries: ShardEntry[]): Generator<ShardObject> {
+/**
+ * The shards of one split, one at a time (SHARD_SIZE examples each, in order); each one's manifest entry is also
+ * pushed to `entries`. The builder of datasets uses it, and so does a run's snapshot of the feedback corrections.
+ */
+export function* splitShards(split: SplitName, data: SplitData, shape: Pick<DatasetShape, "rows" | "cols">, shardKey: ShardKey, entries: ShardEntry[]): Generator<ShardObject> {
   const D = shape.rows * shape.cols;
   const count = data.labels.length;
   for (let s = 0; s * SHARD_SIZE < count; s++) {

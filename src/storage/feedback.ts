@@ -3,6 +3,7 @@
  * its CRC-32) under a fresh key, so concurrent writers never overwrite each other and no accepted example is lost.
  * A run that includes feedback snapshots every example into shards when it starts, so its data stays fixed.
  */
+import { splitShards } from "../data/build";
 import { decodeShard, encodeShard, SHARD_SIZE, type ShardEntry, type SplitManifest } from "../data/shards";
 import { keys, timeId } from "./keys";
 import { listNames } from "./list";
@@ -44,13 +45,9 @@ export async function snapshotFeedback(bucket: R2Bucket, runId: string, rows: nu
   }
   if (labels.length === 0) return null;
   const shards: ShardEntry[] = [];
-  for (let s = 0; s * SHARD_SIZE < labels.length; s++) {
-    const from = s * SHARD_SIZE;
-    const to = Math.min(labels.length, from + SHARD_SIZE);
-    const bytes = encodeShard(Uint8Array.from(labels.slice(from, to)), pixels.subarray(from * D, to * D), rows, cols);
-    const key = keys.feedbackSnapshotShard(runId, s);
-    await bucket.put(key, bytes);
-    shards.push({ key, count: to - from, bytes: bytes.length, crc32: new DataView(bytes.buffer).getUint32(bytes.length - 4, true) });
+  const data = { labels: Uint8Array.from(labels), pixels: pixels.subarray(0, labels.length * D) };
+  for (const shard of splitShards("train", data, { rows, cols }, (_split, s) => keys.feedbackSnapshotShard(runId, s), shards)) {
+    await bucket.put(shard.key, shard.bytes);
   }
   return { count: labels.length, shardSize: SHARD_SIZE, shards };
 }
