@@ -10,11 +10,21 @@ export interface Env {
   SERVING_KV: KVNamespace;
   TRAIN_QUEUE: Queue<TrainMessage>;
   ASSETS: Fetcher;
+  /** Workers Rate Limiting bindings, one per class of public route, keyed by the client (CF-Connecting-IP). */
+  PREDICT_LIMITER: RateLimit;
+  FEEDBACK_LIMITER: RateLimit;
+  NN_LIMITER: RateLimit;
   ADMIN_TOKEN?: string;
   STEP_WORK: string;
   WATCHDOG_STALL_SECONDS: string;
   SCHEDULED_RUN_SPEC: string;
   PROMOTE_POLICY: string;
+  /** Origins allowed to call the API from browsers: a comma list; "*" opens the public routes (never admin ones). */
+  CORS_ORIGINS: string;
+  /** Most corrections waiting for review; POST /v1/feedback answers 507 beyond it. */
+  FEEDBACK_PENDING_MAX: string;
+  /** The dataset whose shape (pixels, classes) the page and predict serve: promotion refuses other shapes. */
+  SERVING_DATASET: string;
 }
 
 type WorkerEnv = Env;
