@@ -2,6 +2,7 @@ import { app } from "./app";
 import type { Env, TrainMessage } from "./env";
 import { DEAD_LETTER_QUEUE_NAME, processDeadLetter, processStep, recordFailure, retryDelay } from "./training/consumer";
 import { startScheduledRun, TRAINING_CRON, watchdog, WATCHDOG_CRON } from "./training/cron";
+import { sweep } from "./training/sweep";
 
 export default {
   fetch: app.fetch,
@@ -30,6 +31,7 @@ export default {
       const { revived, failed } = await watchdog(env);
       console.log(`watchdog: revived ${revived.length}, failed ${failed.length}`);
     } else if (controller.cron === TRAINING_CRON) {
+      console.log(`sweep: ${JSON.stringify(await sweep(env))}`);
       console.log(`scheduled training: ${JSON.stringify(await startScheduledRun(env))}`);
     } else {
       console.warn(`no handler for cron "${controller.cron}"`);

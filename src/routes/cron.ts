@@ -6,6 +6,7 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Env } from "../env";
 import { startScheduledRun, watchdog } from "../training/cron";
+import { sweep } from "../training/sweep";
 import { requireAdmin } from "./auth";
 import { errorResponse } from "./schemas";
 import { validationHook } from "./validation";
@@ -30,4 +31,12 @@ cronRoutes.openapi(
     responses: { 200: { description: "The run started, or why none was", content: { "application/json": { schema: z.object({ started: z.string().nullable(), reason: z.string() }) } } }, ...err },
   }),
   async (c) => c.json(await startScheduledRun(c.env), 200),
+);
+
+cronRoutes.openapi(
+  createRoute({
+    method: "post", path: "/sweep", summary: "Run the sweep now: delete leftover checkpoints, snapshots, dataset shards and model entries", security,
+    responses: { 200: { description: "Objects deleted, by kind", content: { "application/json": { schema: z.object({ checkpoints: z.number(), snapshots: z.number(), datasetShards: z.number(), modelEntries: z.number() }) } } }, ...err },
+  }),
+  async (c) => c.json(await sweep(c.env), 200),
 );

@@ -11,8 +11,9 @@ import { decodeIdxDataset, DatasetInputError, type IdxFiles } from "../data/buil
 import type { DatasetManifest } from "../data/shards";
 import type { Env } from "../env";
 import { ApiError, badRequest } from "../errors";
-import { listManifests, newDatasetVersion, readManifest, writeDataset } from "../storage/datasets";
+import { deleteDataset, listManifests, newDatasetVersion, readManifest, writeDataset } from "../storage/datasets";
 import { ID_PATTERN } from "../storage/keys";
+import { activeRuns } from "../training/runs";
 import { requireAdmin } from "./auth";
 import { errorResponse } from "./schemas";
 import { validationHook } from "./validation";
@@ -174,4 +175,30 @@ datasetRoutes.openapi(putRoute, async (c) => {
   }
   const manifest = await writeDataset(c.env.STORE_BUCKET, name, newDatasetVersion(), decoded.shape, decoded.train, decoded.test);
   return c.json(summary(manifest), 201);
+});
+
+const deleteRoute = createRoute({
+  method: "delete",
+  path: "/{name}",
+  summary: "Delete a dataset (refused while a run uses it)",
+  middleware: [requireAdmin] as const,
+  request: { params: NameParam },
+  responses: {
+    200: { description: "Deleted", content: { "application/json": { schema: z.object({ deleted: z.string() }) } } },
+    400: errorResponse("Invalid name"),
+    401: errorResponse("No bearer token"),
+    403: errorResponse("Wrong bearer token"),
+    404: errorResponse("No such dataset"),
+    409: errorResponse("A run that has not ended uses it"),
+  },
+});
+
+datasetRoutes.openapi(deleteRoute, async (c) => {
+  const { name } = c.req.valid("param");
+  const users = (await activeRuns(c.env)).filter((r) => r.dataset.name === name);
+  if (users.length > 0) {
+    throw new ApiError(409, "dataset_in_use", `dataset ${JSON.stringify(name)} is used by ${users.map((r) => `${r.id} (${r.status})`).join(", ")}: wait for the runs to end or cancel them`);
+  }
+  if (!(await deleteDataset(c.env.STORE_BUCKET, name))) throw new ApiError(404, "not_found", `no dataset named ${JSON.stringify(name)}`);
+  return c.json({ deleted: name }, 200);
 });

@@ -5,13 +5,15 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Env } from "../env";
 import { ApiError } from "../errors";
+import { FLOAT32_MAX, overflowProblem } from "../nn/bounds";
 import { createLayout, type Layout, type Loss, parameterCount } from "../nn/layout";
 import { decodeModel, encodeModel, ModelFormatError } from "../nn/model-codec";
 import { createWorkspace, evaluateRows } from "../nn/network";
 import { loadShard, readManifest } from "../storage/datasets";
 import { ID_PATTERN, timeId } from "../storage/keys";
-import { rowsWithin } from "../storage/model-cache";
-import { getModelBlob, getModelMeta, getServingRecord, listModels, putModel, setServing, type ModelMeta } from "../storage/models";
+import { forgetModel, rowsWithin } from "../storage/model-cache";
+import { deleteModel, getModelBlob, getModelMeta, getServingRecord, listModels, putModel, type ModelMeta } from "../storage/models";
+import { promoteModel } from "../training/promotion";
 import { requireAdmin } from "./auth";
 import { errorResponse, Layers, LossName } from "./schemas";
 import { jsonBody, validationHook } from "./validation";
@@ -20,9 +22,6 @@ import { jsonBody, validationHook } from "./validation";
 export const IMPORT_EVAL_DATASET = "mnist";
 /** An import measures test accuracy only when parameters × test examples is at most this (about 1–3 s of CPU). */
 export const MAX_IMPORT_EVAL_WORK = 3e9;
-/** Attempts at the conditional switch of the serving record before a promotion answers 409. */
-const PROMOTE_ATTEMPTS = 5;
-const FLOAT32_MAX = 3.4028234663852886e38;
 
 const Model = z.object({
   id: z.string(), layers: z.array(z.number()), loss: z.string(), testAccuracy: z.number().nullable(),
@@ -52,7 +51,12 @@ const ImportRequest = z
       return;
     }
     const bad = b.params.findIndex((v) => !(Math.abs(v) <= FLOAT32_MAX));
-    if (bad >= 0) ctx.addIssue({ code: "custom", path: ["params", bad], message: `${b.params[bad]} is beyond float32's range (±${FLOAT32_MAX})` });
+    if (bad >= 0) {
+      ctx.addIssue({ code: "custom", path: ["params", bad], message: `${b.params[bad]} is beyond float32's range (±${FLOAT32_MAX})` });
+      return;
+    }
+    const overflow = overflowProblem(createLayout(b.layers), b.params);
+    if (overflow !== null) ctx.addIssue({ code: "custom", path: ["params"], message: overflow });
   })
   .openapi("ModelImport", { example: { layers: [2, 2, 2], loss: "sigmoid", params: [0.1, -0.2, 0.3, 0.4, -0.5, 0.6, 0.1, 0.2, -0.3, 0.4, 0.5, -0.6], name: "tiny" } });
 
@@ -66,6 +70,7 @@ export const modelRoutes = new OpenAPIHono<{ Bindings: Env }>({ defaultHook: val
 
 modelRoutes.use("/", async (c, next) => (c.req.method === "POST" ? requireAdmin(c, next) : next()));
 modelRoutes.use("/:id/promote", requireAdmin);
+modelRoutes.use("/:id", async (c, next) => (c.req.method === "DELETE" ? requireAdmin(c, next) : next()));
 
 modelRoutes.openapi(
   createRoute({
@@ -170,21 +175,34 @@ modelRoutes.openapi(
 modelRoutes.openapi(
   createRoute({
     method: "post", path: "/{id}/promote", summary: "Serve this model", security, request: { params: ModelId },
-    description: "Switches the serving record in R2 (conditionally, retried on conflict), then the KV pointer that predictions read; every location serves the model within about a minute.",
-    responses: { 200: json("The switch", Promotion), 404: errorResponse("No such model"), 409: errorResponse("The serving record kept changing; retry"), ...authErrors },
+    description: "Refused (409) when the model's input size or classes do not fit what the page and predict serve (the SERVING_DATASET's), or when its weights could overflow float32. Switches the serving record in R2 (conditionally, retried on conflict), then the KV pointer that predictions read; every location serves the model within about a minute.",
+    responses: { 200: json("The switch", Promotion), 404: errorResponse("No such model"), 409: errorResponse("The model does not fit what is served, or the serving record kept changing"), ...authErrors },
   }),
   async (c) => {
     const { id } = c.req.valid("param");
     const meta = await getModelMeta(c.env.STORE_BUCKET, id);
-    if (meta === null) throw new ApiError(404, "not_found", `no model ${id}`);
-    for (let attempt = 0; attempt < PROMOTE_ATTEMPTS; attempt++) {
-      const current = await getServingRecord(c.env.STORE_BUCKET);
-      const serving = { modelId: id, testAccuracy: meta.testAccuracy, promotedAt: new Date().toISOString() };
-      // Also when it is already served: rewriting both copies repairs a KV pointer that a failed switch left behind.
-      if (await setServing(c.env.STORE_BUCKET, c.env.SERVING_KV, serving, current?.etag ?? null)) {
-        return c.json({ servingModelId: id, previousModelId: current?.serving.modelId ?? null }, 200);
-      }
+    const blob = meta === null ? null : await getModelBlob(c.env.STORE_BUCKET, id);
+    if (meta === null || blob === null) throw new ApiError(404, "not_found", `no model ${id}`);
+    const result = await promoteModel(c.env, meta, decodeModel(blob).params, "always");
+    if (!result.promoted) throw new ApiError(409, result.code, `model ${id} was not promoted: ${result.reason}`);
+    return c.json({ servingModelId: id, previousModelId: result.previousModelId }, 200);
+  },
+);
+
+modelRoutes.openapi(
+  createRoute({
+    method: "delete", path: "/{id}", summary: "Delete a model (not the served one)", security, request: { params: ModelId },
+    description: "Its run, if any, is kept. Requests pinned to it may still be answered by an isolate that holds it in memory until it is evicted.",
+    responses: { 200: json("Deleted", z.object({ deleted: z.string() })), 404: errorResponse("No such model"), 409: errorResponse("The model is served"), ...authErrors },
+  }),
+  async (c) => {
+    const { id } = c.req.valid("param");
+    if ((await getModelMeta(c.env.STORE_BUCKET, id)) === null) throw new ApiError(404, "not_found", `no model ${id}`);
+    if ((await getServingRecord(c.env.STORE_BUCKET))?.serving.modelId === id) {
+      throw new ApiError(409, "model_served", `model ${id} is served: promote another model first (POST /v1/models/{id}/promote)`);
     }
-    throw new ApiError(409, "conflict", `the serving record changed ${PROMOTE_ATTEMPTS} times while promoting ${id}; retry`);
+    await deleteModel(c.env.STORE_BUCKET, c.env.SERVING_KV, id);
+    forgetModel(id);
+    return c.json({ deleted: id }, 200);
   },
 );

@@ -2,9 +2,9 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Env } from "../env";
 import { ApiError } from "../errors";
-import { getRecord, listRunIds } from "../storage/runs";
+import { deleteRun, getRecord, listRunIds } from "../storage/runs";
 import { ENDED, type RunRecord } from "../training/record";
-import { endRun, startRun } from "../training/runs";
+import { endRun, needsSettling, startRun } from "../training/runs";
 import { RunSpecSchema } from "../training/spec";
 import { requireAdmin } from "./auth";
 import { errorResponse } from "./schemas";
@@ -25,6 +25,7 @@ export const runRoutes = new OpenAPIHono<{ Bindings: Env }>({ defaultHook: valid
 
 runRoutes.use("/", async (c, next) => (c.req.method === "POST" ? requireAdmin(c, next) : next()));
 runRoutes.use("/:id/cancel", requireAdmin);
+runRoutes.use("/:id", async (c, next) => (c.req.method === "DELETE" ? requireAdmin(c, next) : next()));
 
 runRoutes.openapi(
   createRoute({
@@ -63,7 +64,8 @@ runRoutes.openapi(
 runRoutes.openapi(
   createRoute({
     method: "post", path: "/{id}/cancel", summary: "Cancel a run", security, request: { params: RunId },
-    responses: { 200: { description: "The cancelled run", content: { "application/json": { schema: Run } } }, 404: errorResponse("No such run"), 409: errorResponse("The run has ended") },
+    description: "200 only when this call cancelled the run: it then never succeeds and its model is never promoted. 409 when it had ended (also when it ended meanwhile), naming how.",
+    responses: { 200: { description: "The run, cancelled by this call", content: { "application/json": { schema: Run } } }, 404: errorResponse("No such run"), 409: errorResponse("The run has ended") },
   }),
   async (c) => {
     const { id } = c.req.valid("param");
@@ -71,7 +73,28 @@ runRoutes.openapi(
     if (found === null) throw new ApiError(404, "not_found", `no run ${id}`);
     if (ENDED.includes(found.record.status)) throw new ApiError(409, "run_ended", `run ${id} has already ended: ${found.record.status}`);
     const record = await endRun(c.env, id, "cancelled", "cancelled by an admin");
-    if (record === null) throw new ApiError(409, "run_ended", `run ${id} ended meanwhile`);
+    if (record === null) {
+      const now = await getRecord<RunRecord>(c.env.STORE_BUCKET, id);
+      throw new ApiError(409, "run_ended", `run ${id} ended meanwhile: ${now?.record.status ?? "deleted"}; it was not cancelled`);
+    }
     return c.json(record, 200);
+  },
+);
+
+runRoutes.openapi(
+  createRoute({
+    method: "delete", path: "/{id}", summary: "Delete an ended run (its model stays)", security, request: { params: RunId },
+    responses: { 200: { description: "Deleted", content: { "application/json": { schema: z.object({ deleted: z.string() }) } } }, 404: errorResponse("No such run"), 409: errorResponse("The run has not ended") },
+  }),
+  async (c) => {
+    const { id } = c.req.valid("param");
+    const found = await getRecord<RunRecord>(c.env.STORE_BUCKET, id);
+    if (found === null) throw new ApiError(404, "not_found", `no run ${id}`);
+    const r = found.record;
+    if (!ENDED.includes(r.status) || needsSettling(r)) {
+      throw new ApiError(409, "run_active", `run ${id} is ${needsSettling(r) ? "finishing" : r.status}: cancel it first (POST /v1/runs/${id}/cancel)`);
+    }
+    await deleteRun(c.env.STORE_BUCKET, id);
+    return c.json({ deleted: id }, 200);
   },
 );

@@ -8,7 +8,7 @@ import { unitImages } from "../nn/units";
 import { getModelBlob } from "../storage/models";
 import { getCheckpointBytes, getRecord } from "../storage/runs";
 import { decodeCheckpoint } from "../training/checkpoint";
-import type { RunRecord } from "../training/record";
+import { ENDED, type RunRecord } from "../training/record";
 import { errorResponse } from "./schemas";
 import { validationHook } from "./validation";
 
@@ -46,8 +46,15 @@ unitRoutes.openapi(
     const { id } = c.req.valid("param");
     const found = await getRecord<RunRecord>(c.env.STORE_BUCKET, id);
     if (found === null) throw new ApiError(404, "not_found", `no run ${id}`);
-    // The latest checkpoint, or the one before it if a step pruned it meanwhile (two are always kept).
-    const step = found.record.step;
+    const r = found.record;
+    if (ENDED.includes(r.status)) {
+      // An ended run keeps no checkpoints: its units are its model's, if it made one.
+      const blob = r.modelId === null ? null : await getModelBlob(c.env.STORE_BUCKET, r.modelId);
+      if (blob === null) throw new ApiError(404, "not_found", `run ${id} has ended (${r.status}) and has no model: its checkpoints are deleted`);
+      return c.json(answer(r.spec.layers, decodeModel(blob).params, c.req.valid("query").max, r.step), 200);
+    }
+    // The latest checkpoint, or the one after it if a step pruned it meanwhile (two are always kept).
+    const step = r.step;
     const bytes = (await getCheckpointBytes(c.env.STORE_BUCKET, id, step)) ?? (await getCheckpointBytes(c.env.STORE_BUCKET, id, step + 1));
     if (bytes === null) throw new ApiError(404, "not_found", `run ${id} has no checkpoint at step ${step}`);
     const ck = decodeCheckpoint(bytes);

@@ -2,7 +2,7 @@
 import { buildDataset, type DatasetShape, type ShardObject, type SplitData } from "../data/build";
 import { checkManifest, DatasetFormatError, decodeShard, type DatasetManifest, type Shard, type SplitManifest } from "../data/shards";
 import { keys, timeId } from "./keys";
-import { listNames } from "./list";
+import { deletePrefix, listNames } from "./list";
 
 export type { SplitData } from "../data/build";
 
@@ -65,6 +65,20 @@ export async function writeDataset(
       return manifest;
     }
   }
+}
+
+/**
+ * Deletes a dataset: its manifest first (from then on it is not listed or trained on), then the shards of the version
+ * the manifest named. Shards of other versions (an upload under way, or one that crashed) are left to the sweep,
+ * which removes them once they are old enough. Returns false when there was no such dataset.
+ */
+export async function deleteDataset(bucket: R2Bucket, name: string): Promise<boolean> {
+  // A manifest that does not parse is deleted too; it names no shards we could safely delete.
+  const manifest = await readManifest(bucket, name).catch(() => null);
+  if (manifest === null && (await bucket.head(keys.datasetManifest(name))) === null) return false;
+  await bucket.delete(keys.datasetManifest(name));
+  if (manifest !== null) await deletePrefix(bucket, keys.datasetVersionPrefix(name, manifest.version));
+  return true;
 }
 
 /** The manifest of a visible dataset, or null; a manifest that is not one throws DatasetFormatError. */

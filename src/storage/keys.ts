@@ -20,11 +20,14 @@
 export const keys = {
   datasetManifest: (name: string) => `datasets/${name}/manifest.json`,
   datasetsPrefix: "datasets/",
+  datasetPrefix: (name: string) => `datasets/${name}/`,
+  datasetVersionPrefix: (name: string, version: string) => `datasets/${name}/${version}/`,
   shard: (name: string, version: string, split: "train" | "test", index: number) =>
     `datasets/${name}/${version}/${split}/${String(index).padStart(5, "0")}.bin`,
   runRecord: (runId: string) => `runs/${runId}/record.json`,
   runPrefix: (runId: string) => `runs/${runId}/`,
   checkpoint: (runId: string, step: number) => `runs/${runId}/ckpt/${String(step).padStart(8, "0")}.bin`,
+  checkpointPrefix: (runId: string) => `runs/${runId}/ckpt/`,
   activeRun: (runId: string) => `runs-active/${runId}`,
   activeRunsPrefix: "runs-active/",
   runsPrefix: "runs/",
@@ -34,6 +37,8 @@ export const keys = {
   feedbackPrefix: "feedback/",
   feedbackItem: (id: string) => `feedback/${id}.bin`,
   feedbackSnapshotShard: (runId: string, index: number) => `feedback-snapshots/${runId}/${String(index).padStart(5, "0")}.bin`,
+  feedbackSnapshotPrefix: (runId: string) => `feedback-snapshots/${runId}/`,
+  feedbackSnapshotsPrefix: "feedback-snapshots/",
   servingPointer: "serving",
   modelMeta: (modelId: string) => `model:${modelId}`,
   modelMetaPrefix: "model:",

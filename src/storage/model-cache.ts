@@ -45,6 +45,14 @@ export function rowsWithin(layout: Layout, bytes: number = WORKSPACE_MAX_BYTES):
   return Math.max(1, Math.floor(bytes / workspaceBytesPerRow(layout)));
 }
 
+/** Drops a model from this isolate's cache (it was deleted). Other isolates drop it as they evict. */
+export function forgetModel(id: string): void {
+  const held = entries.get(id);
+  if (held === undefined) return;
+  entries.delete(id);
+  cachedBytes -= held.bytes;
+}
+
 /** What this isolate holds, least recently used first. */
 export function modelCacheStats(): { ids: string[]; bytes: number } {
   return { ids: [...entries.keys()], bytes: cachedBytes };

@@ -42,6 +42,15 @@ export async function putModel(bucket: R2Bucket, kv: KVNamespace, meta: ModelMet
   return put !== null;
 }
 
+/**
+ * Deletes a model's blob, then its KV listing entry. Whether it may be deleted (not served) is the caller's
+ * business; a listing entry left by an interrupted delete is removed by the sweep (src/training/sweep.ts).
+ */
+export async function deleteModel(bucket: R2Bucket, kv: KVNamespace, id: string): Promise<void> {
+  await bucket.delete(keys.model(id));
+  await kv.delete(keys.modelMeta(id));
+}
+
 /** Metadata of one model, from R2 (the source of truth). */
 export async function getModelMeta(bucket: R2Bucket, id: string): Promise<ModelMeta | null> {
   const head = await bucket.head(keys.model(id));

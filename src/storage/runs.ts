@@ -3,7 +3,7 @@
  * JSON objects whose shape belongs to src/training/record.ts; here they are any object with an `updatedAt`.
  */
 import { keys } from "./keys";
-import { listNames } from "./list";
+import { deletePrefix, listNames } from "./list";
 
 interface StoredRecord {
   id: string;
@@ -58,6 +58,20 @@ export async function pruneCheckpoints(bucket: R2Bucket, runId: string, keepFrom
   const old: string[] = [];
   for (let s = Math.max(0, keepFrom - 4); s < keepFrom; s++) old.push(keys.checkpoint(runId, s));
   await bucket.delete(old);
+}
+
+/**
+ * Deletes what a run needs only while it trains: its checkpoints and its feedback snapshot. Called when a run ends
+ * (the model, if any, is what remains) and by the sweep for runs that ended without it. Returns the objects deleted.
+ */
+export async function deleteRunScratch(bucket: R2Bucket, runId: string): Promise<number> {
+  return (await deletePrefix(bucket, keys.checkpointPrefix(runId))) + (await deletePrefix(bucket, keys.feedbackSnapshotPrefix(runId)));
+}
+
+/** Deletes a run: its scratch, its active marker, then its record (last, so an interrupted delete can be repeated). */
+export async function deleteRun(bucket: R2Bucket, runId: string): Promise<void> {
+  await deleteRunScratch(bucket, runId);
+  await bucket.delete([keys.activeRun(runId), keys.runRecord(runId)]);
 }
 
 export async function markActive(bucket: R2Bucket, runId: string): Promise<void> {

@@ -10,11 +10,11 @@
 import type { Shard } from "../data/shards";
 import type { Env, TrainMessage } from "../env";
 import { loadShard, readManifest } from "../storage/datasets";
-import { checkpointExists, getCheckpointBytes, getRecord, pruneCheckpoints, putCheckpoint, updateRecord } from "../storage/runs";
+import { checkpointExists, deleteRunScratch, getCheckpointBytes, getRecord, pruneCheckpoints, putCheckpoint, updateRecord } from "../storage/runs";
 import { decodeCheckpoint, encodeCheckpoint, type Checkpoint } from "./checkpoint";
 import { displayEpoch, progressOf, shardsNeeded } from "./plan";
 import { ENDED, type RunRecord } from "./record";
-import { endRun, finishRun } from "./runs";
+import { endRun, finishRun, needsSettling, settleRun } from "./runs";
 import { runStep } from "./step";
 
 /** The dead-letter queue's name, as in wrangler.toml. */
@@ -30,8 +30,13 @@ export type StepOutcome = "applied" | "finished" | "diverged" | "duplicate" | "f
 export async function processStep(env: Env, msg: TrainMessage): Promise<StepOutcome> {
   const { runId, step } = msg;
   const found = await getRecord<RunRecord>(env.STORE_BUCKET, runId);
-  if (found === null || ENDED.includes(found.record.status)) return "ignored";
+  if (found === null) return "ignored";
   const record = found.record;
+  if (ENDED.includes(record.status)) {
+    if (!needsSettling(record)) return "ignored";
+    await settleRun(env, record);
+    return "finished";
+  }
   if (await checkpointExists(env.STORE_BUCKET, runId, step + 1)) {
     if (record.step > step) return "duplicate";
     const bytes = await getCheckpointBytes(env.STORE_BUCKET, runId, step + 1);
@@ -42,10 +47,7 @@ export async function processStep(env: Env, msg: TrainMessage): Promise<StepOutc
   const bytes = await getCheckpointBytes(env.STORE_BUCKET, runId, step);
   if (bytes === null) return "ignored"; // a replayed message for a pruned step, or one from the future
   const ck = decodeCheckpoint(bytes);
-  if (ck.phase === "done") {
-    await finishRun(env, record, ck);
-    return "finished";
-  }
+  if (ck.phase === "done") return (await finishRun(env, record, ck)) === "succeeded" ? "finished" : "ignored";
   const shards = await loadShards(env, record, ck);
   const result = runStep(record.spec, record.plan, ck, (source, index) => {
     const shard = shards.get(`${source}/${index}`);
@@ -81,7 +83,7 @@ async function loadShards(env: Env, record: RunRecord, ck: Checkpoint): Promise<
 async function followUp(env: Env, record: RunRecord, ck: Checkpoint): Promise<void> {
   await env.TRAIN_QUEUE.send({ runId: record.id, step: ck.step });
   const now = Date.now();
-  await updateRecord<RunRecord>(env.STORE_BUCKET, record.id, (r) => {
+  const stored = await updateRecord<RunRecord>(env.STORE_BUCKET, record.id, (r) => {
     if (r.step >= ck.step || ENDED.includes(r.status)) return null;
     const startedAt = r.startedAt ?? new Date(now).toISOString();
     const elapsed = (now - Date.parse(startedAt)) / 1000;
@@ -97,7 +99,9 @@ async function followUp(env: Env, record: RunRecord, ck: Checkpoint): Promise<vo
       lastError: null, revivals: 0,
     };
   });
-  await pruneCheckpoints(env.STORE_BUCKET, record.id, ck.step - 1);
+  // The run ended while this step was applied (a cancel, the watchdog): the checkpoint just written is not needed.
+  if (stored === null || ENDED.includes(stored.status)) await deleteRunScratch(env.STORE_BUCKET, record.id);
+  else await pruneCheckpoints(env.STORE_BUCKET, record.id, ck.step - 1);
 }
 
 /** Notes a failed attempt in the record before the message is retried (a failure is never acked unrecorded). */

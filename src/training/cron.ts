@@ -6,7 +6,7 @@ import type { Env } from "../env";
 import { syncServingPointer } from "../storage/models";
 import { getRecord, listActive, unmarkActive, updateRecord } from "../storage/runs";
 import { ENDED, type RunRecord } from "./record";
-import { endRun, startRun } from "./runs";
+import { activeRuns, endRun, needsSettling, retire, settleRun, startRun } from "./runs";
 import { RunSpecSchema } from "./spec";
 
 export const WATCHDOG_CRON = "*/5 * * * *";
@@ -29,8 +29,14 @@ export async function watchdog(env: Env, now = Date.now()): Promise<{ revived: s
   const failed: string[] = [];
   for (const runId of await listActive(env.STORE_BUCKET)) {
     const found = await getRecord<RunRecord>(env.STORE_BUCKET, runId);
-    if (found === null || ENDED.includes(found.record.status)) {
+    if (found === null) {
       await unmarkActive(env.STORE_BUCKET, runId);
+      continue;
+    }
+    if (ENDED.includes(found.record.status)) {
+      // Ended without retiring (interrupted): finish that now, including a promotion still to decide.
+      if (needsSettling(found.record)) await settleRun(env, found.record);
+      else await retire(env, runId);
       continue;
     }
     const r = found.record;
@@ -63,12 +69,8 @@ export async function startScheduledRun(env: Env): Promise<{ started: string | n
   const result = RunSpecSchema.safeParse(parsed);
   if (!result.success) return { started: null, reason: `SCHEDULED_RUN_SPEC is invalid: ${result.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}` };
   const spec = { ...result.data, name: result.data.name ?? SCHEDULED_NAME };
-  for (const runId of await listActive(env.STORE_BUCKET)) {
-    const found = await getRecord<RunRecord>(env.STORE_BUCKET, runId);
-    if (found !== null && !ENDED.includes(found.record.status) && found.record.name === spec.name) {
-      return { started: null, reason: `run ${runId} of "${spec.name}" is still ${found.record.status}` };
-    }
-  }
+  const running = (await activeRuns(env)).find((r) => r.name === spec.name);
+  if (running !== undefined) return { started: null, reason: `run ${running.id} of "${spec.name}" is still ${running.status}` };
   const record = await startRun(env, spec);
   return { started: record.id, reason: "started" };
 }

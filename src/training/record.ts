@@ -30,7 +30,10 @@ export interface RunRecord {
   history: (StepEntry & { at: string })[];
   evaluations: EvaluationEntry[];
   modelId: string | null;
+  /** Whether the model was promoted; null until decided (a succeeded run with null is still being finished). */
   promoted: boolean | null;
+  /** Why the model was or was not promoted. */
+  promotionReason: string | null;
   /** Why the run ended failed, diverged or cancelled. */
   error: string | null;
   /** The last failure of a step that is being retried. */

@@ -1,15 +1,16 @@
 /** Starting, cancelling and finishing runs: the run lifecycle around the steps. */
 import type { Env } from "../env";
 import { ApiError } from "../errors";
-import { encodeModel } from "../nn/model-codec";
+import { decodeModel, encodeModel } from "../nn/model-codec";
 import { readManifest } from "../storage/datasets";
 import { timeId } from "../storage/keys";
 import { snapshotFeedback } from "../storage/feedback";
-import { getServingRecord, putModel, setServing, type ModelMeta } from "../storage/models";
-import { createRecord, markActive, putCheckpoint, unmarkActive, updateRecord } from "../storage/runs";
+import { deleteModel, getModelBlob, getModelMeta, putModel, type ModelMeta } from "../storage/models";
+import { createRecord, deleteRunScratch, getRecord, listActive, markActive, putCheckpoint, unmarkActive, updateRecord } from "../storage/runs";
 import { encodeCheckpoint, type Checkpoint } from "./checkpoint";
 import { initialCheckpoint, makePlan, stepWorkFrom } from "./plan";
 import { ENDED, type RunRecord } from "./record";
+import { policyOf, promoteModel } from "./promotion";
 import { specProblems, type RunSpec } from "./spec";
 
 /** A new run id: a time stamp (so ids sort by creation) and 8 random hex digits. */
@@ -37,7 +38,7 @@ export async function startRun(env: Env, spec: RunSpec, options: { enqueue?: boo
     id, name: spec.name ?? null, spec, dataset: { name: manifest.name, version: manifest.version }, plan,
     status: "queued", step: 0, phase: "train", epoch: spec.optimizer.name === "cg" ? 0 : 1, progress: 0, examplesSeen: 0,
     createdAt: now, updatedAt: now, startedAt: null, finishedAt: null, etaSeconds: null, throughput: null,
-    history: [], evaluations: [], modelId: null, promoted: null, error: null, lastError: null, revivals: 0,
+    history: [], evaluations: [], modelId: null, promoted: null, promotionReason: null, error: null, lastError: null, revivals: 0,
   };
   await createRecord(env.STORE_BUCKET, record);
   await markActive(env.STORE_BUCKET, id);
@@ -45,30 +46,43 @@ export async function startRun(env: Env, spec: RunSpec, options: { enqueue?: boo
   return record;
 }
 
-/** Ends a run that has not ended with `status` and a reason; returns the record, or null when it had ended. */
-export async function endRun(env: Env, runId: string, status: "failed" | "diverged" | "cancelled", error: string): Promise<RunRecord | null> {
-  let changed = false;
-  const record = await updateRecord<RunRecord>(env.STORE_BUCKET, runId, (r) => {
-    if (ENDED.includes(r.status)) return null;
-    changed = true;
-    return { ...r, status, error, finishedAt: new Date().toISOString(), etaSeconds: null };
-  });
-  await unmarkActive(env.STORE_BUCKET, runId);
-  return changed ? record : null;
-}
-
-/** Whether the model with `accuracy` should replace the served one under `policy`. */
-function shouldPromote(policy: string, accuracy: number | null, served: number | null | undefined): boolean {
-  if (policy === "always") return true;
-  if (policy === "never") return false;
-  return served === undefined || (accuracy ?? -1) > (served ?? -1);
+/** The records of the runs that have not ended (those marked active whose record says so). */
+export async function activeRuns(env: Env): Promise<RunRecord[]> {
+  const found = await Promise.all((await listActive(env.STORE_BUCKET)).map((id) => getRecord<RunRecord>(env.STORE_BUCKET, id)));
+  return found.flatMap((f) => (f === null || ENDED.includes(f.record.status) ? [] : [f.record]));
 }
 
 /**
- * Finishes a run whose last checkpoint is done: stores its model (create-only, id from the run id, so a retry
- * finds its own blob), promotes it by the policy, and marks the run succeeded. Every part is safe to repeat.
+ * Ends a run that has not ended with `status` and a reason, then deletes its checkpoints and feedback snapshot.
+ * Returns the record this call ended, or null when it had ended already (a concurrent end, a finish, a cancel).
  */
-export async function finishRun(env: Env, record: RunRecord, ck: Checkpoint): Promise<void> {
+export async function endRun(env: Env, runId: string, status: "failed" | "diverged" | "cancelled", error: string): Promise<RunRecord | null> {
+  let changed = false;
+  const record = await updateRecord<RunRecord>(env.STORE_BUCKET, runId, (r) => {
+    // Set on every attempt: a write that lost its etag race is retried on the record that beat it.
+    changed = !ENDED.includes(r.status);
+    return changed ? { ...r, status, error, finishedAt: new Date().toISOString(), etaSeconds: null } : null;
+  });
+  if (record !== null && !needsSettling(record)) await retire(env, runId);
+  return changed ? record : null;
+}
+
+/** A run that ended: its scratch goes (the model, if any, is what remains) and the watchdog stops looking at it. */
+export async function retire(env: Env, runId: string): Promise<void> {
+  await deleteRunScratch(env.STORE_BUCKET, runId);
+  await unmarkActive(env.STORE_BUCKET, runId);
+}
+
+/** A run that succeeded but whose promotion was not decided yet (its finishing step was interrupted after the commit). */
+export const needsSettling = (r: RunRecord): boolean => r.status === "succeeded" && r.promoted === null;
+
+/**
+ * Finishes a run whose last checkpoint is done. The model is stored first (create-only, id from the run id, so a
+ * retry finds its own blob); then the record is switched to succeeded only if it has not ended meanwhile — an
+ * etag-conditional write, retried on a concurrent change, so a cancel that was answered "cancelled" always wins and
+ * the model it would have produced is deleted, never promoted. Then settleRun promotes by the policy.
+ */
+export async function finishRun(env: Env, record: RunRecord, ck: Checkpoint): Promise<"succeeded" | "ended"> {
   const spec = record.spec;
   const last = ck.evaluations[ck.evaluations.length - 1];
   const meta: ModelMeta = {
@@ -76,23 +90,33 @@ export async function finishRun(env: Env, record: RunRecord, ck: Checkpoint): Pr
     dataset: record.dataset.name, runId: record.id, createdAt: new Date().toISOString(), spec,
   };
   await putModel(env.STORE_BUCKET, env.SERVING_KV, meta, encodeModel({ layers: spec.layers, loss: spec.loss, params: ck.params }));
-  const policy = spec.promote ?? env.PROMOTE_POLICY ?? "better";
-  let promoted = false;
-  for (let attempt = 0; attempt < 5; attempt++) {
-    const current = await getServingRecord(env.STORE_BUCKET);
-    if (current?.serving.modelId === meta.id) {
-      promoted = true;
-      break;
-    }
-    if (!shouldPromote(policy, meta.testAccuracy, current?.serving.testAccuracy)) break;
-    const serving = { modelId: meta.id, testAccuracy: meta.testAccuracy, promotedAt: new Date().toISOString() };
-    if (await setServing(env.STORE_BUCKET, env.SERVING_KV, serving, current?.etag ?? null)) {
-      promoted = true;
-      break;
-    }
+  let committed = false;
+  const stored = await updateRecord<RunRecord>(env.STORE_BUCKET, record.id, (r) => {
+    committed = !ENDED.includes(r.status); // set on every attempt, as in endRun
+    return committed ? { ...r, status: "succeeded", modelId: meta.id, promoted: null, promotionReason: null, progress: 1, etaSeconds: 0, finishedAt: new Date().toISOString() } : null;
+  });
+  if (!committed) {
+    if (stored?.modelId !== meta.id) await deleteModel(env.STORE_BUCKET, env.SERVING_KV, meta.id);
+    if (stored !== null && needsSettling(stored)) await settleRun(env, stored);
+    else await retire(env, record.id);
+    return "ended";
   }
+  await settleRun(env, stored!, ck.params);
+  return "succeeded";
+}
+
+/**
+ * Decides a succeeded run's promotion (by its spec's policy, else PROMOTE_POLICY), records it with the reason, and
+ * retires the run. Safe to repeat: the message retry or the watchdog finishes a run interrupted after its commit.
+ */
+export async function settleRun(env: Env, record: RunRecord, params?: Float32Array): Promise<void> {
+  const meta = await getModelMeta(env.STORE_BUCKET, record.modelId!);
+  if (meta === null) throw new Error(`settleRun: run ${record.id} succeeded but its model ${record.modelId} is missing`);
+  const weights = params ?? decodeModel((await getModelBlob(env.STORE_BUCKET, meta.id))!).params;
+  const result = await promoteModel(env, meta, weights, policyOf(record.spec.promote ?? env.PROMOTE_POLICY));
+  if (!result.promoted && result.code === "conflict") throw new Error(`settleRun: ${result.reason}`);
   await updateRecord<RunRecord>(env.STORE_BUCKET, record.id, (r) =>
-    r.status === "succeeded" ? null : { ...r, status: "succeeded", modelId: meta.id, promoted, progress: 1, etaSeconds: 0, finishedAt: new Date().toISOString() },
+    needsSettling(r) ? { ...r, promoted: result.promoted, promotionReason: result.reason } : null,
   );
-  await unmarkActive(env.STORE_BUCKET, record.id);
+  await retire(env, record.id);
 }

@@ -1,0 +1,85 @@
+/**
+ * Promotion: the one function that makes a model the served one, for an admin's promote and a finished run alike.
+ *
+ * A model is served only when it fits what the page and `POST /v1/predict` serve — the input size and classes of the
+ * SERVING_DATASET (MNIST's 784 pixels and 10 digits until that dataset exists) — and its float32 forward pass cannot
+ * overflow. A run's model is then promoted by its policy; an admin's promote always switches.
+ */
+import type { Env } from "../env";
+import { overflowProblem } from "../nn/bounds";
+import { createLayout } from "../nn/layout";
+import { readManifest } from "../storage/datasets";
+import { getServingRecord, setServing, type ModelMeta } from "../storage/models";
+
+/** What the page draws and predict serves when SERVING_DATASET does not exist (yet): 28 × 28 digits. */
+export const DEFAULT_SERVING_SHAPE = { pixels: 784, classes: 10 } as const;
+
+/** Attempts at the conditional switch of the serving record before giving up with a conflict. */
+const SWITCH_ATTEMPTS = 5;
+
+export interface ServingShape {
+  pixels: number;
+  classes: number;
+  /** The dataset the shape was read from, or null for DEFAULT_SERVING_SHAPE. */
+  dataset: string | null;
+}
+
+/** The input size and classes every served model must have. */
+export async function servingShape(env: Env): Promise<ServingShape> {
+  const name = env.SERVING_DATASET || "mnist";
+  const m = await readManifest(env.STORE_BUCKET, name).catch(() => null);
+  return m === null ? { ...DEFAULT_SERVING_SHAPE, dataset: null } : { pixels: m.rows * m.cols, classes: m.classes, dataset: name };
+}
+
+/** Why a network with these layers cannot be served, or null when it fits. */
+export function shapeProblem(layers: readonly number[], shape: ServingShape): string | null {
+  const D = layers[0];
+  const K = layers[layers.length - 1];
+  if (D === shape.pixels && K === shape.classes) return null;
+  const what = shape.dataset === null ? "the page's 28×28 digits" : `the served dataset "${shape.dataset}"`;
+  const problems = [
+    ...(D === shape.pixels ? [] : [`input size ${D} is not ${shape.pixels}`]),
+    ...(K === shape.classes ? [] : [`${K} classes are not ${shape.classes}`]),
+  ];
+  return `layers ${layers.join("-")} do not fit ${what}: ${problems.join(", ")}`;
+}
+
+export type PromotionPolicy = "always" | "better" | "never";
+
+export type PromotionResult =
+  | { promoted: true; previousModelId: string | null; reason: string }
+  | { promoted: false; code: "shape_mismatch" | "overflow" | "policy" | "conflict"; reason: string };
+
+const pct = (x: number | null | undefined) => (typeof x === "number" ? `${(100 * x).toFixed(2)}%` : "no test accuracy");
+
+/**
+ * Makes `meta` (whose weights are `params`) the served model if it fits and `policy` allows: R2's serving record is
+ * switched conditionally on the record read (retried on a concurrent switch), then the KV copy. With "better" it must
+ * beat the served model's test accuracy (any model beats none). Also rewrites an already served model's record, which
+ * repairs a KV pointer a failed switch left behind.
+ */
+export async function promoteModel(env: Env, meta: ModelMeta, params: Float32Array, policy: PromotionPolicy): Promise<PromotionResult> {
+  const misfit = shapeProblem(meta.layers, await servingShape(env));
+  if (misfit !== null) return { promoted: false, code: "shape_mismatch", reason: misfit };
+  const overflow = overflowProblem(createLayout(meta.layers), params);
+  if (overflow !== null) return { promoted: false, code: "overflow", reason: overflow };
+  for (let attempt = 0; attempt < SWITCH_ATTEMPTS; attempt++) {
+    const current = await getServingRecord(env.STORE_BUCKET);
+    const served = current?.serving ?? null;
+    if (policy === "never") return { promoted: false, code: "policy", reason: "the promote policy is never" };
+    if (policy === "better" && served !== null && served.modelId !== meta.id && !((meta.testAccuracy ?? -1) > (served.testAccuracy ?? -1))) {
+      return { promoted: false, code: "policy", reason: `test accuracy ${pct(meta.testAccuracy)} does not beat the served ${served.modelId}'s ${pct(served.testAccuracy)}` };
+    }
+    const serving = { modelId: meta.id, testAccuracy: meta.testAccuracy, promotedAt: new Date().toISOString() };
+    if (await setServing(env.STORE_BUCKET, env.SERVING_KV, serving, current?.etag ?? null)) {
+      const reason = policy === "always" ? "promoted" : served === null ? "no model was served" : `test accuracy ${pct(meta.testAccuracy)} beats ${pct(served.testAccuracy)}`;
+      return { promoted: true, previousModelId: served?.modelId ?? null, reason };
+    }
+  }
+  return { promoted: false, code: "conflict", reason: `the serving record changed ${SWITCH_ATTEMPTS} times while promoting ${meta.id}` };
+}
+
+/** The policy a value names (a run spec's `promote`, or the PROMOTE_POLICY var); anything else is "better". */
+export function policyOf(value: string | undefined): PromotionPolicy {
+  return value === "always" || value === "never" ? value : "better";
+}
