@@ -1,6 +1,6 @@
 /**
  * The "Models" panel and the header's serving pill: the served model (id, layers, test accuracy, its hidden
- * units), the list of models, and promoting one (admin).
+ * units), the list of models, and promoting or deleting one (admin).
  */
 import { api } from "./api.js";
 import { formatAccuracy, formatLayers, formatWhen, el } from "./format.js";
@@ -69,14 +69,17 @@ export function initModels(hooks) {
       return;
     }
     list.replaceChildren(...models.map((m) => {
-      const action = m.serving
-        ? el("span", { className: "badge ok" }, "serving")
-        : el("button", { type: "button", className: "secondary small", "aria-label": `Promote model ${m.id}`, onclick: () => promote(m.id) }, "Promote");
+      const actions = m.serving
+        ? [el("span", { className: "badge ok" }, "serving")]
+        : [
+          el("button", { type: "button", className: "secondary small", "aria-label": `Promote model ${m.id}`, onclick: () => promote(m.id) }, "Promote"),
+          el("button", { type: "button", className: "danger small", "aria-label": `Delete model ${m.id}`, onclick: () => remove(m.id) }, "Delete"),
+        ];
       return el("li", { className: "model", dataset: { id: m.id } },
         el("div", { className: "model-main" },
           el("span", { className: "mono" }, m.id),
           el("span", { className: "muted" }, `${formatLayers(m.layers)} · ${m.loss} · ${formatAccuracy(m.testAccuracy)} · ${formatWhen(m.createdAt)}`)),
-        action);
+        el("div", { className: "model-actions" }, ...actions));
     }));
   }
 
@@ -100,6 +103,19 @@ export function initModels(hooks) {
       message.textContent = `Now serving ${res.servingModelId}${res.previousModelId ? ` (was ${res.previousModelId})` : ""}.`;
     } catch (err) {
       message.textContent = `Could not promote ${id}: ${err.message}`;
+      return;
+    }
+    await load();
+  }
+
+  async function remove(id) {
+    if (!window.confirm(`Delete model ${id}? Its weights are gone for good.`)) return;
+    message.textContent = `Deleting ${id}…`;
+    try {
+      await api(`/v1/models/${encodeURIComponent(id)}`, { method: "DELETE", admin: true });
+      message.textContent = `Deleted ${id}.`;
+    } catch (err) {
+      message.textContent = `Could not delete ${id}: ${err.message}`;
       return;
     }
     await load();
