@@ -173,20 +173,50 @@ describe("the page", () => {
     await page.close();
   });
 
-  test("\"that's wrong, it was 7\" sends the drawn input as feedback", async () => {
+  test("\"that's wrong, it was 7\" sends the drawn input, pending until an admin accepts it in the review panel", async () => {
     const { page, problems } = await openPage();
     await draw(page, SEVEN);
     const { input } = await settledPrediction(page);
+    const isPost = (r) => r.url().endsWith("/v1/feedback") && r.request().method() === "POST";
     const [request, response] = await Promise.all([
-      page.waitForRequest((r) => r.url().endsWith("/v1/feedback")),
-      page.waitForResponse((r) => r.url().endsWith("/v1/feedback")),
+      page.waitForRequest((r) => r.url().endsWith("/v1/feedback") && r.method() === "POST"),
+      page.waitForResponse(isPost),
       page.getByRole("button", { name: "That's wrong, it was 7" }).click(),
     ]);
     expect(request.postDataJSON()).toEqual({ image: input, label: 7 });
     expect(response.status()).toBe(201);
-    const body = await response.json();
-    expect(body.count).toBeGreaterThanOrEqual(1);
-    await expect.poll(() => page.locator("#feedback-message").textContent(), POLL).toContain("saved as a 7");
+    const { id, status } = await response.json();
+    expect(status).toBe("pending");
+    await expect.poll(() => page.locator("#feedback-message").textContent(), POLL).toContain("awaits review");
+
+    // Without the token the panel shows the counts only; with it, the correction with its picture.
+    const before = (await call(server.url, "/v1/feedback")).body;
+    await expect.poll(() => page.locator("#review-counts").textContent(), POLL).toContain(`${before.pending} pending review`);
+    expect(await page.locator("#pending-list li").count()).toBe(0);
+    await page.getByLabel("Admin token", { exact: true }).fill(TOKEN);
+    await page.getByRole("button", { name: "Refresh" }).click();
+    const item = page.locator(`#pending-list li[data-id="${id}"]`);
+    await item.waitFor({ timeout: POLL.timeout });
+    expect(await item.textContent()).toContain("it was 7");
+    const picture = await item.locator("canvas").evaluate((c) => {
+      const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+      return { width: c.width, shown: c.getBoundingClientRect().width, red: Array.from({ length: d.length / 4 }, (_, i) => d[4 * i]) };
+    });
+    expect(picture.width).toBe(28);
+    expect(picture.shown).toBeGreaterThanOrEqual(56);
+    expect(picture.red).toEqual(input.map((v) => Math.round(v * 255)));
+
+    await page.getByRole("button", { name: `Accept correction ${id}` }).click();
+    await expect.poll(() => page.locator("#review-message").textContent(), POLL).toContain("Accepted 1");
+    await expect.poll(() => page.locator("#review-counts").textContent(), POLL).toContain(`${before.pending - 1} pending review`);
+    expect(await page.locator("#review-counts").textContent()).toContain(`${before.accepted + 1} accepted`);
+    await page.locator(`#accepted-list li[data-id="${id}"]`).waitFor({ timeout: POLL.timeout });
+    expect(await page.locator(`#pending-list li[data-id="${id}"]`).count()).toBe(0);
+
+    const accepted = await call(server.url, "/v1/feedback/accepted?limit=100", { token: TOKEN });
+    expect(accepted.status).toBe(200);
+    expect(accepted.body.items.map((i) => i.id)).toContain(id);
+    expect((await call(server.url, "/v1/feedback")).body).toMatchObject({ pending: before.pending - 1, accepted: before.accepted + 1 });
     expect(problems).toEqual([]);
     await page.close();
   });
