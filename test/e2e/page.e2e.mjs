@@ -36,8 +36,9 @@ let served; // the imported model: { id, testAccuracy, … }
 
 beforeAll(async () => {
   mkdirSync(RESULTS, { recursive: true });
-  // A small STEP_WORK cuts the page's tiny run into several steps, so that its progress and charts move.
-  server = await startWrangler({ token: TOKEN, vars: { STEP_WORK: "2e7" }, logFile: join(RESULTS, "wrangler-e2e.log") });
+  // A small STEP_WORK cuts the page's tiny run into several steps, so that its progress and charts move; a review
+  // queue of one correction lets the feedback test see the page's answer to a full queue.
+  server = await startWrangler({ token: TOKEN, vars: { STEP_WORK: "2e7", FEEDBACK_PENDING_MAX: "1" }, logFile: join(RESULTS, "wrangler-e2e.log") });
   const upload = await uploadTestDigitsAs(server.url, TOKEN, "mnist");
   expect(upload.status, JSON.stringify(upload.body)).toBe(201);
 
@@ -188,6 +189,15 @@ describe("the page", () => {
     const { id, status } = await response.json();
     expect(status).toBe("pending");
     await expect.poll(() => page.locator("#feedback-message").textContent(), POLL).toContain("awaits review");
+
+    // The queue holds one correction (FEEDBACK_PENDING_MAX=1): a second one is refused, and the page says why.
+    const [full] = await Promise.all([page.waitForResponse(isPost), page.getByRole("button", { name: "That's wrong, it was 1" }).click()]);
+    expect(full.status()).toBe(507);
+    await expect.poll(() => page.locator("#feedback-message").textContent(), POLL).toContain("the review queue is full");
+    // The refusal is the one HTTP error answer expected here, seen as a response and as Chromium's console line.
+    await expect.poll(() => problems.length, POLL).toBe(2);
+    expect(problems.filter((p) => p.startsWith("HTTP 507 POST") || (p.startsWith("console: ") && p.includes("507")))).toHaveLength(2);
+    problems.length = 0;
 
     // Without the token the panel shows the counts only; with it, the correction with its picture.
     const before = (await call(server.url, "/v1/feedback")).body;
