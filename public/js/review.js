@@ -1,15 +1,18 @@
 /**
  * The "Corrections" panel: how many corrections await review and how many are accepted (public), and for an admin
  * the review itself: pending corrections as 28×28 pictures with their label, accepted or rejected one by one or all
- * shown at once (one batch request), and the accepted ones (newest first, the order runs take them in) with delete.
+ * shown at once (batches of up to 100 ids), and the accepted ones (newest first, the order runs take them in) with delete.
  */
 import { api, decodeBase64 } from "./api.js";
 import { el, formatCount, formatWhen } from "./format.js";
 
-/** Corrections per page; a batch ("all shown") is at most the API's 100 ids. */
+/** Corrections per page. */
 const PENDING_PAGE = 48;
 const ACCEPTED_PAGE = 24;
+/** Most ids in one review request (the API's limit): "all shown" is sent in batches of this many. */
+const BATCH = 100;
 
+/** Wires the panel; `load()` shows the counts, and the lists when the admin token is there. */
 export function initReview() {
   const $ = (id) => document.getElementById(id);
   const countsLine = $("review-counts");
@@ -25,8 +28,8 @@ export function initReview() {
   let generation = 0; // bumped by every load(): an answer to an older one is dropped
 
   $("review-refresh").addEventListener("click", () => load());
-  acceptAll.addEventListener("click", () => review(shown.pending.slice(0, 100), []));
-  rejectAll.addEventListener("click", () => review([], shown.pending.slice(0, 100)));
+  acceptAll.addEventListener("click", () => review([...shown.pending], []));
+  rejectAll.addEventListener("click", () => review([], [...shown.pending]));
   pendingMore.addEventListener("click", () => more("pending"));
   acceptedMore.addEventListener("click", () => more("accepted"));
 
@@ -118,16 +121,22 @@ export function initReview() {
     }
   }
 
+  /** Accepts and rejects ids (one of the two lists, or one id each), in batches of at most BATCH ids. */
   async function review(accept, reject) {
-    setMessage(`Sending the review of ${accept.length + reject.length} correction${accept.length + reject.length === 1 ? "" : "s"}…`);
+    const n = accept.length + reject.length;
+    setMessage(`Sending the review of ${n} correction${n === 1 ? "" : "s"}…`);
+    const results = [];
     try {
-      const res = await api("/v1/feedback/review", { method: "POST", body: { accept, reject }, admin: true });
-      const done = (r) => res.results.filter((x) => x.result === r).length;
-      const gone = res.notFound.length > 0 ? ` Not found (deleted meanwhile?): ${res.notFound.join(", ")}.` : "";
+      for (let i = 0; i < n; i += BATCH) {
+        const body = { accept: accept.slice(i, i + BATCH), reject: reject.slice(Math.max(0, i - accept.length), i + BATCH - accept.length) };
+        results.push(...(await api("/v1/feedback/review", { method: "POST", body, admin: true })).results);
+      }
+      const done = (r) => results.filter((x) => x.result === r).length;
+      const missing = results.filter((x) => x.result === "not_found").map((x) => x.id);
+      const gone = missing.length > 0 ? ` Not found (deleted meanwhile?): ${missing.join(", ")}.` : "";
       setMessage(`Accepted ${done("accepted")}, rejected ${done("rejected")}.${gone}`);
     } catch (err) {
-      setMessage(`The review failed: ${err.message}`);
-      return;
+      setMessage(`The review failed after ${results.length} of ${n}: ${err.message}`);
     }
     await load();
   }
