@@ -1,7 +1,8 @@
 /**
  * The "Corrections" panel: how many corrections await review and how many are accepted (public), and for an admin
  * the review itself: pending corrections as 28×28 pictures with their label, accepted or rejected one by one or all
- * shown at once (batches of up to 100 ids), and the accepted ones (newest first, the order runs take them in) with delete.
+ * shown at once (in batches of up to 100 ids), and the accepted ones (newest first, the order runs take them in)
+ * with delete.
  */
 import { api, decodeBase64 } from "./api.js";
 import { el, formatCount, formatWhen } from "./format.js";
