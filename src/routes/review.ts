@@ -18,7 +18,7 @@ import { jsonBody, validationHook } from "./validation";
 export const MAX_REVIEW_BATCH = 100;
 
 const CorrectionId = z.string({ error: "ids must be strings" })
-  .regex(FEEDBACK_ID_PATTERN, { error: "not a correction id (as POST /v1/feedback answers it, e.g. mimxq2k0a-0123456789ab)" });
+  .regex(FEEDBACK_ID_PATTERN, { error: "not a correction id (as POST /v1/feedback answers it, e.g. 0mx3xkao0-5f2c9a1b7e44)" });
 const Page = z.object({
   limit: z.coerce.number().int().min(1).max(MAX_REVIEW_BATCH).default(50),
   cursor: CorrectionId.optional().openapi({ description: "The `cursor` of the previous page: the id to continue after." }),
@@ -37,7 +37,7 @@ const ReviewRequest = z.object({
   if (all.length > MAX_REVIEW_BATCH) ctx.addIssue({ code: "custom", message: `at most ${MAX_REVIEW_BATCH} ids per review, got ${all.length}` });
   const twice = [...new Set(all.filter((id, i) => all.indexOf(id) !== i))];
   if (twice.length > 0) ctx.addIssue({ code: "custom", message: `ids named twice: ${twice.slice(0, 5).join(", ")}` });
-}).openapi("Review", { example: { accept: ["mimxq2k0a-0123456789ab"], reject: [] } });
+}).openapi("Review", { example: { accept: ["0mx3xkao0-5f2c9a1b7e44"], reject: [] } });
 const ReviewResult = z.object({ id: z.string(), result: z.enum(["accepted", "rejected", "already_accepted", "not_found"]) });
 const Reviewed = FeedbackCounts.extend({ results: z.array(ReviewResult), notFound: z.array(z.string()) }).openapi("Reviewed");
 const Deleted = FeedbackCounts.extend({ id: z.string(), deleted: z.enum(["pending", "accepted"]) }).openapi("FeedbackDeleted");
