@@ -12,6 +12,7 @@ import { feedbackRoutes } from "./routes/feedback";
 import { modelRoutes } from "./routes/models";
 import { nnRoutes } from "./routes/nn";
 import { predictRoutes } from "./routes/predict";
+import { reviewRoutes } from "./routes/review";
 import { runRoutes } from "./routes/runs";
 import { unitRoutes } from "./routes/units";
 import { validationHook } from "./routes/validation";
@@ -45,6 +46,7 @@ app.route("/v1/models", modelRoutes);
 app.route("/v1/predict", predictRoutes);
 app.route("/v1/cron", cronRoutes);
 app.route("/v1/feedback", feedbackRoutes);
+app.route("/v1/feedback", reviewRoutes);
 app.route("/v1", unitRoutes);
 
 app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer" });

@@ -7,6 +7,7 @@
 import { getToken, setToken } from "./api.js";
 import { initDigits } from "./digits.js";
 import { initModels } from "./models.js";
+import { initReview } from "./review.js";
 import { initTraining } from "./training.js";
 
 let lastSeenModel = null;
@@ -18,6 +19,7 @@ const digits = initDigits({
     if (id !== lastSeenModel && id !== models.servingId()) models.load();
     lastSeenModel = id;
   },
+  onFeedbackSent: () => review.load(),
 });
 
 const models = initModels({ onServing: (id) => digits.setServing(id) });
@@ -26,6 +28,8 @@ const training = initTraining({
   onRunEnded: () => models.load(),
 });
 
+const review = initReview();
+
 initToken();
 
 function initToken() {
@@ -33,17 +37,20 @@ function initToken() {
   const message = document.getElementById("token-message");
   input.value = getToken();
   const say = () => {
-    message.textContent = input.value ? "Kept for this tab only (sessionStorage)." : "Needed to promote models and start runs.";
+    message.textContent = input.value ? "Kept for this tab only (sessionStorage)." : "Needed to promote models, start runs and review corrections.";
   };
   say();
   input.addEventListener("input", () => {
     setToken(input.value.trim());
     say();
   });
+  // Once the token is typed (not on every key: a partial token would only be refused), the review lists load.
+  input.addEventListener("change", () => review.load());
   document.getElementById("forget-token").addEventListener("click", () => {
     input.value = "";
     setToken("");
     message.textContent = "Forgotten.";
+    review.load();
   });
   document.getElementById("token-form").addEventListener("submit", (e) => e.preventDefault());
 }
@@ -65,3 +72,4 @@ window.edgeprop = {
 
 models.load();
 training.load();
+review.load();

@@ -11,8 +11,9 @@ const PREDICT_INTERVAL_MS = 150;
 const NO_MODEL = "No model is served yet: train one below (or import one), then promote it.";
 
 /**
- * @param {{ checkServing: () => void, onModelSeen: (id: string) => void }} hooks  checkServing: look the served
- *   model up again (the panel is told through setServing); onModelSeen: the model that answered a prediction.
+ * @param {{ checkServing: () => void, onModelSeen: (id: string) => void, onFeedbackSent: () => void }} hooks
+ *   checkServing: look the served model up again (the panel is told through setServing); onModelSeen: the model
+ *   that answered a prediction; onFeedbackSent: a correction was stored (pending review).
  */
 export function initDigits(hooks) {
   const $ = (id) => document.getElementById(id);
@@ -141,10 +142,11 @@ export function initDigits(hooks) {
     if (shown.input === null) return;
     feedbackMessage.textContent = `Sending “it was ${label}”…`;
     try {
-      const res = await api("/v1/feedback", { method: "POST", body: { image: shown.input, label } });
-      feedbackMessage.textContent = `Thanks: saved as a ${label} (${res.count} correction${res.count === 1 ? "" : "s"} so far). Runs can train on them.`;
+      await api("/v1/feedback", { method: "POST", body: { image: shown.input, label } });
+      feedbackMessage.textContent = `Thanks: sent as a ${label}. It awaits review: runs train on a correction only once an admin accepts it.`;
+      hooks.onFeedbackSent();
     } catch (err) {
-      feedbackMessage.textContent = `Could not send the correction: ${err.message}`;
+      feedbackMessage.textContent = feedbackFailure(err);
     }
   }
 
@@ -194,6 +196,13 @@ function buildBars(list) {
       },
     };
   });
+}
+
+/** What to tell the sender of a correction that was not stored. */
+function feedbackFailure(err) {
+  if (err.status === 429) return "Not sent: too many corrections from your address. Wait a minute, then try again.";
+  if (err.status === 507) return "Not sent: the review queue is full (too many corrections await an admin's review). Try again later.";
+  return `Could not send the correction: ${err.message}`;
 }
 
 function buildFeedbackButtons(container, send) {

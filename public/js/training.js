@@ -187,6 +187,7 @@ export function initTraining(hooks) {
       [ended ? "Took" : "ETA", ended ? formatDuration((Date.parse(r.finishedAt ?? r.updatedAt) - Date.parse(r.createdAt)) / 1000) : r.etaSeconds == null ? "estimating…" : formatDuration(r.etaSeconds)],
       ["Test accuracy", last ? `${formatAccuracy(last.testAccuracy)} (epoch ${cg ? last.iteration : last.epoch})` : "–"],
       ["Model", r.modelId ? `${r.modelId}${r.promoted ? " (promoted)" : ""}` : "–"],
+      ...(spec.includeFeedback ? [["Corrections", `${formatCount(r.feedbackExamples ?? 0)} accepted`]] : []),
     ];
     $("run-facts").replaceChildren(...facts.map(([k, v]) => el("div", {}, el("dt", {}, k), el("dd", {}, v))));
     $("run-message").textContent = r.error ? `${r.status}: ${r.error}` : r.lastError && !ended ? `Retrying step ${r.lastError.step}: ${r.lastError.message}` : "";

@@ -1,7 +1,7 @@
-/** Labelled corrections from the page: "that's wrong, it was …". */
+/** Labelled corrections from the page ("that's wrong, it was …"): stored pending until an admin reviews them. */
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Env } from "../env";
-import { listFeedbackKeys, putFeedback } from "../storage/feedback";
+import { feedbackCounts, pendingCapFrom, putPending } from "../storage/feedback";
 import { errorResponse } from "./schemas";
 import { jsonBody, validationHook } from "./validation";
 
@@ -13,29 +13,41 @@ const FeedbackRequest = z.object({
   label: z.number({ error: "label must be a digit" }).int({ error: "label must be an integer" }).min(0, { error: "label must be 0..9" }).max(9, { error: "label must be 0..9" }),
 }).strict().openapi("Feedback");
 
+/** How many corrections wait for review (at most pendingMax) and how many an admin accepted. */
+export const FeedbackCounts = z.object({
+  pending: z.number(), pendingMax: z.number(),
+  accepted: z.number().openapi({ description: "From a counter updated by the review routes; POST /v1/feedback/recount repairs a drift." }),
+}).openapi("FeedbackCounts");
+
+const Stored = z.object({
+  id: z.string(), status: z.literal("pending"), pending: z.number(), pendingMax: z.number(),
+}).openapi("FeedbackStored");
+
 export const feedbackRoutes = new OpenAPIHono<{ Bindings: Env }>({ defaultHook: validationHook });
 
 feedbackRoutes.openapi(
   createRoute({
-    method: "post", path: "/", summary: "Store a labelled correction (trained on by runs with includeFeedback)",
+    method: "post", path: "/", summary: "Store a labelled correction, pending until an admin accepts it (only accepted ones are trained on)",
     request: { body: jsonBody(FeedbackRequest) },
     responses: {
-      201: { description: "Stored", content: { "application/json": { schema: z.object({ id: z.string(), count: z.number() }) } } },
+      201: { description: "Stored, pending review", content: { "application/json": { schema: Stored } } },
       400: errorResponse("Invalid input"),
+      507: errorResponse("FEEDBACK_PENDING_MAX corrections already await review: nothing stored"),
     },
   }),
   async (c) => {
     const { image, label } = c.req.valid("json");
     const pixels = Uint8Array.from(image, (p) => Math.round(p * 255));
-    const id = await putFeedback(c.env.STORE_BUCKET, pixels, label, SIDE, SIDE);
-    return c.json({ id, count: (await listFeedbackKeys(c.env.STORE_BUCKET)).length }, 201);
+    const cap = pendingCapFrom(c.env.FEEDBACK_PENDING_MAX);
+    const { id, pending } = await putPending(c.env.STORE_BUCKET, pixels, label, SIDE, SIDE, cap);
+    return c.json({ id, status: "pending" as const, pending, pendingMax: cap }, 201);
   },
 );
 
 feedbackRoutes.openapi(
   createRoute({
-    method: "get", path: "/", summary: "How many corrections are stored",
-    responses: { 200: { description: "The count", content: { "application/json": { schema: z.object({ count: z.number() }) } } } },
+    method: "get", path: "/", summary: "How many corrections await review and how many are accepted",
+    responses: { 200: { description: "The counts", content: { "application/json": { schema: FeedbackCounts } } } },
   }),
-  async (c) => c.json({ count: (await listFeedbackKeys(c.env.STORE_BUCKET)).length }, 200),
+  async (c) => c.json(await feedbackCounts(c.env.STORE_BUCKET, pendingCapFrom(c.env.FEEDBACK_PENDING_MAX)), 200),
 );

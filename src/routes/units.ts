@@ -20,7 +20,8 @@ const Query = z.object({ max: z.coerce.number().int().min(1).max(1024).default(6
 const Id = (pattern: RegExp) => z.object({ id: z.string().regex(pattern, { error: "not an id" }).openapi({ param: { name: "id", in: "path" } }) });
 const notFound = errorResponse("Not found");
 
-function toBase64(bytes: Uint8Array): string {
+/** Bytes as base64 (in slices: spreading a whole large array into fromCharCode would overflow the stack). */
+export function toBase64(bytes: Uint8Array): string {
   let s = "";
   for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
   return btoa(s);

@@ -1,35 +1,134 @@
 /**
- * Labelled corrections sent from the page. Each accepted example is its own R2 object (a one-example shard, with
- * its CRC-32) under a fresh key, so concurrent writers never overwrite each other and no accepted example is lost.
- * A run that includes feedback snapshots every example into shards when it starts, so its data stays fixed.
+ * Labelled corrections sent from the page. Each is its own R2 object (a one-example shard, with its CRC-32) under a
+ * fresh key, so concurrent writers never overwrite each other. Anonymous corrections are stored pending; only an
+ * admin's review (src/storage/review.ts) makes them accepted, and a run that includes feedback snapshots the newest
+ * accepted ones into shards when it starts, so its data stays fixed and nothing pending is ever trained on.
  */
 import { splitShards } from "../data/build";
 import { decodeShard, encodeShard, SHARD_SIZE, type ShardEntry, type SplitManifest } from "../data/shards";
-import { keys, timeId } from "./keys";
-import { listNames } from "./list";
+import { ApiError } from "../errors";
+import { feedbackIdOf, feedbackIdTime, keys, timeId } from "./keys";
 
-/** The most corrections a run snapshots (the oldest first). */
+/** The most accepted corrections a run snapshots (the newest first). */
 export const MAX_FEEDBACK = 20_000;
+/** The largest pending cap: one R2 list page, so that one list call counts the pending corrections. */
+export const MAX_PENDING_CAP = 1000;
 
-/** Stores one labelled example; returns its id (time-ordered). */
-export async function putFeedback(bucket: R2Bucket, pixels: Uint8Array, label: number, rows: number, cols: number): Promise<string> {
-  const id = timeId("", 6);
-  const put = await bucket.put(keys.feedbackItem(id), encodeShard(Uint8Array.of(label), pixels, rows, cols), { onlyIf: { etagDoesNotMatch: "*" } });
-  if (put === null) throw new Error(`putFeedback: id ${id} exists already`);
-  return id;
+/** A stored correction, decoded. */
+export interface Correction {
+  id: string;
+  label: number;
+  rows: number;
+  cols: number;
+  pixels: Uint8Array;
+  createdAt: string;
+  /** When an admin accepted it (accepted corrections only). */
+  acceptedAt?: string;
 }
 
-/** Keys of every stored correction, oldest first. */
-export async function listFeedbackKeys(bucket: R2Bucket): Promise<string[]> {
-  return (await listNames(bucket, keys.feedbackPrefix)).map((name) => keys.feedbackPrefix + name).sort();
+/** How many corrections wait for review and how many are accepted. */
+export interface FeedbackCounts {
+  pending: number;
+  pendingMax: number;
+  accepted: number;
+}
+
+/** The FEEDBACK_PENDING_MAX var as a number; a value that is not an integer in 0..MAX_PENDING_CAP is refused. */
+export function pendingCapFrom(value: string | undefined): number {
+  const n = Number(value);
+  if (value === undefined || value.trim() === "" || !Number.isInteger(n) || n < 0 || n > MAX_PENDING_CAP) {
+    throw new Error(`FEEDBACK_PENDING_MAX must be an integer in 0..${MAX_PENDING_CAP}, got ${JSON.stringify(value)}`);
+  }
+  return n;
+}
+
+/** Pending corrections, from one list page: exact up to MAX_PENDING_CAP, MAX_PENDING_CAP + 1 for any more. */
+export async function countPending(bucket: R2Bucket): Promise<number> {
+  const page = await bucket.list({ prefix: keys.feedbackPendingPrefix, limit: MAX_PENDING_CAP });
+  return page.objects.length + (page.truncated ? 1 : 0);
+}
+
+/** The accepted counter and its etag (0 and null before the first accept), for a compare-and-swap. */
+export async function readAcceptedCount(bucket: R2Bucket): Promise<{ accepted: number; etag: string | null }> {
+  const obj = await bucket.get(keys.feedbackAcceptedCount);
+  return obj === null ? { accepted: 0, etag: null } : { accepted: ((await obj.json()) as { accepted: number }).accepted, etag: obj.etag };
+}
+
+/** Both counts; `cap` is the pending cap in force. */
+export async function feedbackCounts(bucket: R2Bucket, cap: number): Promise<FeedbackCounts> {
+  const [pending, counter] = await Promise.all([countPending(bucket), readAcceptedCount(bucket)]);
+  return { pending, pendingMax: cap, accepted: counter.accepted };
+}
+
+const queueFull = (cap: number) =>
+  new ApiError(507, "feedback_queue_full", `${cap} corrections already await review, the most this server keeps: nothing was stored; try again once an admin has reviewed them`);
+
+/**
+ * Stores one anonymous correction as pending and returns its id (time-ordered) and the pending count. Answers 507
+ * (nothing stored) when `cap` corrections are pending. The count is taken again after the write: concurrent posts
+ * may all pass the first count, but whichever counts last sees every write before it, so no more than `cap` stay.
+ */
+export async function putPending(bucket: R2Bucket, pixels: Uint8Array, label: number, rows: number, cols: number, cap: number): Promise<{ id: string; pending: number }> {
+  if ((await countPending(bucket)) >= cap) throw queueFull(cap);
+  const id = timeId("", 6);
+  const key = keys.feedbackPending(id);
+  const put = await bucket.put(key, encodeShard(Uint8Array.of(label), pixels, rows, cols), { onlyIf: { etagDoesNotMatch: "*" } });
+  if (put === null) throw new Error(`putPending: id ${id} exists already`);
+  const pending = await countPending(bucket);
+  if (pending > cap) {
+    await bucket.delete(key);
+    throw queueFull(cap);
+  }
+  return { id, pending };
+}
+
+/** The correction stored at `key`, or null when there is none. */
+export async function readCorrection(bucket: R2Bucket, key: string): Promise<Correction | null> {
+  const obj = await bucket.get(key);
+  const id = feedbackIdOf(key);
+  if (obj === null || id === null) {
+    await obj?.body.cancel();
+    return null;
+  }
+  const shard = decodeShard(new Uint8Array(await obj.arrayBuffer()), key);
+  const acceptedAt = obj.customMetadata?.acceptedAt;
+  return {
+    id, label: shard.labels[0], rows: shard.rows, cols: shard.cols, pixels: shard.pixels,
+    createdAt: new Date(feedbackIdTime(id)).toISOString(), ...(acceptedAt === undefined ? {} : { acceptedAt }),
+  };
 }
 
 /**
- * Writes the corrections of shape rows × cols (up to MAX_FEEDBACK, oldest first) as shards for run `runId` and
- * returns them as a split, or null when there are none.
+ * One page of corrections in R2's order (pending: oldest first; accepted: newest first), after the correction
+ * `after` (an id) when given. `next` is the id to continue after, or null on the last page.
  */
-export async function snapshotFeedback(bucket: R2Bucket, runId: string, rows: number, cols: number, classes: number): Promise<SplitManifest | null> {
-  const itemKeys = (await listFeedbackKeys(bucket)).slice(0, MAX_FEEDBACK);
+export async function listCorrections(bucket: R2Bucket, state: "pending" | "accepted", limit: number, after?: string): Promise<{ items: Correction[]; next: string | null }> {
+  const keyOf = state === "pending" ? keys.feedbackPending : keys.feedbackAccepted;
+  const prefix = state === "pending" ? keys.feedbackPendingPrefix : keys.feedbackAcceptedPrefix;
+  const page = await bucket.list({ prefix, limit, ...(after === undefined ? {} : { startAfter: keyOf(after) }) });
+  const found = await Promise.all(page.objects.map((o) => readCorrection(bucket, o.key)));
+  const last = page.objects[page.objects.length - 1];
+  return { items: found.filter((c) => c !== null), next: page.truncated && last !== undefined ? feedbackIdOf(last.key) : null };
+}
+
+/** Keys of the newest `max` accepted corrections, newest first (their keys sort that way). */
+async function newestAccepted(bucket: R2Bucket, max: number): Promise<string[]> {
+  const out: string[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await bucket.list({ prefix: keys.feedbackAcceptedPrefix, cursor, limit: Math.min(1000, max - out.length) });
+    for (const o of page.objects) out.push(o.key);
+    cursor = page.truncated ? page.cursor : undefined;
+  } while (cursor !== undefined && out.length < max);
+  return out;
+}
+
+/**
+ * Writes the accepted corrections of shape rows × cols (the newest `max`, newest first) as shards for run `runId`
+ * and returns them as a split, or null when there are none. Pending corrections are never read.
+ */
+export async function snapshotFeedback(bucket: R2Bucket, runId: string, rows: number, cols: number, classes: number, max = MAX_FEEDBACK): Promise<SplitManifest | null> {
+  const itemKeys = await newestAccepted(bucket, max);
   const D = rows * cols;
   const labels: number[] = [];
   const pixels = new Uint8Array(itemKeys.length * D);

@@ -9,7 +9,11 @@
  *   runs-active/<runId>                         marker of a run not yet ended, for the watchdog
  *   models/<modelId>.bin                        immutable model blobs
  *   serving.json                                the served model (source of truth; KV holds the fast copy)
- *   feedback/<time>-<rand>.bin                  labelled corrections, one object per example (a one-example shard)
+ *   feedback/pending/<id>.bin                   anonymous corrections awaiting review, one-example shards, oldest first
+ *   feedback/accepted/<inv>-<id>.bin            accepted corrections; <inv> is the id's time counted down from 36^9 − 1,
+ *                                               so R2's ascending listing gives the newest first
+ *   feedback/accepted-count.json                how many are accepted (display only; compare-and-swap; recount repairs)
+ *   feedback/<id>.bin                           the layout before review existed: moved to pending by the review listing
  *   feedback-snapshots/<runId>/<i>.bin           the corrections a run trains on, as shards, fixed at its start
  *
  * KV (`SERVING_KV`, read at the edge, eventually consistent):
@@ -35,7 +39,12 @@ export const keys = {
   modelsPrefix: "models/",
   servingRecord: "serving.json",
   feedbackPrefix: "feedback/",
-  feedbackItem: (id: string) => `feedback/${id}.bin`,
+  feedbackLegacy: (id: string) => `feedback/${id}.bin`,
+  feedbackPendingPrefix: "feedback/pending/",
+  feedbackPending: (id: string) => `feedback/pending/${id}.bin`,
+  feedbackAcceptedPrefix: "feedback/accepted/",
+  feedbackAccepted: (id: string) => `feedback/accepted/${countdown(id)}-${id}.bin`,
+  feedbackAcceptedCount: "feedback/accepted-count.json",
   feedbackSnapshotShard: (runId: string, index: number) => `feedback-snapshots/${runId}/${String(index).padStart(5, "0")}.bin`,
   feedbackSnapshotPrefix: (runId: string) => `feedback-snapshots/${runId}/`,
   feedbackSnapshotsPrefix: "feedback-snapshots/",
@@ -43,6 +52,28 @@ export const keys = {
   modelMeta: (modelId: string) => `model:${modelId}`,
   modelMetaPrefix: "model:",
 } as const;
+
+/** Correction ids, as timeId("", 6) makes them: the time in base 36 (9 digits), a dash, 12 hex digits. */
+export const FEEDBACK_ID_PATTERN = /^[0-9a-z]{9}-[0-9a-f]{12}$/;
+
+/** Base-36 digits of the time stamp (ms since the epoch) that starts a correction id. */
+const TIME_DIGITS = 9;
+
+/** The time stamp (ms since the epoch) of a correction id. */
+export function feedbackIdTime(id: string): number {
+  return parseInt(id.slice(0, TIME_DIGITS), 36);
+}
+
+/** The id's time counted down from the largest 9-digit time: a later id gives a smaller string. */
+function countdown(id: string): string {
+  return (36 ** TIME_DIGITS - 1 - feedbackIdTime(id)).toString(36).padStart(TIME_DIGITS, "0");
+}
+
+/** The correction id in a pending, accepted or legacy key, or null for any other key. */
+export function feedbackIdOf(key: string): string | null {
+  const m = /^feedback\/(?:pending\/|accepted\/[0-9a-z]{9}-)?([0-9a-z]{9}-[0-9a-f]{12})\.bin$/.exec(key);
+  return m === null ? null : m[1];
+}
 
 /** Dataset, run and model ids: lowercase letters, digits and dashes, so they are safe in keys and URLs. */
 export const ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;

@@ -40,5 +40,7 @@ export interface RunRecord {
   lastError: { step: number; message: string; attempts: number; at: string } | null;
   /** Watchdog re-sends at the current step. */
   revivals: number;
+  /** Accepted corrections the run trains on (its feedback snapshot, newest first); 0 without includeFeedback. */
+  feedbackExamples: number;
 }
 

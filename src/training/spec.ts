@@ -54,7 +54,7 @@ export const RunSpecSchema = z.object({
   promote: z.enum(["better", "always", "never"]).optional()
     .openapi({ description: "Promote the model when it beats the serving one on the test set (default: PROMOTE_POLICY)." }),
   includeFeedback: z.boolean({ error: "includeFeedback must be true or false" }).default(false)
-    .openapi({ description: "Also train on the labelled corrections sent with POST /v1/feedback (snapshotted when the run starts)." }),
+    .openapi({ description: "Also train on the labelled corrections an admin accepted (POST /v1/feedback, then review), the newest 20 000, snapshotted when the run starts." }),
 }).strict().superRefine((spec, ctx) => {
   if (spec.optimizer.name !== "cg") return;
   for (const key of ["epochs", "batchSize"] as const) {

@@ -36,8 +36,9 @@ let served; // the imported model: { id, testAccuracy, … }
 
 beforeAll(async () => {
   mkdirSync(RESULTS, { recursive: true });
-  // A small STEP_WORK cuts the page's tiny run into several steps, so that its progress and charts move.
-  server = await startWrangler({ token: TOKEN, vars: { STEP_WORK: "2e7" }, logFile: join(RESULTS, "wrangler-e2e.log") });
+  // A small STEP_WORK cuts the page's tiny run into several steps, so that its progress and charts move; a review
+  // queue of two corrections lets the feedback test see the page's answer to a full queue.
+  server = await startWrangler({ token: TOKEN, vars: { STEP_WORK: "2e7", FEEDBACK_PENDING_MAX: "2" }, logFile: join(RESULTS, "wrangler-e2e.log") });
   const upload = await uploadTestDigitsAs(server.url, TOKEN, "mnist");
   expect(upload.status, JSON.stringify(upload.body)).toBe(201);
 
@@ -173,20 +174,68 @@ describe("the page", () => {
     await page.close();
   });
 
-  test("\"that's wrong, it was 7\" sends the drawn input as feedback", async () => {
+  test("\"that's wrong, it was 7\" sends the drawn input, pending until an admin accepts it in the review panel", async () => {
     const { page, problems } = await openPage();
     await draw(page, SEVEN);
     const { input } = await settledPrediction(page);
+    const isPost = (r) => r.url().endsWith("/v1/feedback") && r.request().method() === "POST";
+    const send = (k) => Promise.all([page.waitForResponse(isPost), page.getByRole("button", { name: `That's wrong, it was ${k}` }).click()]).then(([r]) => r);
     const [request, response] = await Promise.all([
-      page.waitForRequest((r) => r.url().endsWith("/v1/feedback")),
-      page.waitForResponse((r) => r.url().endsWith("/v1/feedback")),
-      page.getByRole("button", { name: "That's wrong, it was 7" }).click(),
+      page.waitForRequest((r) => r.url().endsWith("/v1/feedback") && r.method() === "POST"),
+      send(7),
     ]);
     expect(request.postDataJSON()).toEqual({ image: input, label: 7 });
     expect(response.status()).toBe(201);
-    const body = await response.json();
-    expect(body.count).toBeGreaterThanOrEqual(1);
-    await expect.poll(() => page.locator("#feedback-message").textContent(), POLL).toContain("saved as a 7");
+    const { id, status } = await response.json();
+    expect(status).toBe("pending");
+    await expect.poll(() => page.locator("#feedback-message").textContent(), POLL).toContain("awaits review");
+    const other = await send(1);
+    expect(other.status()).toBe(201);
+    const otherId = (await other.json()).id;
+
+    // The queue holds two corrections (FEEDBACK_PENDING_MAX=2): a third is refused, and the page says why.
+    expect((await send(2)).status()).toBe(507);
+    await expect.poll(() => page.locator("#feedback-message").textContent(), POLL).toContain("the review queue is full");
+    // The refusal is the one HTTP error answer expected here, seen as a response and as Chromium's console line.
+    await expect.poll(() => problems.length, POLL).toBe(2);
+    expect(problems.filter((p) => p.startsWith("HTTP 507 POST") || (p.startsWith("console: ") && p.includes("507")))).toHaveLength(2);
+    problems.length = 0;
+
+    // Without the token the panel shows the counts only; with it, the corrections with their pictures.
+    const before = (await call(server.url, "/v1/feedback")).body;
+    await expect.poll(() => page.locator("#review-counts").textContent(), POLL).toContain(`${before.pending} pending review`);
+    expect(await page.locator("#pending-list li").count()).toBe(0);
+    await page.getByLabel("Admin token", { exact: true }).fill(TOKEN);
+    await page.getByRole("button", { name: "Refresh" }).click();
+    const item = page.locator(`#pending-list li[data-id="${id}"]`);
+    await item.waitFor({ timeout: POLL.timeout });
+    expect(await item.textContent()).toContain("it was 7");
+    expect(await page.locator(`#pending-list li[data-id="${otherId}"]`).textContent()).toContain("it was 1");
+    const picture = await item.locator("canvas").evaluate((c) => {
+      const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+      return { width: c.width, shown: c.getBoundingClientRect().width, red: Array.from({ length: d.length / 4 }, (_, i) => d[4 * i]) };
+    });
+    expect(picture.width).toBe(28);
+    expect(picture.shown).toBeGreaterThanOrEqual(56);
+    expect(picture.red).toEqual(input.map((v) => Math.round(v * 255)));
+
+    // One accepted by its own button, then the rest rejected with "Reject all shown" (one batch).
+    await page.getByRole("button", { name: `Accept correction ${id}` }).click();
+    await expect.poll(() => page.locator("#review-message").textContent(), POLL).toContain("Accepted 1, rejected 0");
+    await expect.poll(() => page.locator("#review-counts").textContent(), POLL).toContain(`${before.pending - 1} pending review`);
+    expect(await page.locator("#review-counts").textContent()).toContain(`${before.accepted + 1} accepted`);
+    await page.locator(`#accepted-list li[data-id="${id}"]`).waitFor({ timeout: POLL.timeout });
+    expect(await page.locator(`#pending-list li[data-id="${id}"]`).count()).toBe(0);
+    await page.getByRole("button", { name: "Reject all shown" }).click();
+    await expect.poll(() => page.locator("#review-message").textContent(), POLL).toContain("Accepted 0, rejected 1");
+    await expect.poll(() => page.locator("#review-counts").textContent(), POLL).toContain(`${before.pending - 2} pending review`);
+    expect(await page.locator("#pending-list").textContent()).toContain("Nothing awaits review");
+
+    const accepted = await call(server.url, "/v1/feedback/accepted?limit=100", { token: TOKEN });
+    expect(accepted.status).toBe(200);
+    expect(accepted.body.items.map((i) => i.id)).toContain(id);
+    expect(accepted.body.items.map((i) => i.id)).not.toContain(otherId);
+    expect((await call(server.url, "/v1/feedback")).body).toMatchObject({ pending: before.pending - 2, accepted: before.accepted + 1 });
     expect(problems).toEqual([]);
     await page.close();
   });

@@ -1,37 +1,69 @@
-/** Feedback appended under concurrent writers, trained on by runs that include it; the hidden-unit pictures. */
+/**
+ * Corrections under concurrent anonymous writers are all kept, pending; runs never train on pending ones, and train
+ * on exactly the accepted ones once an admin accepts them; the hidden-unit pictures.
+ */
 import { env, exports } from "cloudflare:workers";
 import { beforeAll, describe, expect, test, vi } from "vitest";
 import { decodeShard } from "../../src/data/shards";
-import { listFeedbackKeys } from "../../src/storage/feedback";
+import { keys } from "../../src/storage/keys";
 import { getRecord } from "../../src/storage/runs";
 import type { RunRecord } from "../../src/training/record";
 import { storeMnist } from "../helpers/mnist";
 
 const JSON_HEADERS = { "content-type": "application/json" };
 const ADMIN = { ...JSON_HEADERS, authorization: "Bearer test-admin-token" };
-const post = (path: string, body: unknown, headers: Record<string, string> = JSON_HEADERS) =>
+let client = 0;
+/** A client of its own per request (the feedback route is rate-limited per CF-Connecting-IP). */
+const anonymous = () => ({ ...JSON_HEADERS, "cf-connecting-ip": `10.0.${++client >> 8}.${client & 255}` });
+const post = (path: string, body: unknown, headers: Record<string, string> = anonymous()) =>
   exports.default.fetch(`http://edgeprop${path}`, { method: "POST", headers, body: JSON.stringify(body) });
+const counts = async () => (await (await exports.default.fetch("http://edgeprop/v1/feedback")).json()) as { pending: number; accepted: number };
 
-/** A crude "1": a vertical bar. */
-const bar = (x: number) => Array.from({ length: 784 }, (_, i) => (i % 28 >= x && i % 28 < x + 3 && i >= 4 * 28 && i < 24 * 28 ? 1 : 0));
+/** A crude "1": a vertical bar at column x, told apart by a lit pixel `marker` (0..111) above the bar. */
+const bar = (x: number, marker = -1) => Array.from({ length: 784 }, (_, i) => (i === marker || (i % 28 >= x && i % 28 < x + 3 && i >= 4 * 28 && i < 24 * 28) ? 1 : 0));
+
+async function sendAll(markers: number[], label: number): Promise<string[]> {
+  const ids = [];
+  for (const m of markers) {
+    const res = await post("/v1/feedback", { image: bar(8 + (m % 10), m), label });
+    expect(res.status).toBe(201);
+    ids.push(((await res.json()) as { id: string }).id);
+    await new Promise((r) => setTimeout(r, 3)); // distinct time stamps, so "newest first" is one order
+  }
+  return ids;
+}
+
+/** The markers of the examples in a run's feedback snapshot, in order. */
+async function snapshotMarkers(run: RunRecord): Promise<number[]> {
+  const out = [];
+  for (const entry of run.plan.feedback?.shards ?? []) {
+    const shard = decodeShard(new Uint8Array(await (await env.STORE_BUCKET.get(entry.key))!.arrayBuffer()));
+    for (let i = 0; i < shard.count; i++) out.push(shard.pixels.subarray(i * 784, i * 784 + 4 * 28).indexOf(255));
+  }
+  return out;
+}
+
+const SPEC = { dataset: "mnist-f", layers: [784, 20, 10], optimizer: { name: "adam", learningRate: 0.003 }, epochs: 2, batchSize: 50, includeFeedback: true, promote: "never" };
 
 beforeAll(async () => {
   await storeMnist("mnist-f", 1500, 400);
 });
 
 describe("POST /v1/feedback", () => {
-  test("50 concurrent corrections are all kept, each readable", async () => {
+  test("50 concurrent corrections from 50 clients are all kept, pending, each readable", async () => {
+    const before = await counts();
     const responses = await Promise.all(Array.from({ length: 50 }, (_, k) => post("/v1/feedback", { image: bar(8 + (k % 10)), label: 1 })));
     expect(responses.map((r) => r.status)).toEqual(new Array(50).fill(201));
-    const ids = await Promise.all(responses.map(async (r) => ((await r.json()) as { id: string }).id));
-    expect(new Set(ids).size).toBe(50);
-    const stored = await listFeedbackKeys(env.STORE_BUCKET);
-    expect(stored).toHaveLength(50);
-    const first = decodeShard(new Uint8Array(await (await env.STORE_BUCKET.get(stored[0]))!.arrayBuffer()));
-    expect(first).toMatchObject({ count: 1, rows: 28, cols: 28 });
-    expect(first.labels[0]).toBe(1);
-    const count = (await (await exports.default.fetch("http://edgeprop/v1/feedback")).json()) as { count: number };
-    expect(count.count).toBe(50);
+    const bodies = await Promise.all(responses.map(async (r) => (await r.json()) as { id: string; status: string }));
+    expect(new Set(bodies.map((b) => b.id)).size).toBe(50);
+    expect(new Set(bodies.map((b) => b.status))).toEqual(new Set(["pending"]));
+    for (const { id } of bodies) {
+      const item = decodeShard(new Uint8Array(await (await env.STORE_BUCKET.get(keys.feedbackPending(id)))!.arrayBuffer()));
+      expect(item).toMatchObject({ count: 1, rows: 28, cols: 28 });
+      expect(item.labels[0]).toBe(1);
+      expect(await env.STORE_BUCKET.head(keys.feedbackAccepted(id))).toBeNull();
+    }
+    expect(await counts()).toMatchObject({ pending: before.pending + 50, accepted: before.accepted });
   });
 
   test.each([
@@ -42,27 +74,45 @@ describe("POST /v1/feedback", () => {
     ["unknown keys", { image: bar(5), label: 1, note: "x" }, /unknown key "note"/],
     ["no label", { image: bar(5) }, /label/],
   ])("%s → 400", async (_name, body, message) => {
+    const before = await counts();
     const res = await post("/v1/feedback", body);
     expect(res.status).toBe(400);
     expect(((await res.json()) as { error: { message: string } }).error.message).toMatch(message);
+    expect(await counts()).toEqual(before);
   });
 });
 
 describe("a run with includeFeedback", () => {
   let run: RunRecord;
-  test("snapshots the corrections and trains on them next to the dataset", async () => {
-    const res = await post("/v1/runs", { dataset: "mnist-f", layers: [784, 20, 10], optimizer: { name: "adam", learningRate: 0.003 }, epochs: 2, batchSize: 50, includeFeedback: true, promote: "never" }, ADMIN);
+  test("never trains on pending corrections; once some are accepted, trains on exactly those, newest first", async () => {
+    const ids = await sendAll([100, 101, 102, 103, 104, 105, 106, 107], 7);
+    const early = await post("/v1/runs", SPEC, ADMIN);
+    expect(early.status).toBe(202);
+    const unreviewed = (await early.json()) as RunRecord;
+    expect(unreviewed.plan).toMatchObject({ baseCount: 1500, trainCount: 1500, feedback: null });
+    expect(unreviewed.feedbackExamples).toBe(0);
+    expect((await post(`/v1/runs/${unreviewed.id}/cancel`, {}, ADMIN)).status).toBe(200);
+
+    const review = await post("/v1/feedback/review", { accept: ids.slice(0, 5), reject: ids.slice(5, 7) }, ADMIN);
+    expect(review.status).toBe(200);
+    const res = await post("/v1/runs", SPEC, ADMIN);
     expect(res.status).toBe(202);
     run = (await res.json()) as RunRecord;
-    expect(run.plan).toMatchObject({ baseCount: 1500, trainCount: 1550, feedback: { count: 50 } });
-    // Corrections sent after the start are not part of this run.
-    await post("/v1/feedback", { image: bar(3), label: 1 });
+    expect(run.plan).toMatchObject({ baseCount: 1500, trainCount: 1505, feedback: { count: 5 } });
+    expect(run.feedbackExamples).toBe(5);
+    expect(await snapshotMarkers(run)).toEqual([104, 103, 102, 101, 100]);
+    expect((await getRecord<RunRecord>(env.STORE_BUCKET, run.id))!.record.feedbackExamples).toBe(5);
+
+    // Corrections sent and accepted after the start are not part of this run.
+    const late = await sendAll([110], 1);
+    await post("/v1/feedback/review", { accept: late }, ADMIN);
     const done = await vi.waitUntil(async () => {
       const r = (await getRecord<RunRecord>(env.STORE_BUCKET, run.id))!.record;
       return r.status === "succeeded" || r.status === "failed" ? r : false;
     }, { timeout: 60_000, interval: 100 });
     expect(done.status).toBe("succeeded");
-    expect(done.examplesSeen).toBe(2 * 1550);
+    expect(done.examplesSeen).toBe(2 * 1505);
+    expect(done.feedbackExamples).toBe(5);
   });
 
   test("GET /v1/runs/:id/units and /v1/models/:id/units picture the first layer", async () => {
