@@ -12,6 +12,7 @@ import { loadShard, readManifest } from "../storage/datasets";
 import { ID_PATTERN, timeId } from "../storage/keys";
 import { rowsWithin } from "../storage/model-cache";
 import { getModelBlob, getModelMeta, getServingRecord, listModels, putModel, setServing, type ModelMeta } from "../storage/models";
+import { MAX_TRAIN_PARAMS } from "../training/spec";
 import { requireAdmin } from "./auth";
 import { errorResponse, Layers, LossName } from "./schemas";
 import { jsonBody, validationHook } from "./validation";
@@ -47,6 +48,11 @@ const ImportRequest = z
   .strict()
   .superRefine((b, ctx) => {
     const expected = parameterCount(b.layers);
+    // No model larger than a run may train: what serving and export cost per request is bounded by it.
+    if (expected > MAX_TRAIN_PARAMS) {
+      ctx.addIssue({ code: "custom", path: ["layers"], message: `layers ${JSON.stringify(b.layers)} have ${expected} parameters; a model has at most ${MAX_TRAIN_PARAMS}, the most a run may train` });
+      return;
+    }
     if (b.params.length !== expected) {
       ctx.addIssue({ code: "custom", path: ["params"], message: `params has ${b.params.length} numbers; layers ${JSON.stringify(b.layers)} need ${expected}` });
       return;

@@ -1,6 +1,7 @@
 /** The course's numeric core over HTTP, in float64: the cost function and the gradient check. */
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Env } from "../env";
+import { ApiError } from "../errors";
 import { checkGradients } from "../nn/gradcheck";
 import { createLayout, parameterCount } from "../nn/layout";
 import { nnCost } from "../nn/network";
@@ -9,9 +10,21 @@ import { jsonBody, validationHook } from "./validation";
 
 /** Largest X accepted by the cost API (rows × columns); the body limit caps it too. */
 export const MAX_COST_ENTRIES = 4_000_000;
+/**
+ * Most work of one cost request, in example × parameter products (rows × parameter count): forward and backward
+ * run at about 3–4 ns per product in float64, so this is about 0.2 s of CPU (`npm run bench:edge` measures it).
+ */
+export const MAX_COST_WORK = 50_000_000;
 /** Largest network the gradient check runs: it evaluates the cost 2 × (parameter count) times. */
 export const MAX_GRADCHECK_PARAMS = 1_000;
 export const MAX_GRADCHECK_M = 50;
+/** Most work of one gradient check: 2 × P cost evaluations of m × P products each, i.e. 2·m·P² (about 0.1 s). */
+export const MAX_GRADCHECK_WORK = 20_000_000;
+
+/** 413 `too_much_work`: the request's work, in example × parameter products, is past `cap`. */
+function tooMuchWork(route: string, work: number, what: string, cap: number, advice: string): ApiError {
+  return new ApiError(413, "too_much_work", `${route} does at most ${cap} example × parameter products per request; this one needs ${work} (${what}): ${advice}`);
+}
 
 const CostRequest = z
   .object({
@@ -86,7 +99,8 @@ const GradcheckResponse = z
 
 const errors = {
   400: errorResponse("Invalid input"),
-  413: errorResponse("Body too large"),
+  413: errorResponse("Body too large (payload_too_large), or more work than one request may do (too_much_work)"),
+  429: errorResponse("Rate limited (rate_limited): see Retry-After"),
   415: errorResponse("Body is not JSON"),
 };
 
@@ -110,6 +124,12 @@ export const nnRoutes = new OpenAPIHono<{ Bindings: Env }>({ defaultHook: valida
 
 nnRoutes.openapi(costRoute, (c) => {
   const b = c.req.valid("json");
+  const P = parameterCount(b.layers);
+  const m = b.X.length;
+  if (m * P > MAX_COST_WORK) {
+    const rows = Math.floor(MAX_COST_WORK / P);
+    throw tooMuchWork("POST /v1/nn/cost", m * P, `${m} rows × ${P} parameters`, MAX_COST_WORK, rows >= 1 ? `send at most ${rows} rows per request for these layers` : "use a smaller network");
+  }
   const layout = createLayout(b.layers);
   const D = b.layers[0];
   const X = new Float64Array(b.X.length * D);
@@ -121,6 +141,11 @@ nnRoutes.openapi(costRoute, (c) => {
 
 nnRoutes.openapi(gradcheckRoute, (c) => {
   const b = c.req.valid("json");
+  const P = parameterCount(b.layers);
+  if (2 * b.m * P * P > MAX_GRADCHECK_WORK) {
+    const m = Math.floor(MAX_GRADCHECK_WORK / (2 * P * P));
+    throw tooMuchWork("POST /v1/nn/gradcheck", 2 * b.m * P * P, `2 × ${P} cost evaluations of ${b.m} rows × ${P} parameters`, MAX_GRADCHECK_WORK, m >= 1 ? `use m ≤ ${m} for these layers` : "use a smaller network");
+  }
   const check = checkGradients(b.layers, b.lambda, b.m, b.loss);
   return c.json(
     {

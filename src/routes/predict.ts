@@ -21,6 +21,12 @@ import { jsonBody, validationHook } from "./validation";
 
 /** Most images one request may send in `images`. */
 export const MAX_PREDICT_BATCH = 256;
+/**
+ * Most work of one request, in image × parameter products (batch size × the answering model's parameter count):
+ * the float32 forward pass runs at about 1.5–3 ns per product, so this is about 0.1 s of CPU (`npm run bench:edge`).
+ * A batch of 256 fits models up to 195 312 parameters; the largest a run may train (1.5 M) answers 33 images.
+ */
+export const MAX_PREDICT_WORK = 50_000_000;
 /** Seconds a KV read of the serving pointer may be cached at the edge (KV's minimum cacheTtl). */
 export const SERVING_POINTER_TTL = 30;
 
@@ -76,8 +82,9 @@ const predictRoute = createRoute({
     200: { description: "Predictions", content: { "application/json": { schema: PredictResponse } } },
     400: errorResponse("Invalid input, or images whose length is not the model's layers[0]"),
     404: errorResponse("The pinned model does not exist"),
-    413: errorResponse("Body too large"),
+    413: errorResponse("Body too large (payload_too_large), or more images than the model may answer in one request (too_much_work)"),
     415: errorResponse("Body is not JSON"),
+    429: errorResponse("Rate limited (rate_limited): see Retry-After"),
     503: errorResponse("No model is served yet (code no_model): train or import one, then promote it"),
   },
 });
@@ -154,6 +161,11 @@ predictRoutes.openapi(predictRoute, async (c) => {
   if (rows[0].length !== D) {
     const what = body.images === undefined ? `image has ${rows[0].length} pixels` : `images have ${rows[0].length} pixels each`;
     throw badRequest(`${what}; model ${model.id} (layers ${model.layout.sizes.join("-")}) expects ${D} (its layers[0])`);
+  }
+  const P = model.layout.count;
+  if (rows.length * P > MAX_PREDICT_WORK) {
+    const most = Math.floor(MAX_PREDICT_WORK / P);
+    throw new ApiError(413, "too_much_work", `POST /v1/predict does at most ${MAX_PREDICT_WORK} image × parameter products per request; ${rows.length} images × ${P} parameters of model ${model.id} need ${rows.length * P}: send at most ${most} images per request to this model`);
   }
   return c.json({ modelId: model.id, predictions: predictRows(model, rows) }, 200);
 });

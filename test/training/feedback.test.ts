@@ -5,12 +5,13 @@ import { decodeShard } from "../../src/data/shards";
 import { listFeedbackKeys } from "../../src/storage/feedback";
 import { getRecord } from "../../src/storage/runs";
 import type { RunRecord } from "../../src/training/record";
+import { asNewClient } from "../helpers/client";
 import { storeMnist } from "../helpers/mnist";
 
 const JSON_HEADERS = { "content-type": "application/json" };
 const ADMIN = { ...JSON_HEADERS, authorization: "Bearer test-admin-token" };
 const post = (path: string, body: unknown, headers: Record<string, string> = JSON_HEADERS) =>
-  exports.default.fetch(`http://edgeprop${path}`, { method: "POST", headers, body: JSON.stringify(body) });
+  exports.default.fetch(`http://edgeprop${path}`, { method: "POST", headers: asNewClient(headers), body: JSON.stringify(body) });
 
 /** A crude "1": a vertical bar. */
 const bar = (x: number) => Array.from({ length: 784 }, (_, i) => (i % 28 >= x && i % 28 < x + 3 && i >= 4 * 28 && i < 24 * 28 ? 1 : 0));
