@@ -96,17 +96,21 @@ async function servingId(env: Env): Promise<string | null> {
   return (await getServingId(env.SERVING_KV, SERVING_POINTER_TTL)) ?? (await getServingRecord(env.STORE_BUCKET))?.serving.modelId ?? null;
 }
 
-/** The pinned model (404 when unknown) or the served one (503 when there is none). */
-async function resolveModel(env: Env, pinned: string | undefined): Promise<ServedModel> {
-  const id = pinned ?? (await servingId(env));
-  if (id === null) throw new ApiError(503, "no_model", NO_MODEL);
-  let model: ServedModel | null;
+/** Model `id` from this isolate's model cache (or R2), null when there is none; 500 when its blob does not decode. */
+export async function readModel(bucket: R2Bucket, id: string): Promise<ServedModel | null> {
   try {
-    model = await getServedModel(env.STORE_BUCKET, id);
+    return await getServedModel(bucket, id);
   } catch (e) {
     if (e instanceof ModelFormatError) throw new ApiError(500, "model_unreadable", `model ${id} cannot be read: ${e.message}`);
     throw e;
   }
+}
+
+/** The pinned model (404 when unknown) or the served one (503 when there is none). */
+async function resolveModel(env: Env, pinned: string | undefined): Promise<ServedModel> {
+  const id = pinned ?? (await servingId(env));
+  if (id === null) throw new ApiError(503, "no_model", NO_MODEL);
+  const model = await readModel(env.STORE_BUCKET, id);
   if (model !== null) return model;
   if (pinned !== undefined) throw new ApiError(404, "not_found", `no model ${pinned} (GET /v1/models lists them)`);
   throw new ApiError(503, "model_unavailable", `the served model ${id} is missing from storage; promote another (POST /v1/models/{id}/promote)`);

@@ -81,6 +81,15 @@ describe("POST /v1/predict with the largest model a run may train (784-1000-500-
     expect(((await ok.json()) as { predictions: unknown[] }).predictions).toHaveLength(most);
   });
 
+  test("its weights are exported whole (streamed)", async () => {
+    const res = await exports.default.fetch(`http://edgeprop/v1/models/${id}/weights`);
+    expect(res.headers.get("content-type")).toBe("application/json");
+    const body = (await res.json()) as { id: string; layers: number[]; params: number[] };
+    expect(body).toMatchObject({ id, layers, loss: "softmax" });
+    expect(body.params).toHaveLength(P);
+    expect(body.params.every((v) => v === 0)).toBe(true);
+  });
+
   test("served: the same cap applies to the served model", async () => {
     expect((await post(`/v1/models/${id}/promote`, "", ADMIN)).status).toBe(200);
     await expectRefused(await post("/v1/predict", `{"images":${dense(most + 1)}}`), 413, "too_much_work", `send at most ${most} images`);

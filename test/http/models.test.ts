@@ -76,7 +76,7 @@ beforeAll(async () => {
 
 // First in this file (storage is per file): nothing imported yet.
 test("an empty registry: no models, nothing served; unknown ids → 404, invalid ids → 400", async () => {
-  expect(await call("GET", "/v1/models")).toEqual({ status: 200, body: { servingModelId: null, models: [] } });
+  expect(await call("GET", "/v1/models")).toEqual({ status: 200, body: { servingModelId: null, models: [], cursor: null } });
   for (const [method, path] of [["GET", "/v1/models/m-nope"], ["GET", "/v1/models/m-nope/weights"], ["POST", "/v1/models/m-nope/promote"]]) {
     expect(await call(method, path)).toMatchObject({ status: 404, body: { error: { code: "not_found", message: "no model m-nope" } } });
   }
