@@ -15,6 +15,8 @@ export const MAX_COST_ENTRIES = 4_000_000;
  * run at about 3–4 ns per product in float64, so this is about 0.2 s of CPU (`npm run bench:edge` measures it).
  */
 export const MAX_COST_WORK = 50_000_000;
+/** Largest network of the cost API: its answer holds one gradient number per parameter (~20 bytes of JSON each). */
+export const MAX_COST_PARAMS = 250_000;
 /** Largest network the gradient check runs: it evaluates the cost 2 × (parameter count) times. */
 export const MAX_GRADCHECK_PARAMS = 1_000;
 export const MAX_GRADCHECK_M = 50;
@@ -42,6 +44,10 @@ const CostRequest = z
   .strict()
   .superRefine((b, ctx) => {
     const expected = parameterCount(b.layers);
+    if (expected > MAX_COST_PARAMS) {
+      ctx.addIssue({ code: "custom", path: ["layers"], message: `the cost API allows at most ${MAX_COST_PARAMS} parameters; layers ${JSON.stringify(b.layers)} have ${expected}` });
+      return;
+    }
     if (b.params.length !== expected) {
       ctx.addIssue({ code: "custom", path: ["params"], message: `params has ${b.params.length} numbers; layers ${JSON.stringify(b.layers)} need ${expected}` });
     }

@@ -6,7 +6,7 @@
 import { exports } from "cloudflare:workers";
 import { describe, expect, test } from "vitest";
 import { parameterCount } from "../../src/nn/layout";
-import { MAX_COST_WORK, MAX_GRADCHECK_WORK } from "../../src/routes/nn";
+import { MAX_COST_PARAMS, MAX_COST_WORK, MAX_GRADCHECK_WORK } from "../../src/routes/nn";
 import { MAX_COST_BODY_BYTES, MAX_FEEDBACK_BODY_BYTES, MAX_PREDICT_BODY_BYTES } from "../../src/routes/policy";
 import { MAX_PREDICT_WORK } from "../../src/routes/predict";
 import { MAX_TRAIN_PARAMS } from "../../src/training/spec";
@@ -34,12 +34,12 @@ async function expectRefused(res: Response, status: number, code: string, ...par
 }
 
 describe("POST /v1/nn/cost", () => {
-  test("300 000 rows × 786 464 parameters (2.4e11 products, ~15 min of CPU) → 413 too_much_work, naming the cap and the rows allowed", async () => {
-    const layers = [1, 65_536, 10, 2];
-    const body = costBody(layers, 300_000);
+  test("500 000 rows × 249 998 parameters (1.25e11 products, ~8 min of CPU) → 413 too_much_work, naming the cap and the rows allowed", async () => {
+    const layers = [1, 62_499, 2];
+    const body = costBody(layers, 500_000);
     expect(body.length).toBeLessThan(MAX_COST_BODY_BYTES);
     const rows = Math.floor(MAX_COST_WORK / parameterCount(layers));
-    await expectRefused(await post("/v1/nn/cost", body), 413, "too_much_work", `at most ${MAX_COST_WORK}`, "300000 rows × 786464 parameters", `at most ${rows} rows`);
+    await expectRefused(await post("/v1/nn/cost", body), 413, "too_much_work", `at most ${MAX_COST_WORK}`, "500000 rows × 249998 parameters", `at most ${rows} rows`);
   });
 
   test("at the cap it answers; one row more is refused", async () => {
@@ -49,6 +49,10 @@ describe("POST /v1/nn/cost", () => {
     expect(ok.status).toBe(200);
     expect(((await ok.json()) as { gradient: number[] }).gradient).toHaveLength(parameterCount(layers));
     await expectRefused(await post("/v1/nn/cost", costBody(layers, rows + 1)), 413, "too_much_work", `send at most ${rows} rows`);
+  });
+
+  test(`a network over ${MAX_COST_PARAMS} parameters → 400 naming the cap`, async () => {
+    await expectRefused(await post("/v1/nn/cost", costBody([1, 62_500, 2], 1)), 400, "invalid_request", `at most ${MAX_COST_PARAMS} parameters`, "have 250002");
   });
 
   test(`a body over ${MAX_COST_BODY_BYTES} bytes → 413 payload_too_large, before it is parsed`, async () => {
