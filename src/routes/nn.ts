@@ -11,10 +11,11 @@ import { jsonBody, validationHook } from "./validation";
 /** Largest X accepted by the cost API (rows × columns); the body limit caps it too. */
 export const MAX_COST_ENTRIES = 4_000_000;
 /**
- * Most work of one cost request, in example × parameter products (rows × parameter count): forward and backward
- * run at about 3–4 ns per product in float64, so this is about 0.2 s of CPU (`npm run bench:edge` measures it).
+ * Most work of one cost request, in example × parameter products (rows × parameter count). Forward and backward run
+ * at 3–4 ns per product in float64 for dense layers, more for wide layers of few inputs (a sigmoid per unit and row):
+ * `npm run bench:edge` measures the worst allowed request at about 0.3 s of CPU.
  */
-export const MAX_COST_WORK = 50_000_000;
+export const MAX_COST_WORK = 20_000_000;
 /** Largest network of the cost API: its answer holds one gradient number per parameter (~20 bytes of JSON each). */
 export const MAX_COST_PARAMS = 250_000;
 /** Largest network the gradient check runs: it evaluates the cost 2 × (parameter count) times. */
