@@ -25,7 +25,7 @@ import { unitRoutes } from "./routes/units";
 import { validationHook } from "./routes/validation";
 import { getServingId } from "./storage/models";
 
-/** Largest request body accepted (bytes) by admin routes: 16 MiB holds a model import of 1.5 M parameters. */
+/** Largest request body (bytes) of the routes without a tighter limit in src/routes/policy.ts, i.e. the admin ones: 16 MiB holds a model import of 1.5 M parameters written with 7 significant digits. */
 export const MAX_BODY_BYTES = 16 * 1024 * 1024;
 
 export const app = new OpenAPIHono<{ Bindings: Env }>({ defaultHook: validationHook });

@@ -1,7 +1,7 @@
 /** The course's numeric core over HTTP, in float64: the cost function and the gradient check. */
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Env } from "../env";
-import { ApiError } from "../errors";
+import { tooMuchWork } from "../errors";
 import { checkGradients } from "../nn/gradcheck";
 import { createLayout, parameterCount } from "../nn/layout";
 import { nnCost } from "../nn/network";
@@ -23,11 +23,6 @@ export const MAX_GRADCHECK_PARAMS = 1_000;
 export const MAX_GRADCHECK_M = 50;
 /** Most work of one gradient check: 2 × P cost evaluations of m × P products each, i.e. 2·m·P² (about 0.1 s). */
 export const MAX_GRADCHECK_WORK = 20_000_000;
-
-/** 413 `too_much_work`: the request's work, in example × parameter products, is past `cap`. */
-function tooMuchWork(route: string, work: number, what: string, cap: number, advice: string): ApiError {
-  return new ApiError(413, "too_much_work", `${route} does at most ${cap} example × parameter products per request; this one needs ${work} (${what}): ${advice}`);
-}
 
 const CostRequest = z
   .object({
@@ -135,7 +130,7 @@ nnRoutes.openapi(costRoute, (c) => {
   const m = b.X.length;
   if (m * P > MAX_COST_WORK) {
     const rows = Math.floor(MAX_COST_WORK / P);
-    throw tooMuchWork("POST /v1/nn/cost", m * P, `${m} rows × ${P} parameters`, MAX_COST_WORK, rows >= 1 ? `send at most ${rows} rows per request for these layers` : "use a smaller network");
+    throw tooMuchWork("POST /v1/nn/cost", MAX_COST_WORK, "example × parameter", `${m} rows × ${P} parameters need ${m * P}`, rows >= 1 ? `send at most ${rows} rows per request for these layers` : "use a smaller network");
   }
   const layout = createLayout(b.layers);
   const D = b.layers[0];
@@ -151,7 +146,7 @@ nnRoutes.openapi(gradcheckRoute, (c) => {
   const P = parameterCount(b.layers);
   if (2 * b.m * P * P > MAX_GRADCHECK_WORK) {
     const m = Math.floor(MAX_GRADCHECK_WORK / (2 * P * P));
-    throw tooMuchWork("POST /v1/nn/gradcheck", 2 * b.m * P * P, `2 × ${P} cost evaluations of ${b.m} rows × ${P} parameters`, MAX_GRADCHECK_WORK, m >= 1 ? `use m ≤ ${m} for these layers` : "use a smaller network");
+    throw tooMuchWork("POST /v1/nn/gradcheck", MAX_GRADCHECK_WORK, "example × parameter", `2 × ${P} cost evaluations of ${b.m} rows × ${P} parameters need ${2 * b.m * P * P}`, m >= 1 ? `use m ≤ ${m} for these layers` : "use a smaller network");
   }
   const check = checkGradients(b.layers, b.lambda, b.m, b.loss);
   return c.json(

@@ -9,7 +9,7 @@
  */
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Env } from "../env";
-import { ApiError, badRequest } from "../errors";
+import { ApiError, badRequest, tooMuchWork } from "../errors";
 import { MAX_LAYER_SIZE, type Loss } from "../nn/layout";
 import { ModelFormatError } from "../nn/model-codec";
 import { forward, type Workspace } from "../nn/network";
@@ -169,7 +169,7 @@ predictRoutes.openapi(predictRoute, async (c) => {
   const P = model.layout.count;
   if (rows.length * P > MAX_PREDICT_WORK) {
     const most = Math.floor(MAX_PREDICT_WORK / P);
-    throw new ApiError(413, "too_much_work", `POST /v1/predict does at most ${MAX_PREDICT_WORK} image × parameter products per request; ${rows.length} images × ${P} parameters of model ${model.id} need ${rows.length * P}: send at most ${most} images per request to this model`);
+    throw tooMuchWork("POST /v1/predict", MAX_PREDICT_WORK, "image × parameter", `${rows.length} images × ${P} parameters of model ${model.id} need ${rows.length * P}`, `send at most ${most} images per request to this model`);
   }
   return c.json({ modelId: model.id, predictions: predictRows(model, rows) }, 200);
 });

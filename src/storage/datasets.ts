@@ -97,7 +97,7 @@ export async function readManifests(bucket: R2Bucket, names: readonly string[]):
     names.map((name) =>
       readManifest(bucket, name).catch((err: unknown) => {
         if (!(err instanceof DatasetFormatError)) throw err;
-        console.error(`listManifests: skipping dataset ${name}: ${err.message}`);
+        console.error(`readManifests: skipping dataset ${name}: ${err.message}`);
         return null;
       }),
     ),
