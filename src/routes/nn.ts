@@ -20,6 +20,7 @@ export const MAX_COST_WORK = 20_000_000;
 export const MAX_COST_PARAMS = 250_000;
 /** Largest network the gradient check runs: it evaluates the cost 2 × (parameter count) times. */
 export const MAX_GRADCHECK_PARAMS = 1_000;
+/** Most examples of the gradient check's debug problem. */
 export const MAX_GRADCHECK_M = 50;
 /** Most work of one gradient check: 2 × P cost evaluations of m × P products each, i.e. 2·m·P² (about 0.1 s). */
 export const MAX_GRADCHECK_WORK = 20_000_000;

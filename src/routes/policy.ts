@@ -5,6 +5,7 @@
  * (rate-limit.ts) and the anonymous body limits (src/app.ts) all read it; test/http/policy.test.ts checks it against
  * the routes the app registers and against requireAdmin. A (method, path) missing here is refused cross-origin.
  */
+
 /** The Workers Rate Limiting bindings of wrangler.toml, one per class of public route. */
 export type LimiterName = "PREDICT_LIMITER" | "FEEDBACK_LIMITER" | "NN_LIMITER";
 
@@ -20,16 +21,16 @@ export interface RouteClass {
 
 type Method = "GET" | "POST" | "PUT" | "DELETE";
 
-/**
- * Largest anonymous bodies (bytes). Parsing and validating JSON costs CPU and memory in proportion to its size
- * (a 16 MiB array of zeros takes about 0.35 s and ~100 MB), so each anonymous route takes only what its largest
- * valid request needs: predict, 256 images of 784 pixels at full double precision (≤ 22 bytes a pixel, 4.4 MB);
- * a correction, one such image; the cost API, a network and rows whose work is within MAX_COST_WORK (4 MiB holds
- * e.g. 400-25-10's 10 285 parameters and 1 000 rows of 400 features at 8 characters each).
- */
+// Largest anonymous bodies (bytes). Parsing and validating JSON costs CPU and memory in proportion to its size, so
+// each anonymous route takes what its largest valid request needs, not the API's 16 MiB (npm run bench:edge: a full
+// 4 MiB cost request takes about 0.1 s of CPU).
+/** Predict: 256 images of 784 pixels at full double precision (≤ 22 bytes a pixel: 4.4 MB). */
 export const MAX_PREDICT_BODY_BYTES = 5 * 1024 * 1024;
+/** A correction: one such image (about 17 KB). */
 export const MAX_FEEDBACK_BODY_BYTES = 64 * 1024;
+/** The cost API: e.g. 400-25-10's 10 285 parameters and 1 000 rows of 400 features at 8 characters each. */
 export const MAX_COST_BODY_BYTES = 4 * 1024 * 1024;
+/** The gradient check: a few settings. */
 export const MAX_GRADCHECK_BODY_BYTES = 64 * 1024;
 
 const PUBLIC: RouteClass = { admin: false, limiter: null };
