@@ -13,7 +13,7 @@ export const MAX_COST_ENTRIES = 4_000_000;
 /**
  * Most work of one cost request, in example × parameter products (rows × parameter count). Forward and backward run
  * at 3–4 ns per product in float64 for dense layers, more for wide layers of few inputs (a sigmoid per unit and row):
- * `npm run bench:edge` measures the worst allowed request at about 0.3 s of CPU.
+ * `npm run bench:edge` measures the worst allowed request at 0.2–0.4 s of CPU.
  */
 export const MAX_COST_WORK = 20_000_000;
 /** Largest network of the cost API: its answer holds one gradient number per parameter (~20 bytes of JSON each). */
