@@ -1,40 +1,60 @@
-/** Composes the Hono app: routes, the body limit, and the one place where errors become responses. */
+/**
+ * Composes the Hono app: the public edge (security headers, CORS, rate limits, body limits), the routes, and the
+ * one place where errors become responses.
+ */
 import { OpenAPIHono } from "@hono/zod-openapi";
+import type { MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { except } from "hono/combine";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { Env } from "./env";
 import { ApiError } from "./errors";
+import { apiCors } from "./routes/cors";
 import { cronRoutes } from "./routes/cron";
 import { datasetRoutes } from "./routes/datasets";
 import { feedbackRoutes } from "./routes/feedback";
 import { modelRoutes } from "./routes/models";
 import { nnRoutes } from "./routes/nn";
+import { classify } from "./routes/policy";
 import { predictRoutes } from "./routes/predict";
+import { rateLimits } from "./routes/rate-limit";
 import { reviewRoutes } from "./routes/review";
 import { runRoutes } from "./routes/runs";
+import { securityHeaders } from "./routes/security-headers";
 import { unitRoutes } from "./routes/units";
 import { validationHook } from "./routes/validation";
 import { getServingId } from "./storage/models";
 
-/** Largest request body accepted (bytes): 16 MiB holds a cost request with ~1.5 M numbers. */
+/** Largest request body (bytes) of the routes without a tighter limit in src/routes/policy.ts, i.e. the admin ones: 16 MiB holds a model import of 1.5 M parameters written with 7 significant digits. */
 export const MAX_BODY_BYTES = 16 * 1024 * 1024;
 
 export const app = new OpenAPIHono<{ Bindings: Env }>({ defaultHook: validationHook });
 
-// Dataset uploads have their own, larger limit (src/routes/datasets.ts).
+const bodyLimits = new Map<number, MiddlewareHandler>();
+
+/** A body limit of `maxSize` bytes, refused with 413 before the body is read (or as soon as it passes the size). */
+function limitBody(maxSize: number): MiddlewareHandler {
+  let limit = bodyLimits.get(maxSize);
+  if (limit === undefined) {
+    limit = bodyLimit({
+      maxSize,
+      onError: (c) => {
+        throw new ApiError(413, "payload_too_large", `request body exceeds ${maxSize} bytes, the most ${c.req.method} ${c.req.path} accepts`);
+      },
+    });
+    bodyLimits.set(maxSize, limit);
+  }
+  return limit;
+}
+
+// The public edge, outermost first: security headers on every answer; CORS, so that the refusals below carry it;
+// the rate limits; then the body limits (src/routes/policy.ts: tighter for anonymous routes; dataset uploads have
+// their own, larger one in src/routes/datasets.ts).
+app.use("*", securityHeaders, apiCors, rateLimits);
 app.use(
   "/v1/*",
-  except(
-    ["/v1/datasets", "/v1/datasets/*"],
-    bodyLimit({
-      maxSize: MAX_BODY_BYTES,
-      onError: () => {
-        throw new ApiError(413, "payload_too_large", `request body exceeds ${MAX_BODY_BYTES} bytes`);
-      },
-    }),
-  ),
+  except(["/v1/datasets", "/v1/datasets/*"], (c, next) => limitBody(classify(c.req.method, c.req.path)?.maxBodyBytes ?? MAX_BODY_BYTES)(c, next)),
 );
 
 app.get("/healthz", async (c) => c.json({ ok: true, servingModelId: await getServingId(c.env.SERVING_KV) }));

@@ -14,6 +14,14 @@ export class ApiError extends Error {
   }
 }
 
+/**
+ * 413 with code `too_much_work`: `route` does at most `cap` products of `unit` per request (its work cap); `needs`
+ * says what this request would take, `advice` what to send instead. Refused before the work starts.
+ */
+export function tooMuchWork(route: string, cap: number, unit: string, needs: string, advice: string): ApiError {
+  return new ApiError(413, "too_much_work", `${route} does at most ${cap} ${unit} products per request; ${needs}: ${advice}`);
+}
+
 /** 400 with code `invalid_request`. */
 export function badRequest(message: string, details?: unknown): ApiError {
   return new ApiError(400, "invalid_request", message, details);

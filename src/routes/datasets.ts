@@ -11,11 +11,11 @@ import { decodeIdxDataset, DatasetInputError, type IdxFiles } from "../data/buil
 import type { DatasetManifest } from "../data/shards";
 import type { Env } from "../env";
 import { ApiError, badRequest } from "../errors";
-import { deleteDataset, listManifests, newDatasetVersion, readManifest, writeDataset } from "../storage/datasets";
+import { deleteDataset, listDatasetNames, newDatasetVersion, readManifest, readManifests, writeDataset } from "../storage/datasets";
 import { ID_PATTERN } from "../storage/keys";
 import { activeRuns } from "../training/runs";
 import { requireAdmin } from "./auth";
-import { errorResponse } from "./schemas";
+import { errorResponse, NextCursor, pageOf, PageQuery } from "./schemas";
 import { validationHook } from "./validation";
 
 /** Largest upload accepted (bytes, whole multipart body): MNIST's test set is 7.9 MB, its training set 47 MB. */
@@ -109,11 +109,18 @@ function summary(m: DatasetManifest): z.infer<typeof DatasetSummary> {
 }
 
 
+/** Most datasets a page lists: each is one manifest read from R2. */
+export const MAX_DATASETS_PAGE = 100;
+
 const listRoute = createRoute({
   method: "get",
   path: "/",
-  summary: "Datasets whose upload completed",
-  responses: { 200: { description: "Visible datasets, by name", content: { "application/json": { schema: z.object({ datasets: z.array(DatasetSummary) }) } } } },
+  summary: "Datasets whose upload completed, by name, a page at a time",
+  request: { query: PageQuery(MAX_DATASETS_PAGE, MAX_DATASETS_PAGE) },
+  responses: {
+    200: { description: "Visible datasets, by name", content: { "application/json": { schema: z.object({ datasets: z.array(DatasetSummary), cursor: NextCursor }) } } },
+    400: errorResponse("Invalid limit"),
+  },
 });
 
 const getRoute = createRoute({
@@ -145,8 +152,10 @@ const putRoute = createRoute({
 export const datasetRoutes = new OpenAPIHono<{ Bindings: Env }>({ defaultHook: validationHook });
 
 datasetRoutes.openapi(listRoute, async (c) => {
-  const manifests = await listManifests(c.env.STORE_BUCKET);
-  return c.json({ datasets: manifests.map(summary) }, 200);
+  const { limit, cursor } = c.req.valid("query");
+  const page = pageOf(await listDatasetNames(c.env.STORE_BUCKET), (name) => name, false, limit, cursor);
+  const manifests = await readManifests(c.env.STORE_BUCKET, page.items);
+  return c.json({ datasets: manifests.map(summary), cursor: page.cursor }, 200);
 });
 
 datasetRoutes.openapi(getRoute, async (c) => {

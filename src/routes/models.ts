@@ -3,25 +3,32 @@
  * served (admin). Weights travel as `[Θ1(:); Θ2(:); …]`, Octave's column-major unroll, which is also the stored order.
  */
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import type { TypedResponse } from "hono";
 import type { Env } from "../env";
 import { ApiError } from "../errors";
 import { FLOAT32_MAX, overflowProblem } from "../nn/bounds";
 import { createLayout, type Layout, type Loss, parameterCount } from "../nn/layout";
-import { decodeModel, encodeModel, ModelFormatError } from "../nn/model-codec";
+import { encodeModel } from "../nn/model-codec";
 import { createWorkspace, evaluateRows } from "../nn/network";
 import { loadShard, readManifest } from "../storage/datasets";
 import { ID_PATTERN, timeId } from "../storage/keys";
-import { forgetModel, rowsWithin } from "../storage/model-cache";
-import { deleteModel, getModelBlob, getModelMeta, getServingRecord, listModels, putModel, type ModelMeta } from "../storage/models";
+import { forgetModel, rowsWithin, type ServedModel } from "../storage/model-cache";
+import { deleteModel, getModelMeta, getServingRecord, listModels, modelOrderKey, putModel, type ModelMeta } from "../storage/models";
 import { promoteModel } from "../training/promotion";
+import { MAX_TRAIN_PARAMS } from "../training/spec";
 import { requireAdmin } from "./auth";
-import { errorResponse, Layers, LossName } from "./schemas";
+import { readModel } from "./predict";
+import { errorResponse, Layers, LossName, NextCursor, pageOf, PageQuery } from "./schemas";
 import { jsonBody, validationHook } from "./validation";
 
 /** The dataset an imported model is measured on, when its shape fits. */
 export const IMPORT_EVAL_DATASET = "mnist";
 /** An import measures test accuracy only when parameters × test examples is at most this (about 1–3 s of CPU). */
 export const MAX_IMPORT_EVAL_WORK = 3e9;
+/** Most models a page lists (KV metadata, a few hundred bytes each). */
+export const MAX_MODELS_PAGE = 1000;
+/** Parameters per piece of a streamed weights answer (~300 KB of text). */
+const WEIGHTS_CHUNK = 16_384;
 
 const Model = z.object({
   id: z.string(), layers: z.array(z.number()), loss: z.string(), testAccuracy: z.number().nullable(),
@@ -46,6 +53,11 @@ const ImportRequest = z
   .strict()
   .superRefine((b, ctx) => {
     const expected = parameterCount(b.layers);
+    // No model larger than a run may train: what serving and export cost per request is bounded by it.
+    if (expected > MAX_TRAIN_PARAMS) {
+      ctx.addIssue({ code: "custom", path: ["layers"], message: `layers ${JSON.stringify(b.layers)} have ${expected} parameters; a model has at most ${MAX_TRAIN_PARAMS}, the most a run may train` });
+      return;
+    }
     if (b.params.length !== expected) {
       ctx.addIssue({ code: "custom", path: ["params"], message: `params has ${b.params.length} numbers; layers ${JSON.stringify(b.layers)} need ${expected}` });
       return;
@@ -74,13 +86,20 @@ modelRoutes.use("/:id", async (c, next) => (c.req.method === "DELETE" ? requireA
 
 modelRoutes.openapi(
   createRoute({
-    method: "get", path: "/", summary: "List models, newest first",
-    responses: { 200: json("Models and the served one", z.object({ servingModelId: z.string().nullable(), models: z.array(Model) })) },
+    method: "get", path: "/", summary: "List models, newest first, a page at a time",
+    description: "KV lists models by id only, so every page reads the whole listing (one KV call per 1 000 models) to order it by creation time.",
+    request: { query: PageQuery(MAX_MODELS_PAGE, 100) },
+    responses: {
+      200: json("Models and the served one", z.object({ servingModelId: z.string().nullable(), models: z.array(Model), cursor: NextCursor })),
+      400: errorResponse("Invalid limit"),
+    },
   }),
   async (c) => {
+    const { limit, cursor } = c.req.valid("query");
     const [models, serving] = await Promise.all([listModels(c.env.SERVING_KV), getServingRecord(c.env.STORE_BUCKET)]);
     const servingModelId = serving?.serving.modelId ?? null;
-    return c.json({ servingModelId, models: models.map((m) => ({ ...m, serving: m.id === servingModelId })) }, 200);
+    const page = pageOf(models, modelOrderKey, true, limit, cursor);
+    return c.json({ servingModelId, models: page.items.map((m) => ({ ...m, serving: m.id === servingModelId })), cursor: page.cursor }, 200);
   },
 );
 
@@ -104,18 +123,38 @@ modelRoutes.openapi(
   }),
   async (c) => {
     const { id } = c.req.valid("param");
-    const blob = await getModelBlob(c.env.STORE_BUCKET, id);
-    if (blob === null) throw new ApiError(404, "not_found", `no model ${id}`);
-    let model;
-    try {
-      model = decodeModel(blob);
-    } catch (e) {
-      if (e instanceof ModelFormatError) throw new ApiError(500, "model_unreadable", `model ${id} cannot be read: ${e.message}`);
-      throw e;
-    }
-    return c.json({ id, layers: model.layers, loss: model.loss, params: Array.from(model.params) }, 200);
+    const model = await readModel(c.env.STORE_BUCKET, id);
+    if (model === null) throw new ApiError(404, "not_found", `no model ${id}`);
+    // The Weights JSON as a stream: c.json would first build the whole text.
+    return c.body(weightsJson(model), 200, { "Content-Type": "application/json" }) as unknown as TypedResponse<z.infer<typeof Weights>, 200, "json">;
   },
 );
+
+/**
+ * The weights answer as JSON text streamed WEIGHTS_CHUNK parameters at a time: the model is the isolate's cached copy,
+ * so concurrent exports hold one model and a chunk each, not a ~27 MB string each (the isolate has 128 MB).
+ */
+function weightsJson(model: ServedModel): ReadableStream<Uint8Array> {
+  const encoder = new TextEncoder();
+  const { params } = model;
+  let at = -1;
+  return new ReadableStream({
+    pull(controller) {
+      if (at < 0) {
+        controller.enqueue(encoder.encode(`{"id":${JSON.stringify(model.id)},"layers":${JSON.stringify(model.layout.sizes)},"loss":${JSON.stringify(model.loss)},"params":[`));
+        at = 0;
+      } else if (at < params.length) {
+        const end = Math.min(params.length, at + WEIGHTS_CHUNK);
+        // String(x) of a finite number is its JSON text.
+        controller.enqueue(encoder.encode((at === 0 ? "" : ",") + Array.from(params.subarray(at, end)).join(",")));
+        at = end;
+      } else {
+        controller.enqueue(encoder.encode("]}"));
+        controller.close();
+      }
+    },
+  });
+}
 
 /**
  * Accuracy on the test set of IMPORT_EVAL_DATASET when the model's input and output sizes are its pixels and
@@ -181,9 +220,9 @@ modelRoutes.openapi(
   async (c) => {
     const { id } = c.req.valid("param");
     const meta = await getModelMeta(c.env.STORE_BUCKET, id);
-    const blob = meta === null ? null : await getModelBlob(c.env.STORE_BUCKET, id);
-    if (meta === null || blob === null) throw new ApiError(404, "not_found", `no model ${id}`);
-    const result = await promoteModel(c.env, meta, decodeModel(blob).params, "always");
+    const model = meta === null ? null : await readModel(c.env.STORE_BUCKET, id);
+    if (meta === null || model === null) throw new ApiError(404, "not_found", `no model ${id}`);
+    const result = await promoteModel(c.env, meta, model.params, "always");
     if (!result.promoted) throw new ApiError(409, result.code, `model ${id} was not promoted: ${result.reason}`);
     return c.json({ servingModelId: id, previousModelId: result.previousModelId }, 200);
   },

@@ -1,6 +1,7 @@
 /** The course's numeric core over HTTP, in float64: the cost function and the gradient check. */
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Env } from "../env";
+import { tooMuchWork } from "../errors";
 import { checkGradients } from "../nn/gradcheck";
 import { createLayout, parameterCount } from "../nn/layout";
 import { nnCost } from "../nn/network";
@@ -9,9 +10,20 @@ import { jsonBody, validationHook } from "./validation";
 
 /** Largest X accepted by the cost API (rows × columns); the body limit caps it too. */
 export const MAX_COST_ENTRIES = 4_000_000;
+/**
+ * Most work of one cost request, in example × parameter products (rows × parameter count). Forward and backward run
+ * at 3–4 ns per product in float64 for dense layers, more for wide layers of few inputs (a sigmoid per unit and row):
+ * `npm run bench:edge` measures the worst allowed request at 0.2–0.4 s of CPU.
+ */
+export const MAX_COST_WORK = 20_000_000;
+/** Largest network of the cost API: its answer holds one gradient number per parameter (~20 bytes of JSON each). */
+export const MAX_COST_PARAMS = 250_000;
 /** Largest network the gradient check runs: it evaluates the cost 2 × (parameter count) times. */
 export const MAX_GRADCHECK_PARAMS = 1_000;
+/** Most examples of the gradient check's debug problem. */
 export const MAX_GRADCHECK_M = 50;
+/** Most work of one gradient check: 2 × P cost evaluations of m × P products each, i.e. 2·m·P² (about 0.1 s). */
+export const MAX_GRADCHECK_WORK = 20_000_000;
 
 const CostRequest = z
   .object({
@@ -29,6 +41,10 @@ const CostRequest = z
   .strict()
   .superRefine((b, ctx) => {
     const expected = parameterCount(b.layers);
+    if (expected > MAX_COST_PARAMS) {
+      ctx.addIssue({ code: "custom", path: ["layers"], message: `the cost API allows at most ${MAX_COST_PARAMS} parameters; layers ${JSON.stringify(b.layers)} have ${expected}` });
+      return;
+    }
     if (b.params.length !== expected) {
       ctx.addIssue({ code: "custom", path: ["params"], message: `params has ${b.params.length} numbers; layers ${JSON.stringify(b.layers)} need ${expected}` });
     }
@@ -86,7 +102,8 @@ const GradcheckResponse = z
 
 const errors = {
   400: errorResponse("Invalid input"),
-  413: errorResponse("Body too large"),
+  413: errorResponse("Body too large (payload_too_large), or more work than one request may do (too_much_work)"),
+  429: errorResponse("Rate limited (rate_limited): see Retry-After"),
   415: errorResponse("Body is not JSON"),
 };
 
@@ -110,6 +127,12 @@ export const nnRoutes = new OpenAPIHono<{ Bindings: Env }>({ defaultHook: valida
 
 nnRoutes.openapi(costRoute, (c) => {
   const b = c.req.valid("json");
+  const P = parameterCount(b.layers);
+  const m = b.X.length;
+  if (m * P > MAX_COST_WORK) {
+    const rows = Math.floor(MAX_COST_WORK / P);
+    throw tooMuchWork("POST /v1/nn/cost", MAX_COST_WORK, "example × parameter", `${m} rows × ${P} parameters need ${m * P}`, rows >= 1 ? `send at most ${rows} rows per request for these layers` : "use a smaller network");
+  }
   const layout = createLayout(b.layers);
   const D = b.layers[0];
   const X = new Float64Array(b.X.length * D);
@@ -121,6 +144,11 @@ nnRoutes.openapi(costRoute, (c) => {
 
 nnRoutes.openapi(gradcheckRoute, (c) => {
   const b = c.req.valid("json");
+  const P = parameterCount(b.layers);
+  if (2 * b.m * P * P > MAX_GRADCHECK_WORK) {
+    const m = Math.floor(MAX_GRADCHECK_WORK / (2 * P * P));
+    throw tooMuchWork("POST /v1/nn/gradcheck", MAX_GRADCHECK_WORK, "example × parameter", `2 × ${P} cost evaluations of ${b.m} rows × ${P} parameters need ${2 * b.m * P * P}`, m >= 1 ? `use m ≤ ${m} for these layers` : "use a smaller network");
+  }
   const check = checkGradients(b.layers, b.lambda, b.m, b.loss);
   return c.json(
     {

@@ -9,7 +9,7 @@
  */
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Env } from "../env";
-import { ApiError, badRequest } from "../errors";
+import { ApiError, badRequest, tooMuchWork } from "../errors";
 import { MAX_LAYER_SIZE, type Loss } from "../nn/layout";
 import { ModelFormatError } from "../nn/model-codec";
 import { forward, type Workspace } from "../nn/network";
@@ -21,6 +21,12 @@ import { jsonBody, validationHook } from "./validation";
 
 /** Most images one request may send in `images`. */
 export const MAX_PREDICT_BATCH = 256;
+/**
+ * Most work of one request, in image × parameter products (batch size × the answering model's parameter count):
+ * the float32 forward pass runs at about 1.5–3 ns per product, so this is about 0.1 s of CPU (`npm run bench:edge`).
+ * A batch of 256 fits models up to 195 312 parameters; the largest a run may train (1.5 M) answers 33 images.
+ */
+export const MAX_PREDICT_WORK = 50_000_000;
 /** Seconds a KV read of the serving pointer may be cached at the edge (KV's minimum cacheTtl). */
 export const SERVING_POINTER_TTL = 30;
 
@@ -76,8 +82,9 @@ const predictRoute = createRoute({
     200: { description: "Predictions", content: { "application/json": { schema: PredictResponse } } },
     400: errorResponse("Invalid input, or images whose length is not the model's layers[0]"),
     404: errorResponse("The pinned model does not exist"),
-    413: errorResponse("Body too large"),
+    413: errorResponse("Body too large (payload_too_large), or more images than the model may answer in one request (too_much_work)"),
     415: errorResponse("Body is not JSON"),
+    429: errorResponse("Rate limited (rate_limited): see Retry-After"),
     503: errorResponse("No model is served yet (code no_model): train or import one, then promote it"),
   },
 });
@@ -89,17 +96,21 @@ async function servingId(env: Env): Promise<string | null> {
   return (await getServingId(env.SERVING_KV, SERVING_POINTER_TTL)) ?? (await getServingRecord(env.STORE_BUCKET))?.serving.modelId ?? null;
 }
 
-/** The pinned model (404 when unknown) or the served one (503 when there is none). */
-async function resolveModel(env: Env, pinned: string | undefined): Promise<ServedModel> {
-  const id = pinned ?? (await servingId(env));
-  if (id === null) throw new ApiError(503, "no_model", NO_MODEL);
-  let model: ServedModel | null;
+/** Model `id` from this isolate's model cache (or R2), null when there is none; 500 when its blob does not decode. */
+export async function readModel(bucket: R2Bucket, id: string): Promise<ServedModel | null> {
   try {
-    model = await getServedModel(env.STORE_BUCKET, id);
+    return await getServedModel(bucket, id);
   } catch (e) {
     if (e instanceof ModelFormatError) throw new ApiError(500, "model_unreadable", `model ${id} cannot be read: ${e.message}`);
     throw e;
   }
+}
+
+/** The pinned model (404 when unknown) or the served one (503 when there is none). */
+async function resolveModel(env: Env, pinned: string | undefined): Promise<ServedModel> {
+  const id = pinned ?? (await servingId(env));
+  if (id === null) throw new ApiError(503, "no_model", NO_MODEL);
+  const model = await readModel(env.STORE_BUCKET, id);
   if (model !== null) return model;
   if (pinned !== undefined) throw new ApiError(404, "not_found", `no model ${pinned} (GET /v1/models lists them)`);
   throw new ApiError(503, "model_unavailable", `the served model ${id} is missing from storage; promote another (POST /v1/models/{id}/promote)`);
@@ -154,6 +165,11 @@ predictRoutes.openapi(predictRoute, async (c) => {
   if (rows[0].length !== D) {
     const what = body.images === undefined ? `image has ${rows[0].length} pixels` : `images have ${rows[0].length} pixels each`;
     throw badRequest(`${what}; model ${model.id} (layers ${model.layout.sizes.join("-")}) expects ${D} (its layers[0])`);
+  }
+  const P = model.layout.count;
+  if (rows.length * P > MAX_PREDICT_WORK) {
+    const most = Math.floor(MAX_PREDICT_WORK / P);
+    throw tooMuchWork("POST /v1/predict", MAX_PREDICT_WORK, "image × parameter", `${rows.length} images × ${P} parameters of model ${model.id} need ${rows.length * P}`, `send at most ${most} images per request to this model`);
   }
   return c.json({ modelId: model.id, predictions: predictRows(model, rows) }, 200);
 });

@@ -7,12 +7,14 @@ import { ENDED, type RunRecord } from "../training/record";
 import { endRun, needsSettling, startRun } from "../training/runs";
 import { RunSpecSchema } from "../training/spec";
 import { requireAdmin } from "./auth";
-import { errorResponse } from "./schemas";
+import { errorResponse, NextCursor, pageOf, PageQuery } from "./schemas";
 import { jsonBody, validationHook } from "./validation";
 
 const RunId = z.object({ id: z.string().regex(/^run-[a-z0-9-]{1,40}$/, { error: "not a run id" }).openapi({ param: { name: "id", in: "path" } }) });
 const Run = z.object({}).passthrough().openapi("Run", { description: "The run record: status, step, epoch, progress, etaSeconds, throughput, history, evaluations, modelId." });
 const security = [{ bearer: [] }];
+/** Most runs a page lists: each is a run record read and parsed from R2 (with its per-step history). */
+export const MAX_RUNS_PAGE = 50;
 
 /** The record without its per-step history, for listings. */
 function summary(r: RunRecord) {
@@ -38,14 +40,18 @@ runRoutes.openapi(
 
 runRoutes.openapi(
   createRoute({
-    method: "get", path: "/", summary: "List runs, newest first",
-    request: { query: z.object({ limit: z.coerce.number().int().min(1).max(200).default(50) }) },
-    responses: { 200: { description: "Runs without their per-step history", content: { "application/json": { schema: z.object({ runs: z.array(Run) }) } } } },
+    method: "get", path: "/", summary: "List runs, newest first, a page at a time",
+    request: { query: PageQuery(MAX_RUNS_PAGE, MAX_RUNS_PAGE) },
+    responses: {
+      200: { description: "Runs without their per-step history", content: { "application/json": { schema: z.object({ runs: z.array(Run), cursor: NextCursor }) } } },
+      400: errorResponse("Invalid limit"),
+    },
   }),
   async (c) => {
-    const ids = await listRunIds(c.env.STORE_BUCKET, c.req.valid("query").limit);
-    const records = await Promise.all(ids.map((id) => getRecord<RunRecord>(c.env.STORE_BUCKET, id)));
-    return c.json({ runs: records.flatMap((f) => (f === null ? [] : [summary(f.record)])) }, 200);
+    const { limit, cursor } = c.req.valid("query");
+    const page = pageOf(await listRunIds(c.env.STORE_BUCKET), (id) => id, true, limit, cursor);
+    const records = await Promise.all(page.items.map((id) => getRecord<RunRecord>(c.env.STORE_BUCKET, id)));
+    return c.json({ runs: records.flatMap((f) => (f === null ? [] : [summary(f.record)])), cursor: page.cursor }, 200);
   },
 );
 

@@ -25,3 +25,27 @@ export const ErrorBody = z
 
 /** An error response of a route, for its OpenAPI description. */
 export const errorResponse = (description: string) => ({ description, content: { "application/json": { schema: ErrorBody } } });
+
+/** `?limit=&cursor=` of a listing: at most `max` items a page (`fallback` when absent), after `cursor`. */
+export const PageQuery = (max: number, fallback: number) =>
+  z.object({
+    limit: z.coerce.number({ error: `limit must be an integer in 1..${max}` }).int({ error: `limit must be an integer in 1..${max}` })
+      .min(1, { error: `limit must be an integer in 1..${max}` }).max(max, { error: `limit must be an integer in 1..${max}` }).default(fallback),
+    cursor: z.string().min(1).max(200).optional()
+      .openapi({ description: "The `cursor` a previous page answered; absent: the first page." }),
+  });
+
+/** The `cursor` field of a listing's answer. */
+export const NextCursor = z.string().nullable()
+  .openapi({ description: "Pass it as ?cursor= for the next page; null on the last page." });
+
+/**
+ * One page of `sorted` (ordered by `key`, descending when `descending`): the first `limit` items whose key comes
+ * after `cursor` in that order, and the key to continue from (null when nothing follows). Keys are unique.
+ */
+export function pageOf<T>(sorted: readonly T[], key: (item: T) => string, descending: boolean, limit: number, cursor?: string): { items: T[]; cursor: string | null } {
+  const start = cursor === undefined ? 0 : sorted.findIndex((item) => (descending ? key(item) < cursor : key(item) > cursor));
+  const items = start < 0 ? [] : sorted.slice(start, start + limit);
+  const more = start >= 0 && start + limit < sorted.length;
+  return { items, cursor: more ? key(items[items.length - 1]) : null };
+}

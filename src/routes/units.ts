@@ -2,13 +2,12 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Env } from "../env";
 import { ApiError } from "../errors";
-import { createLayout } from "../nn/layout";
-import { decodeModel } from "../nn/model-codec";
+import { createLayout, type Layout } from "../nn/layout";
 import { unitImages } from "../nn/units";
-import { getModelBlob } from "../storage/models";
 import { getCheckpointBytes, getRecord } from "../storage/runs";
 import { decodeCheckpoint } from "../training/checkpoint";
 import { ENDED, type RunRecord } from "../training/record";
+import { readModel } from "./predict";
 import { errorResponse } from "./schemas";
 import { validationHook } from "./validation";
 
@@ -27,11 +26,11 @@ export function toBase64(bytes: Uint8Array): string {
   return btoa(s);
 }
 
-function answer(layers: number[], params: Float32Array, max: number, step?: number) {
-  const layout = createLayout(layers);
+function answer(layout: Layout, params: Float32Array, max: number, step?: number) {
   const { units, pixels } = unitImages(layout, params, max);
-  const side = Math.sqrt(layers[0]);
-  const [rows, cols] = Number.isInteger(side) ? [side, side] : [1, layers[0]];
+  const D = layout.sizes[0];
+  const side = Math.sqrt(D);
+  const [rows, cols] = Number.isInteger(side) ? [side, side] : [1, D];
   return { units, rows, cols, ...(step === undefined ? {} : { step }), pixels: toBase64(pixels) };
 }
 
@@ -50,16 +49,16 @@ unitRoutes.openapi(
     const r = found.record;
     if (ENDED.includes(r.status)) {
       // An ended run keeps no checkpoints: its units are its model's, if it made one.
-      const blob = r.modelId === null ? null : await getModelBlob(c.env.STORE_BUCKET, r.modelId);
-      if (blob === null) throw new ApiError(404, "not_found", `run ${id} has ended (${r.status}) and has no model: its checkpoints are deleted`);
-      return c.json(answer(r.spec.layers, decodeModel(blob).params, c.req.valid("query").max, r.step), 200);
+      const model = r.modelId === null ? null : await readModel(c.env.STORE_BUCKET, r.modelId);
+      if (model === null) throw new ApiError(404, "not_found", `run ${id} has ended (${r.status}) and has no model: its checkpoints are deleted`);
+      return c.json(answer(model.layout, model.params, c.req.valid("query").max, r.step), 200);
     }
     // The latest checkpoint, or the one after it if a step pruned it meanwhile (two are always kept).
     const step = r.step;
     const bytes = (await getCheckpointBytes(c.env.STORE_BUCKET, id, step)) ?? (await getCheckpointBytes(c.env.STORE_BUCKET, id, step + 1));
     if (bytes === null) throw new ApiError(404, "not_found", `run ${id} has no checkpoint at step ${step}`);
     const ck = decodeCheckpoint(bytes);
-    return c.json(answer(found.record.spec.layers, ck.params, c.req.valid("query").max, ck.step), 200);
+    return c.json(answer(createLayout(found.record.spec.layers), ck.params, c.req.valid("query").max, ck.step), 200);
   },
 );
 
@@ -71,9 +70,8 @@ unitRoutes.openapi(
   }),
   async (c) => {
     const { id } = c.req.valid("param");
-    const blob = await getModelBlob(c.env.STORE_BUCKET, id);
-    if (blob === null) throw new ApiError(404, "not_found", `no model ${id}`);
-    const model = decodeModel(blob);
-    return c.json(answer(model.layers, model.params, c.req.valid("query").max), 200);
+    const model = await readModel(c.env.STORE_BUCKET, id);
+    if (model === null) throw new ApiError(404, "not_found", `no model ${id}`);
+    return c.json(answer(model.layout, model.params, c.req.valid("query").max), 200);
   },
 );

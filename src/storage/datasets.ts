@@ -96,18 +96,22 @@ export async function readManifest(bucket: R2Bucket, name: string): Promise<Data
   return checkManifest(value, key);
 }
 
-/**
- * Every visible dataset's manifest (datasets whose manifest was written), sorted by name. A manifest that does not
- * check out is logged and left out: one damaged object does not hide the others.
- */
-export async function listManifests(bucket: R2Bucket): Promise<DatasetManifest[]> {
-  const names = await listNames(bucket, keys.datasetsPrefix, true);
+/** The names under datasets/ (visible or not: an upload under way has shards and no manifest yet), sorted. */
+export async function listDatasetNames(bucket: R2Bucket): Promise<string[]> {
   // By name: R2 lists "datasets/mnist-small/" before "datasets/mnist/" ("-" sorts before "/").
+  return (await listNames(bucket, keys.datasetsPrefix, true)).sort();
+}
+
+/**
+ * The manifests of the visible datasets among `names` (those whose manifest was written), in that order. A manifest
+ * that does not check out is logged and left out: one damaged object does not hide the others.
+ */
+export async function readManifests(bucket: R2Bucket, names: readonly string[]): Promise<DatasetManifest[]> {
   const manifests = await Promise.all(
-    names.sort().map((name) =>
+    names.map((name) =>
       readManifest(bucket, name).catch((err: unknown) => {
         if (!(err instanceof DatasetFormatError)) throw err;
-        console.error(`listManifests: skipping dataset ${name}: ${err.message}`);
+        console.error(`readManifests: skipping dataset ${name}: ${err.message}`);
         return null;
       }),
     ),

@@ -63,7 +63,10 @@ export async function getModelBlob(bucket: R2Bucket, id: string): Promise<Uint8A
   return obj === null ? null : new Uint8Array(await obj.arrayBuffer());
 }
 
-/** Every model's metadata from KV (may lag R2 by up to a minute elsewhere), newest first. */
+/** The order of listings, descending: creation time, then id. */
+export const modelOrderKey = (m: ModelMeta): string => `${m.createdAt} ${m.id}`;
+
+/** Every model's metadata from KV (may lag R2 by up to a minute elsewhere), newest first (descending modelOrderKey). */
 export async function listModels(kv: KVNamespace): Promise<ModelMeta[]> {
   const out: ModelMeta[] = [];
   let cursor: string | undefined;
@@ -72,7 +75,7 @@ export async function listModels(kv: KVNamespace): Promise<ModelMeta[]> {
     for (const k of page.keys) if (k.metadata) out.push(k.metadata);
     cursor = page.list_complete ? undefined : page.cursor;
   } while (cursor !== undefined);
-  return out.sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : 0));
+  return out.sort((a, b) => (modelOrderKey(a) < modelOrderKey(b) ? 1 : modelOrderKey(a) > modelOrderKey(b) ? -1 : 0));
 }
 
 /** The served model according to R2 (strongly consistent), with its etag for a conditional switch. */

@@ -88,7 +88,7 @@ export async function listActive(bucket: R2Bucket): Promise<string[]> {
 }
 
 /** Every run id, newest first (ids start with a time stamp). */
-export async function listRunIds(bucket: R2Bucket, limit: number): Promise<string[]> {
+export async function listRunIds(bucket: R2Bucket): Promise<string[]> {
   const ids = await listNames(bucket, keys.runsPrefix, true);
-  return ids.sort().reverse().slice(0, limit);
+  return ids.sort().reverse();
 }

@@ -2,6 +2,7 @@
 import { exports } from "cloudflare:workers";
 import { expect, test } from "vitest";
 import { app } from "../../src/app";
+import { asNewClient } from "../helpers/client";
 
 const BODIES = [
   "", "null", "[]", "{}", "\"text\"", "{\"a\":", "{\"layers\":[1e999],\"image\":null}",
@@ -31,7 +32,7 @@ test.each(routes.map((r) => [`${r.method} ${r.path}`, r.method, r.path] as const
       { headers: { "content-type": "multipart/form-data; boundary=x", authorization: ADMIN_JSON.authorization }, body: "--x\r\n\r\n--x--" },
     ];
     for (const { headers, body } of requests) {
-      const res = await exports.default.fetch(`http://edgeprop${path}?max=abc&limit=-1`, { method, headers, body });
+      const res = await exports.default.fetch(`http://edgeprop${path}?max=abc&limit=-1`, { method, headers: asNewClient(headers), body });
       expect(res.status, `${method} ${path} ${JSON.stringify(headers)} ${String(body).slice(0, 60)}`).toBeLessThan(500);
       if (res.status >= 400) {
         const err = (await res.json()) as { error: { code: string; message: string } };

@@ -10,6 +10,7 @@ import { seedRng } from "../../src/nn/random";
 import { MAX_IMPORT_EVAL_WORK } from "../../src/routes/models";
 import { loadShard } from "../../src/storage/datasets";
 import { getServingId, getServingRecord } from "../../src/storage/models";
+import { asNewClient } from "../helpers/client";
 import { storeMnist } from "../helpers/mnist";
 
 const JSON_HEADERS = { "content-type": "application/json" };
@@ -20,7 +21,7 @@ interface WeightsBody { id: string; layers: number[]; loss: Loss; params: number
 interface ErrorBody { error: { code: string; message: string } }
 
 async function call(method: string, path: string, body?: unknown, headers: Record<string, string> = ADMIN): Promise<{ status: number; body: any }> {
-  const res = await exports.default.fetch(`http://edgeprop${path}`, { method, headers, body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body) });
+  const res = await exports.default.fetch(`http://edgeprop${path}`, { method, headers: asNewClient(headers), body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body) });
   return { status: res.status, body: await res.json() };
 }
 
@@ -75,7 +76,7 @@ beforeAll(async () => {
 
 // First in this file (storage is per file): nothing imported yet.
 test("an empty registry: no models, nothing served; unknown ids → 404, invalid ids → 400", async () => {
-  expect(await call("GET", "/v1/models")).toEqual({ status: 200, body: { servingModelId: null, models: [] } });
+  expect(await call("GET", "/v1/models")).toEqual({ status: 200, body: { servingModelId: null, models: [], cursor: null } });
   for (const [method, path] of [["GET", "/v1/models/m-nope"], ["GET", "/v1/models/m-nope/weights"], ["POST", "/v1/models/m-nope/promote"]]) {
     expect(await call(method, path)).toMatchObject({ status: 404, body: { error: { code: "not_found", message: "no model m-nope" } } });
   }

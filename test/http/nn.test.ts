@@ -2,11 +2,12 @@ import { exports } from "cloudflare:workers";
 import { describe, expect, test } from "vitest";
 import { checkGradients, debugProblem } from "../../src/nn/gradcheck";
 import { nnCost } from "../../src/nn/network";
+import { asNewClient } from "../helpers/client";
 
 function post(path: string, body: unknown, headers: Record<string, string> = { "content-type": "application/json" }) {
   return exports.default.fetch(`http://edgeprop${path}`, {
     method: "POST",
-    headers,
+    headers: asNewClient(headers),
     body: typeof body === "string" ? body : JSON.stringify(body),
   });
 }
@@ -110,7 +111,7 @@ describe("POST /v1/nn/gradcheck", () => {
   });
 
   test("no body at all uses the defaults", async () => {
-    const res = await exports.default.fetch("http://edgeprop/v1/nn/gradcheck", { method: "POST" });
+    const res = await exports.default.fetch("http://edgeprop/v1/nn/gradcheck", { method: "POST", headers: asNewClient() });
     expect(res.status).toBe(200);
   });
 

@@ -8,6 +8,7 @@ import { nextDouble, seedRng } from "../../src/nn/random";
 import { MAX_PREDICT_BATCH } from "../../src/routes/predict";
 import { MODEL_CACHE_MAX_BYTES, MODEL_CACHE_MAX_MODELS, modelCacheStats, rowsWithin } from "../../src/storage/model-cache";
 import { keys } from "../../src/storage/keys";
+import { asNewClient } from "../helpers/client";
 
 const JSON_HEADERS = { "content-type": "application/json" };
 const ADMIN = { ...JSON_HEADERS, authorization: "Bearer test-admin-token" };
@@ -18,7 +19,7 @@ interface PredictBody { modelId: string; predictions: Prediction[] }
 interface ErrorBody { error: { code: string; message: string } }
 
 function post(path: string, body: unknown, headers: Record<string, string> = JSON_HEADERS): Promise<Response> {
-  return exports.default.fetch(`http://edgeprop${path}`, { method: "POST", headers, body: typeof body === "string" ? body : JSON.stringify(body) });
+  return exports.default.fetch(`http://edgeprop${path}`, { method: "POST", headers: asNewClient(headers), body: typeof body === "string" ? body : JSON.stringify(body) });
 }
 
 /** Imports a network over HTTP: `params` (or seeded random weights) sent as doubles, kept here as the float32 the server stores. */

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, test } from "vitest";
 import { DatasetFormatError, SHARD_SIZE } from "../../src/data/shards";
-import { clearShardCache, listManifests, loadShard, newDatasetVersion, readManifest, writeDataset } from "../../src/storage/datasets";
+import { clearShardCache, listDatasetNames, loadShard, newDatasetVersion, readManifest, readManifests, writeDataset } from "../../src/storage/datasets";
 import { keys } from "../../src/storage/keys";
 
 const bucket = env.STORE_BUCKET;
@@ -107,12 +107,12 @@ describe("writeDataset, readManifest, loadShard", () => {
   });
 });
 
-describe("listManifests", () => {
+describe("listDatasetNames and readManifests", () => {
   test("lists datasets whose manifest exists and skips one with shards only", async () => {
     await writeDataset(bucket, "listed-b", "v1", shape, split(10, 0), split(10, 0));
     await writeDataset(bucket, "listed-a", newDatasetVersion(), shape, split(1001, 0), split(3, 0));
     await bucket.put(keys.shard("unlisted", "v1", "train", 0), new Uint8Array(40));
-    const names = (await listManifests(bucket)).map((m) => m.name);
+    const names = (await readManifests(bucket, await listDatasetNames(bucket))).map((m) => m.name);
     expect(names).toContain("listed-a");
     expect(names).toContain("listed-b");
     expect(names).not.toContain("unlisted");
@@ -123,7 +123,7 @@ describe("listManifests", () => {
     await writeDataset(bucket, "sort", "v1", shape, split(10, 0), split(10, 0));
     await writeDataset(bucket, "sort-more", "v1", shape, split(10, 0), split(10, 0));
     await bucket.put(keys.datasetManifest("sort-damaged"), "{}");
-    const names = (await listManifests(bucket)).map((m) => m.name);
+    const names = (await readManifests(bucket, await listDatasetNames(bucket))).map((m) => m.name);
     expect(names.filter((n) => n.startsWith("sort"))).toEqual(["sort", "sort-more"]);
     await bucket.delete(keys.datasetManifest("sort-damaged"));
   });

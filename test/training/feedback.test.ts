@@ -8,15 +8,14 @@ import { decodeShard } from "../../src/data/shards";
 import { keys } from "../../src/storage/keys";
 import { getRecord } from "../../src/storage/runs";
 import type { RunRecord } from "../../src/training/record";
+import { asNewClient } from "../helpers/client";
 import { storeMnist } from "../helpers/mnist";
 
 const JSON_HEADERS = { "content-type": "application/json" };
 const ADMIN = { ...JSON_HEADERS, authorization: "Bearer test-admin-token" };
-let client = 0;
 /** A client of its own per request (the feedback route is rate-limited per CF-Connecting-IP). */
-const anonymous = () => ({ ...JSON_HEADERS, "cf-connecting-ip": `10.0.${++client >> 8}.${client & 255}` });
-const post = (path: string, body: unknown, headers: Record<string, string> = anonymous()) =>
-  exports.default.fetch(`http://edgeprop${path}`, { method: "POST", headers, body: JSON.stringify(body) });
+const post = (path: string, body: unknown, headers: Record<string, string> = JSON_HEADERS) =>
+  exports.default.fetch(`http://edgeprop${path}`, { method: "POST", headers: asNewClient(headers), body: JSON.stringify(body) });
 const counts = async () => (await (await exports.default.fetch("http://edgeprop/v1/feedback")).json()) as { pending: number; accepted: number };
 
 /** A crude "1": a vertical bar at column x, told apart by a lit pixel `marker` (0..111) above the bar. */
