@@ -4,7 +4,7 @@
  * checked after the work would show as a test timeout, not as a pass.
  */
 import { exports } from "cloudflare:workers";
-import { describe, expect, test } from "vitest";
+import { beforeAll, describe, expect, test } from "vitest";
 import { parameterCount } from "../../src/nn/layout";
 import { MAX_COST_PARAMS, MAX_COST_WORK, MAX_GRADCHECK_WORK } from "../../src/routes/nn";
 import { MAX_COST_BODY_BYTES, MAX_FEEDBACK_BODY_BYTES, MAX_PREDICT_BODY_BYTES } from "../../src/routes/policy";
@@ -75,10 +75,13 @@ describe("POST /v1/predict with the largest model a run may train (784-1000-500-
   const dense = (n: number) => JSON.stringify(Array.from({ length: n }, (_, i) => Array.from({ length: 784 }, (_, j) => ((i + j) % 10) / 10)));
   let id = "";
 
-  test("pinned: 256 dense images → 413 naming the cap and the batch allowed; that batch answers", async () => {
+  beforeAll(async () => {
     const imported = await post("/v1/models", `{"layers":${JSON.stringify(layers)},"loss":"softmax","params":[0${",0".repeat(P - 1)}]}`, ADMIN);
     expect(imported.status).toBe(201);
     id = ((await imported.json()) as { id: string }).id;
+  });
+
+  test("pinned: 256 dense images → 413 naming the cap and the batch allowed; that batch answers", async () => {
     await expectRefused(await post("/v1/predict", `{"model":"${id}","images":${dense(256)}}`), 413, "too_much_work", `at most ${MAX_PREDICT_WORK}`, `256 images × ${P} parameters of model ${id}`, `at most ${most} images`);
     const ok = await post("/v1/predict", `{"model":"${id}","images":${dense(most)}}`);
     expect(ok.status).toBe(200);

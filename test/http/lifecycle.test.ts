@@ -46,7 +46,6 @@ const RUN = { dataset: "mnist", layers: [784, 6, 10], optimizer: { name: "adam" 
 
 beforeAll(async () => {
   await storeMnist("mnist", 500, 200);
-  await storeMnist("other", 300, 100);
 });
 
 describe("promotion and imports: only what fits and stays finite is served", () => {
@@ -92,11 +91,12 @@ describe("DELETE /v1/models/:id", () => {
 
 describe("DELETE /v1/runs/:id and DELETE /v1/datasets/:name", () => {
   test("an active run → 409 for the run and its dataset; once ended, the run goes and its model stays", async () => {
-    const started = await call("POST", "/v1/runs", { ...RUN, dataset: "other", epochs: 30 });
+    await storeMnist("busy", 300, 100);
+    const started = await call("POST", "/v1/runs", { ...RUN, dataset: "busy", epochs: 30 });
     expect(started.status).toBe(202);
     const id = started.body.id;
     expect(await call("DELETE", `/v1/runs/${id}`)).toMatchObject({ status: 409, body: { error: { code: "run_active" } } });
-    const busy = await call("DELETE", "/v1/datasets/other");
+    const busy = await call("DELETE", "/v1/datasets/busy");
     expect(busy).toMatchObject({ status: 409, body: { error: { code: "dataset_in_use", message: expect.stringContaining(id) } } });
     expect((await call("POST", `/v1/runs/${id}/cancel`)).status).toBe(200);
     expect(await call("DELETE", `/v1/runs/${id}`)).toEqual({ status: 200, body: { deleted: id } });
@@ -110,6 +110,7 @@ describe("DELETE /v1/runs/:id and DELETE /v1/datasets/:name", () => {
   });
 
   test("a dataset no run uses is deleted with its shards; unknown → 404; no token → 401", async () => {
+    await storeMnist("other", 300, 100);
     expect((await call("DELETE", "/v1/datasets/other", undefined, {})).status).toBe(401);
     expect(await call("DELETE", "/v1/datasets/other")).toEqual({ status: 200, body: { deleted: "other" } });
     expect(await keysUnder(keys.datasetPrefix("other"))).toEqual([]);

@@ -74,15 +74,6 @@ beforeAll(async () => {
   mnist = await storeMnist("mnist", 2000, 10_000);
 });
 
-// First in this file (storage is per file): nothing imported yet.
-test("an empty registry: no models, nothing served; unknown ids → 404, invalid ids → 400", async () => {
-  expect(await call("GET", "/v1/models")).toEqual({ status: 200, body: { servingModelId: null, models: [], cursor: null } });
-  for (const [method, path] of [["GET", "/v1/models/m-nope"], ["GET", "/v1/models/m-nope/weights"], ["POST", "/v1/models/m-nope/promote"]]) {
-    expect(await call(method, path)).toMatchObject({ status: 404, body: { error: { code: "not_found", message: "no model m-nope" } } });
-  }
-  expect((await call("GET", "/v1/models/Not_An_Id/weights")).status).toBe(400);
-});
-
 describe("POST /v1/models: import", () => {
   test("answers 201 with the metadata of a fresh m-imp- model, then lists and shows it", async () => {
     const model = await importModel({ layers: [3, 5, 3], loss: "softmax", params: randomParams([3, 5, 3], 1), name: "tiny one" });

@@ -65,15 +65,6 @@ async function predict(body: unknown): Promise<PredictBody> {
   return (await res.json()) as PredictBody;
 }
 
-// First in this file (storage is per file): no model exists yet.
-test("with no model: 503 no_model, saying how to train or import one and promote it", async () => {
-  const res = await post("/v1/predict", { image: images(1, 784, 1)[0] });
-  expect(res.status).toBe(503);
-  const body = (await res.json()) as ErrorBody;
-  expect(body.error.code).toBe("no_model");
-  for (const how of ["POST /v1/runs", "npm run train", "POST /v1/models", "promote"]) expect(body.error.message).toContain(how);
-});
-
 let A: Net; // 784-16-10 softmax
 let B: Net; // 784-12-10, the course's sigmoid outputs
 let imported: Promise<void> | undefined;

@@ -82,7 +82,6 @@ describe("POST /v1/feedback", () => {
 });
 
 describe("a run with includeFeedback", () => {
-  let run: RunRecord;
   test("never trains on pending corrections; once some are accepted, trains on exactly those, newest first", async () => {
     const ids = await sendAll([100, 101, 102, 103, 104, 105, 106, 107], 7);
     const early = await post("/v1/runs", SPEC, ADMIN);
@@ -96,7 +95,7 @@ describe("a run with includeFeedback", () => {
     expect(review.status).toBe(200);
     const res = await post("/v1/runs", SPEC, ADMIN);
     expect(res.status).toBe(202);
-    run = (await res.json()) as RunRecord;
+    const run = (await res.json()) as RunRecord;
     expect(run.plan).toMatchObject({ baseCount: 1500, trainCount: 1505, feedback: { count: 5 } });
     expect(run.feedbackExamples).toBe(5);
     expect(await snapshotMarkers(run)).toEqual([104, 103, 102, 101, 100]);
@@ -113,24 +112,48 @@ describe("a run with includeFeedback", () => {
     expect(done.examplesSeen).toBe(2 * 1505);
     expect(done.feedbackExamples).toBe(5);
   });
+});
 
-  test("GET /v1/runs/:id/units and /v1/models/:id/units picture the first layer", async () => {
-    const res = await exports.default.fetch(`http://edgeprop/v1/runs/${run.id}/units?max=8`);
-    expect(res.status).toBe(200);
-    const units = (await res.json()) as { units: number; rows: number; cols: number; pixels: string; step: number };
-    expect(units).toMatchObject({ units: 8, rows: 28, cols: 28 });
+describe("GET /v1/runs/:id/units and /v1/models/:id/units picture the first layer", () => {
+  const UNITS_SPEC = { dataset: "mnist-f", layers: [784, 20, 10], optimizer: { name: "adam", learningRate: 0.003 }, batchSize: 50, promote: "never" };
+  /** Every one of `count` units of a units answer is scaled on its own to 0..255. */
+  function expectScaled(units: { units: number; rows: number; cols: number; pixels: string }, count: number): void {
+    expect(units).toMatchObject({ units: count, rows: 28, cols: 28 });
     const bytes = Uint8Array.from(atob(units.pixels), (ch) => ch.charCodeAt(0));
-    expect(bytes.length).toBe(8 * 784);
-    for (let u = 0; u < 8; u++) {
+    expect(bytes.length).toBe(count * 784);
+    for (let u = 0; u < count; u++) {
       const unit = bytes.subarray(u * 784, (u + 1) * 784);
       expect(Math.min(...unit)).toBe(0);
       expect(Math.max(...unit)).toBe(255);
     }
-    const record = (await getRecord<RunRecord>(env.STORE_BUCKET, run.id))!.record;
-    const model = (await (await exports.default.fetch(`http://edgeprop/v1/models/${record.modelId}/units`)).json()) as { units: number };
-    expect(model.units).toBe(20);
+  }
+  const units = async (path: string) => {
+    const res = await exports.default.fetch(`http://edgeprop${path}`);
+    expect(res.status).toBe(200);
+    return (await res.json()) as { units: number; rows: number; cols: number; pixels: string; step: number };
+  };
+
+  test("of a run while it trains (its latest checkpoint), then of its model once it has ended", async () => {
+    const res = await post("/v1/runs", { ...UNITS_SPEC, epochs: 40 }, ADMIN);
+    const run = (await res.json()) as RunRecord;
+    await vi.waitUntil(async () => (await getRecord<RunRecord>(env.STORE_BUCKET, run.id))!.record.step >= 1, { timeout: 30_000, interval: 20 });
+    expectScaled(await units(`/v1/runs/${run.id}/units?max=8`), 8);
+    expect((await post(`/v1/runs/${run.id}/cancel`, {}, ADMIN)).status).toBe(200);
+    // Cancelled without a model: its checkpoints are gone, so there is nothing to picture.
+    expect((await exports.default.fetch(`http://edgeprop/v1/runs/${run.id}/units`)).status).toBe(404);
+
+    const finished = (await (await post("/v1/runs", { ...UNITS_SPEC, epochs: 1 }, ADMIN)).json()) as RunRecord;
+    const done = await vi.waitUntil(async () => {
+      const r = (await getRecord<RunRecord>(env.STORE_BUCKET, finished.id))!.record;
+      return r.status === "succeeded" && r.promoted !== null ? r : false;
+    }, { timeout: 60_000, interval: 50 });
+    expectScaled(await units(`/v1/runs/${done.id}/units?max=8`), 8);
+    expect((await units(`/v1/models/${done.modelId}/units`)).units).toBe(20);
+  });
+
+  test("unknown ids → 404; max out of range → 400", async () => {
     expect((await exports.default.fetch("http://edgeprop/v1/runs/run-nope/units")).status).toBe(404);
     expect((await exports.default.fetch("http://edgeprop/v1/models/nope/units")).status).toBe(404);
-    expect((await exports.default.fetch(`http://edgeprop/v1/runs/${run.id}/units?max=0`)).status).toBe(400);
+    expect((await exports.default.fetch("http://edgeprop/v1/runs/run-nope/units?max=0")).status).toBe(400);
   });
 });
