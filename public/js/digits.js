@@ -29,10 +29,9 @@ export function initDigits(hooks) {
   const modelLine = $("guess-model");
   const message = $("predict-message");
   const bars = buildBars($("bars"));
-  const feedback = initFeedback({ input: () => shown.input, returnFocus: $("pad"), onSent: hooks.onFeedbackSent });
-
   /** The prediction on screen and the exact input it was computed from. */
   const shown = { input: null, prediction: null, modelId: null };
+  const feedback = initFeedback({ input: () => shown.input, returnFocus: $("pad"), onSent: hooks.onFeedbackSent });
   let generation = 0; // bumped by clear(): answers to requests sent before it are dropped
   let inFlight = false;
   let dirty = false;
