@@ -1,9 +1,13 @@
 /**
- * The "Draw a digit" panel: the pad, the 28×28 input beside it, the prediction (throttled while drawing: at most
- * one request in flight and one every PREDICT_INTERVAL_MS), the ten probabilities as bars, and the feedback
- * buttons ("that's wrong, it was …").
+ * The "Draw a digit" panel: the pad, the prediction strip (the 28×28 input, the predicted digit, its probability
+ * and the top three; on a phone it sits above the pad and stays in view while drawing, see style.css), the ten
+ * probabilities as bars, and the corrections ("that's wrong, it was …", feedback.js). Predictions are throttled
+ * while drawing: at most one request in flight and one every PREDICT_INTERVAL_MS. Every probability shown goes
+ * through formatProbability, so one value never reads as two roundings.
  */
 import { api } from "./api.js";
+import { initFeedback } from "./feedback.js";
+import { el, formatProbability } from "./format.js";
 import { createPad } from "./pad.js";
 import { centerOfMass, FIELD, toMnist } from "./preprocess.js";
 
@@ -21,14 +25,13 @@ export function initDigits(hooks) {
   const previewCtx = preview.getContext("2d");
   const guess = $("guess");
   const confidence = $("guess-confidence");
+  const top3 = $("guess-top");
+  const modelLine = $("guess-model");
   const message = $("predict-message");
-  const feedback = $("feedback");
-  const feedbackMessage = $("feedback-message");
   const bars = buildBars($("bars"));
-  buildFeedbackButtons($("feedback-digits"), sendFeedback);
-
   /** The prediction on screen and the exact input it was computed from. */
   const shown = { input: null, prediction: null, modelId: null };
+  const feedback = initFeedback({ input: () => shown.input, returnFocus: $("pad"), onSent: hooks.onFeedbackSent });
   let generation = 0; // bumped by clear(): answers to requests sent before it are dropped
   let inFlight = false;
   let dirty = false;
@@ -116,11 +119,13 @@ export function initDigits(hooks) {
 
   function showPrediction(p, modelId) {
     guess.textContent = String(p.digit);
-    confidence.textContent = `${(100 * p.probabilities[p.digit]).toFixed(1)}% sure · model ${modelId}`;
+    confidence.textContent = `${formatProbability(p.probabilities[p.digit]).text} sure`;
+    modelLine.textContent = `Predicted by model ${modelId}.`;
     message.textContent = "";
     bars.forEach((bar, k) => bar.set(p.probabilities[k], k === p.digit));
-    feedback.disabled = false;
-    feedbackMessage.textContent = "";
+    const ranked = p.probabilities.map((q, k) => [k, q]).sort((a, b) => b[1] - a[1]).slice(0, 3);
+    top3.replaceChildren(...ranked.map(([k, q]) => el("li", {}, el("b", {}, String(k)), ` ${formatProbability(q).text}`)));
+    feedback.enable();
   }
 
   function reset() {
@@ -132,22 +137,11 @@ export function initDigits(hooks) {
     drawPreview(null);
     guess.textContent = "–";
     confidence.textContent = "";
+    top3.replaceChildren();
+    modelLine.textContent = "";
     message.textContent = "";
     bars.forEach((bar) => bar.set(0, false));
-    feedback.disabled = true;
-    feedbackMessage.textContent = "";
-  }
-
-  async function sendFeedback(label) {
-    if (shown.input === null) return;
-    feedbackMessage.textContent = `Sending “it was ${label}”…`;
-    try {
-      await api("/v1/feedback", { method: "POST", body: { image: shown.input, label } });
-      feedbackMessage.textContent = `Thanks: sent as a ${label}. It awaits review: runs train on a correction only once an admin accepts it.`;
-      hooks.onFeedbackSent();
-    } catch (err) {
-      feedbackMessage.textContent = feedbackFailure(err);
-    }
+    feedback.disable();
   }
 
   reset();
@@ -187,32 +181,13 @@ function buildBars(list) {
     const value = li.querySelector(".bar-value");
     return {
       set(p, top) {
-        const pct = 100 * p;
-        fill.style.width = `${pct}%`;
-        value.textContent = `${pct < 10 ? pct.toFixed(1) : pct.toFixed(0)}%`;
-        track.setAttribute("aria-valuenow", pct.toFixed(1));
-        track.setAttribute("aria-valuetext", `${pct.toFixed(1)}%`);
+        const shown = formatProbability(p);
+        fill.style.width = `${100 * p}%`;
+        value.textContent = shown.text;
+        track.setAttribute("aria-valuenow", String(shown.value));
+        track.setAttribute("aria-valuetext", shown.text);
         li.classList.toggle("top", top);
       },
     };
   });
-}
-
-/** What to tell the sender of a correction that was not stored. */
-function feedbackFailure(err) {
-  if (err.status === 429) return "Not sent: too many corrections from your address. Wait a minute, then try again.";
-  if (err.status === 507) return "Not sent: the review queue is full (too many corrections await an admin's review). Try again later.";
-  return `Could not send the correction: ${err.message}`;
-}
-
-function buildFeedbackButtons(container, send) {
-  for (let k = 0; k < 10; k++) {
-    const b = document.createElement("button");
-    b.type = "button";
-    b.className = "digit-button";
-    b.textContent = String(k);
-    b.setAttribute("aria-label", `That's wrong, it was ${k}`);
-    b.addEventListener("click", () => send(k));
-    container.append(b);
-  }
 }

@@ -17,6 +17,21 @@ export function el(tag, props = {}, ...children) {
 
 export const formatLayers = (layers) => (Array.isArray(layers) ? layers.join("-") : "?");
 
+/**
+ * A probability as the page shows it, the one rounding used wherever a probability appears (the confidence, the
+ * bars' labels, their ARIA values, the top three): the nearest whole percent, except that a probability strictly
+ * between 0 and 1 never reads as 0% or 100%: under 0.5% it is "<1%", from 99.5% on ">99%". `value` is the number
+ * the text shows (1 for "<1%", 99 for ">99%"), for aria-valuenow.
+ * @param {number} p in [0, 1]
+ * @returns {{ value: number, text: string }}
+ */
+export function formatProbability(p) {
+  const n = Math.round(100 * p);
+  if (p > 0 && n < 1) return { value: 1, text: "<1%" };
+  if (p < 1 && n > 99) return { value: 99, text: ">99%" };
+  return { value: n, text: `${n}%` };
+}
+
 export const formatAccuracy = (a) => (typeof a === "number" ? `${(100 * a).toFixed(2)}%` : "–");
 
 /** "12 s", "3 min 05 s", "1 h 02 min". */

@@ -32,7 +32,10 @@ export function initTraining(hooks) {
   let datasets = [];
 
   $("run-optimizer").addEventListener("change", showOptimizerFields);
-  datasetSelect.addEventListener("change", fitLayersToDataset);
+  datasetSelect.addEventListener("change", () => {
+    describeDataset();
+    fitLayersToDataset();
+  });
   form.addEventListener("submit", (e) => {
     e.preventDefault();
     startRun();
@@ -53,10 +56,17 @@ export function initTraining(hooks) {
       return;
     }
     const current = datasetSelect.value || "mnist";
-    datasetSelect.replaceChildren(...datasets.map((d) => el("option", { value: d.name }, `${d.name} (${formatCount(d.train.count)} training, ${formatCount(d.test.count)} test)`)));
+    // The option is the name alone (a phone-wide select has room for little more); its sizes go in the hint below.
+    datasetSelect.replaceChildren(...datasets.map((d) => el("option", { value: d.name }, d.name)));
     if (datasets.some((d) => d.name === current)) datasetSelect.value = current;
     if (datasets.length === 0) formMessage.textContent = "No dataset yet: upload one with PUT /v1/datasets/:name (npm start loads MNIST).";
+    describeDataset();
     fitLayersToDataset();
+  }
+
+  function describeDataset() {
+    const d = datasets.find((x) => x.name === datasetSelect.value);
+    $("run-dataset-hint").textContent = d ? `${d.name}: ${formatCount(d.train.count)} training and ${formatCount(d.test.count)} test images of ${d.rows}×${d.cols}, ${d.classes} classes.` : "";
   }
 
   /** Sets the first and last layer sizes to the chosen dataset's pixels and classes. */

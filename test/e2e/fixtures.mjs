@@ -1,7 +1,9 @@
 /**
- * What the browser test needs on the server before it opens the page: a dataset named `mnist` uploaded through
- * the API, and a served model that recognizes digits, trained here in Node with the project's own numeric core
- * (src/nn) on real MNIST digits and imported through POST /v1/models.
+ * What the browser tests need. On the server, before the page opens: a dataset named `mnist` uploaded through the
+ * API, and a served model that recognizes digits, trained here in Node with the project's own numeric core (src/nn)
+ * on real MNIST digits and imported through POST /v1/models. In the page: drawing with the mouse or a finger, and
+ * reading what the page shows (the preview, the probabilities, where the prediction is, which controls
+ * do not fit).
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -83,4 +85,128 @@ export function trainDigitModel({ hidden = 32, trainCount = 20_000, epochs = 3, 
   forward(layout, "softmax", params, test.X, test.n, evalWs);
   const accuracy = countCorrect(layout, evalWs, test.y, test.n) / test.n;
   return { layers, loss: "softmax", params: Array.from(params), accuracy };
+}
+
+/** Draws strokes (points in fractions of the pad) with the mouse, slowly enough for the throttled predictions. */
+export async function draw(page, strokes, { stepsPerSegment = 12, pauseMs = 12 } = {}) {
+  await page.locator("#pad").scrollIntoViewIfNeeded();
+  const box = await page.locator("#pad").boundingBox();
+  const at = ([fx, fy]) => [box.x + fx * box.width, box.y + fy * box.height];
+  let moves = 0;
+  for (const stroke of strokes) {
+    await page.mouse.move(...at(stroke[0]));
+    await page.mouse.down();
+    for (let s = 1; s < stroke.length; s++) {
+      const [x0, y0] = at(stroke[s - 1]);
+      const [x1, y1] = at(stroke[s]);
+      for (let i = 1; i <= stepsPerSegment; i++) {
+        await page.mouse.move(x0 + ((x1 - x0) * i) / stepsPerSegment, y0 + ((y1 - y0) * i) / stepsPerSegment);
+        moves++;
+        await page.waitForTimeout(pauseMs);
+      }
+    }
+    await page.mouse.up();
+  }
+  return moves;
+}
+
+/**
+ * Draws one stroke with a finger (touch events through `cdp`, a session with touch emulation on) where the pad is
+ * on screen now, without scrolling; `whileDown()` runs after the first segment, the finger still on the pad.
+ */
+export async function touchDraw(page, cdp, stroke, whileDown = async () => {}) {
+  const box = await page.locator("#pad").boundingBox();
+  const points = stroke.map(([fx, fy]) => ({ x: box.x + fx * box.width, y: box.y + fy * box.height }));
+  await cdp.send("Input.dispatchTouchEvent", { type: "touchStart", touchPoints: [points[0]] });
+  for (let s = 1; s < points.length; s++) {
+    for (let i = 1; i <= 10; i++) {
+      const p = { x: points[s - 1].x + ((points[s].x - points[s - 1].x) * i) / 10, y: points[s - 1].y + ((points[s].y - points[s - 1].y) * i) / 10 };
+      await cdp.send("Input.dispatchTouchEvent", { type: "touchMove", touchPoints: [p] });
+      await page.waitForTimeout(10);
+    }
+    if (s === 1) await whileDown();
+  }
+  await cdp.send("Input.dispatchTouchEvent", { type: "touchEnd", touchPoints: [] });
+}
+
+/** The preview canvas as drawn on screen: its intensities and their centre of mass (pixel indices). */
+export function readPreview(page) {
+  return page.evaluate(() => {
+    const c = document.getElementById("preview");
+    const data = c.getContext("2d").getImageData(0, 0, 28, 28).data;
+    let m = 0, sx = 0, sy = 0;
+    const v = [];
+    for (let i = 0; i < 784; i++) {
+      const x = data[4 * i] / 255;
+      v.push(x);
+      m += x;
+      sx += x * (i % 28);
+      sy += x * Math.floor(i / 28);
+    }
+    return { pixels: v, mass: m, cx: sx / m, cy: sy / m, lit: v.filter((x) => x > 0).length };
+  });
+}
+
+/** Every probability as the page shows it: the confidence, the top three, each bar's label and ARIA values. */
+export function shownProbabilities(page) {
+  return page.evaluate(() => ({
+    confidence: document.getElementById("guess-confidence").textContent,
+    top3: [...document.querySelectorAll("#guess-top li")].map((li) => li.textContent),
+    bars: [...document.querySelectorAll("#bars li")].map((li) => {
+      const track = li.querySelector(".bar-track");
+      return { label: li.querySelector(".bar-value").textContent, valuetext: track.getAttribute("aria-valuetext"), valuenow: track.getAttribute("aria-valuenow"), top: li.classList.contains("top") };
+    }),
+  }));
+}
+
+/**
+ * Where the prediction is: whether the digit, the confidence and the top three are all inside the viewport, whether
+ * the digit is the element seen at its own place (nothing covers it), and the strip's and the pad's edges.
+ */
+export function predictionPlace(page) {
+  return page.evaluate(() => {
+    const rect = (id) => document.getElementById(id).getBoundingClientRect();
+    const inView = (r) => r.height > 0 && r.top >= 0 && r.bottom <= innerHeight && r.left >= 0 && r.right <= innerWidth;
+    const guess = rect("guess");
+    const seen = document.elementFromPoint(guess.left + guess.width / 2, guess.top + guess.height / 2);
+    return {
+      guess: document.getElementById("guess").textContent,
+      inView: ["guess", "guess-confidence", "guess-top"].every((id) => inView(rect(id))),
+      uncovered: document.getElementById("guess").contains(seen),
+      strip: { top: rect("prediction-strip").top, bottom: rect("prediction-strip").bottom },
+      pad: { top: rect("pad").top, bottom: rect("pad").bottom },
+    };
+  });
+}
+
+/**
+ * Every visible select, button, input and summary that sticks out of the viewport or of its parent, whose content
+ * is wider than its box (scrollWidth > clientWidth), or whose text does not fit in it: each option of a select and
+ * the value (or placeholder) of a text field, measured in the control's own font against its content box. A typed
+ * password is left out: it scrolls in its field by design.
+ */
+export function controlsThatDoNotFit(page) {
+  return page.evaluate(() => {
+    const ctx = document.createElement("canvas").getContext("2d");
+    const problems = [];
+    for (const el of document.querySelectorAll("select, button, input, summary")) {
+      if (el.getClientRects().length === 0) continue;
+      const name = `${el.tagName.toLowerCase()} ${el.id || el.getAttribute("aria-label") || el.textContent.trim()}`;
+      const r = el.getBoundingClientRect();
+      const parent = el.parentElement.getBoundingClientRect();
+      if (r.left < -0.5 || r.right > innerWidth + 0.5) problems.push(`${name}: outside the screen (${r.left}..${r.right})`);
+      if (r.left < parent.left - 0.5 || r.right > parent.right + 0.5) problems.push(`${name}: outside its parent (${r.left}..${r.right} in ${parent.left}..${parent.right})`);
+      if (el.type === "password" || el.type === "checkbox") continue;
+      if (el.scrollWidth > el.clientWidth + 1) problems.push(`${name}: content ${el.scrollWidth} px wide in ${el.clientWidth}`);
+      const style = getComputedStyle(el);
+      const room = el.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+      const texts = el.tagName === "SELECT" ? [...el.options].map((o) => o.text) : el.tagName === "INPUT" ? [el.value || el.placeholder] : [];
+      ctx.font = style.font;
+      for (const t of texts) {
+        const w = ctx.measureText(t).width;
+        if (w > room + 0.5) problems.push(`${name}: "${t}" needs ${Math.ceil(w)} px, has ${Math.floor(room)}`);
+      }
+    }
+    return problems;
+  });
 }

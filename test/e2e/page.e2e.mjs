@@ -4,7 +4,9 @@
  * through the API) and a served model trained here with src/nn, so that drawn digits are recognized.
  *
  * Every test opens its own tab and fails on any console error, page error, failed request or HTTP error answer it
- * saw. Chromium is /usr/bin/chromium (`apt-get install chromium`; CHROMIUM_PATH overrides it).
+ * saw. Chromium is /usr/bin/chromium (`apt-get install chromium`; CHROMIUM_PATH overrides it). The phone tests
+ * (375×740, a finger through touch emulation) check that the prediction stays in view while drawing, that a
+ * correction can be undone, and that every control fits the screen.
  * Screenshots go to test-results/ (desktop.png, phone.png); with EDGEPROP_DOCS_SCREENSHOT=1 the desktop one is
  * also written to docs/screenshot.png.
  */
@@ -14,7 +16,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { call, trainDigitModel, uploadTestDigitsAs } from "./fixtures.mjs";
+import { formatProbability } from "../../public/js/format.js";
+import { call, controlsThatDoNotFit, draw, predictionPlace, readPreview, shownProbabilities, touchDraw, trainDigitModel, uploadTestDigitsAs } from "./fixtures.mjs";
 import { ROOT, startWrangler } from "./server.mjs";
 
 const RESULTS = join(ROOT, "test-results");
@@ -36,14 +39,15 @@ let served; // the imported model: { id, testAccuracy, … }
 
 beforeAll(async () => {
   mkdirSync(RESULTS, { recursive: true });
+  // Trained before the server starts: seconds of CPU between two requests would let the server close the idle
+  // kept-alive connection, which fetch would then reuse for the import and see closed.
+  const model = trainDigitModel();
+  expect(model.accuracy).toBeGreaterThan(0.85);
   // A small STEP_WORK cuts the page's tiny run into several steps, so that its progress and charts move; a review
   // queue of two corrections lets the feedback test see the page's answer to a full queue.
   server = await startWrangler({ token: TOKEN, vars: { STEP_WORK: "2e7", FEEDBACK_PENDING_MAX: "2" }, logFile: join(RESULTS, "wrangler-e2e.log") });
   const upload = await uploadTestDigitsAs(server.url, TOKEN, "mnist");
   expect(upload.status, JSON.stringify(upload.body)).toBe(201);
-
-  const model = trainDigitModel();
-  expect(model.accuracy).toBeGreaterThan(0.85);
   const imported = await call(server.url, "/v1/models", { method: "POST", token: TOKEN, body: { layers: model.layers, loss: model.loss, params: model.params } });
   expect(imported.status, JSON.stringify(imported.body)).toBe(201);
   served = imported.body;
@@ -84,51 +88,31 @@ async function openPage(viewport = DESKTOP) {
   return { page, problems };
 }
 
-/** Draws strokes (points in fractions of the pad) with the mouse, slowly enough for the throttled predictions. */
-async function draw(page, strokes, { stepsPerSegment = 12, pauseMs = 12 } = {}) {
-  await page.locator("#pad").scrollIntoViewIfNeeded();
-  const box = await page.locator("#pad").boundingBox();
-  const at = ([fx, fy]) => [box.x + fx * box.width, box.y + fy * box.height];
-  let moves = 0;
-  for (const stroke of strokes) {
-    await page.mouse.move(...at(stroke[0]));
-    await page.mouse.down();
-    for (let s = 1; s < stroke.length; s++) {
-      const [x0, y0] = at(stroke[s - 1]);
-      const [x1, y1] = at(stroke[s]);
-      for (let i = 1; i <= stepsPerSegment; i++) {
-        await page.mouse.move(x0 + ((x1 - x0) * i) / stepsPerSegment, y0 + ((y1 - y0) * i) / stepsPerSegment);
-        moves++;
-        await page.waitForTimeout(pauseMs);
-      }
-    }
-    await page.mouse.up();
-  }
-  return moves;
-}
-
 /** Waits until the prediction on screen is that of the drawing; returns it with its input. */
 async function settledPrediction(page) {
   await page.waitForFunction(() => window.edgeprop?.settled && window.edgeprop.lastPrediction !== null);
   return page.evaluate(() => ({ input: window.edgeprop.lastInput, prediction: window.edgeprop.lastPrediction, shown: document.getElementById("guess").textContent }));
 }
 
-/** The preview canvas as drawn on screen: its intensities and their centre of mass (pixel indices). */
-function readPreview(page) {
-  return page.evaluate(() => {
-    const c = document.getElementById("preview");
-    const data = c.getContext("2d").getImageData(0, 0, 28, 28).data;
-    let m = 0, sx = 0, sy = 0;
-    const v = [];
-    for (let i = 0; i < 784; i++) {
-      const x = data[4 * i] / 255;
-      v.push(x);
-      m += x;
-      sx += x * (i % 28);
-      sy += x * Math.floor(i / 28);
-    }
-    return { pixels: v, mass: m, cx: sx / m, cy: sy / m, lit: v.filter((x) => x > 0).length };
-  });
+/** Every probability on screen is `probabilities` through the page's one rounding, the top digit's everywhere alike. */
+async function expectOneRounding(page, probabilities, digit) {
+  const shown = await shownProbabilities(page);
+  expect(shown.bars.map((b) => b.label)).toEqual(probabilities.map((p) => formatProbability(p).text));
+  expect(shown.bars.map((b) => b.valuetext)).toEqual(shown.bars.map((b) => b.label));
+  expect(shown.bars.map((b) => Number(b.valuenow))).toEqual(probabilities.map((p) => formatProbability(p).value));
+  expect(shown.bars.findIndex((b) => b.top)).toBe(digit);
+  expect(shown.confidence).toBe(`${shown.bars[digit].label} sure`);
+  const ranked = probabilities.map((p, k) => [k, p]).sort((a, b) => b[1] - a[1]).slice(0, 3);
+  expect(shown.top3).toEqual(ranked.map(([k]) => `${k} ${shown.bars[k].label}`));
+  return shown;
+}
+
+/** A tab at phone size whose finger (touch events through the returned CDP session) draws on the pad. */
+async function openPhone() {
+  const { page, problems } = await openPage(PHONE);
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send("Emulation.setTouchEmulationEnabled", { enabled: true, maxTouchPoints: 1 });
+  return { page, problems, cdp };
 }
 
 describe("the page", () => {
@@ -164,6 +148,7 @@ describe("the page", () => {
     prediction.probabilities.forEach((p, k) => expect(p).toBeCloseTo(api.body.predictions[0].probabilities[k], 6));
     const topBar = await page.locator("#bars li.top .bar-track").getAttribute("aria-label");
     expect(topBar).toBe(`Probability of ${prediction.digit}`);
+    await expectOneRounding(page, prediction.probabilities, prediction.digit);
 
     // Clear empties the pad, the preview and the prediction.
     await page.getByRole("button", { name: "Clear" }).click();
@@ -179,7 +164,12 @@ describe("the page", () => {
     await draw(page, SEVEN);
     const { input } = await settledPrediction(page);
     const isPost = (r) => r.url().endsWith("/v1/feedback") && r.request().method() === "POST";
-    const send = (k) => Promise.all([page.waitForResponse(isPost), page.getByRole("button", { name: `That's wrong, it was ${k}` }).click()]).then(([r]) => r);
+    // A chosen digit waits 5 s behind Undo; "Send now" sends it at once.
+    const send = async (k) => {
+      await page.getByRole("button", { name: `That's wrong, it was ${k}` }).click();
+      const [response] = await Promise.all([page.waitForResponse(isPost), page.getByRole("button", { name: "Send now" }).click()]);
+      return response;
+    };
     const [request, response] = await Promise.all([
       page.waitForRequest((r) => r.url().endsWith("/v1/feedback") && r.method() === "POST"),
       send(7),
@@ -298,6 +288,7 @@ describe("the page", () => {
     await expect.poll(() => page.locator("#model-list").textContent(), POLL).toContain(record.modelId);
     expect((await call(server.url, "/healthz")).body.servingModelId).toBe(served.id);
 
+    expect(await controlsThatDoNotFit(page)).toEqual([]);
     await draw(page, THREE);
     await settledPrediction(page);
     await page.screenshot({ path: join(RESULTS, "desktop.png"), fullPage: true });
@@ -329,31 +320,133 @@ describe("the page", () => {
     await page.close();
   });
 
-  test("a phone-sized screen: no horizontal overflow, and a finger can draw", async () => {
-    const { page, problems } = await openPage(PHONE);
-    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-    expect(overflow).toBeLessThanOrEqual(0);
-    // Touch: pointer events of type "touch" from the emulated touch screen.
-    const cdp = await page.context().newCDPSession(page);
-    await cdp.send("Emulation.setTouchEmulationEnabled", { enabled: true, maxTouchPoints: 1 });
-    const box = await page.locator("#pad").boundingBox();
-    const points = SEVEN[0].map(([fx, fy]) => ({ x: box.x + fx * box.width, y: box.y + fy * box.height }));
-    const pointerTypes = page.evaluate(() => new Promise((resolve) => document.getElementById("pad").addEventListener("pointerdown", (e) => resolve(e.pointerType), { once: true })));
-    await cdp.send("Input.dispatchTouchEvent", { type: "touchStart", touchPoints: [points[0]] });
-    for (let s = 1; s < points.length; s++) {
-      for (let i = 1; i <= 10; i++) {
-        const p = { x: points[s - 1].x + ((points[s].x - points[s - 1].x) * i) / 10, y: points[s - 1].y + ((points[s].y - points[s - 1].y) * i) / 10 };
-        await cdp.send("Input.dispatchTouchEvent", { type: "touchMove", touchPoints: [p] });
-        await page.waitForTimeout(10);
-      }
-    }
-    await cdp.send("Input.dispatchTouchEvent", { type: "touchEnd", touchPoints: [] });
-    expect(await pointerTypes).toBe("touch");
-    const { input } = await settledPrediction(page);
-    expect(input.filter((v) => v > 0).length).toBeGreaterThan(40);
+  test("on a phone, the prediction stays in view while a finger draws", async () => {
+    const { page, problems, cdp } = await openPhone();
     expect(await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)).toBeLessThanOrEqual(0);
+    const pointerType = page.evaluate(() => new Promise((resolve) => document.getElementById("pad").addEventListener("pointerdown", (e) => resolve(e.pointerType), { once: true })));
+    /** Where the prediction is once it shows, the finger still on the pad. */
+    const placeWhileDrawing = async () => {
+      await page.waitForFunction(() => document.getElementById("guess").textContent !== "–", null, POLL);
+      expect(await page.evaluate(() => window.edgeprop.settled)).toBe(false);
+      return predictionPlace(page);
+    };
+
+    // As the page opens: the whole pad is on screen, the strip above it, and the prediction shows there mid-stroke.
+    let place;
+    await touchDraw(page, cdp, SEVEN[0], async () => (place = await placeWhileDrawing()));
+    expect(await pointerType).toBe("touch");
+    expect(place).toMatchObject({ inView: true, uncovered: true });
+    expect(place.strip.bottom).toBeLessThanOrEqual(place.pad.top);
+    expect(place.pad.top).toBeGreaterThanOrEqual(0);
+    expect(place.pad.bottom).toBeLessThanOrEqual(PHONE.height);
+    const seven = await settledPrediction(page);
+    expect(seven.input.filter((v) => v > 0).length).toBeGreaterThan(40);
+    await expectOneRounding(page, seven.prediction.probabilities, seven.prediction.digit);
+
+    // Scrolled on until the strip's own place is above the screen: it sticks to the top edge, in view and on top.
+    await page.getByRole("button", { name: "Clear" }).click();
+    await page.evaluate(() => window.scrollTo(0, window.scrollY + document.querySelector(".draw-grid").getBoundingClientRect().top + 30));
+    await touchDraw(page, cdp, THREE[0], async () => (place = await placeWhileDrawing()));
+    expect(place).toMatchObject({ inView: true, uncovered: true });
+    expect(Math.abs(place.strip.top)).toBeLessThan(1);
+    expect(place.pad.bottom).toBeLessThanOrEqual(PHONE.height);
+    const three = await settledPrediction(page);
+    await expectOneRounding(page, three.prediction.probabilities, three.prediction.digit);
+    expect(await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)).toBeLessThanOrEqual(0);
+    await page.evaluate(() => window.scrollTo(0, 0));
     await page.screenshot({ path: join(RESULTS, "phone.png"), fullPage: true });
     expect(problems).toEqual([]);
     await page.close();
+  });
+
+  test("one rounding for every probability: 99.5% reads \">99%\" in the strip, the bars and their ARIA values alike", async () => {
+    expect([0, 0.004, 0.005, 0.5, 0.994, 0.995, 0.99999, 1].map(formatProbability)).toEqual([
+      { value: 0, text: "0%" }, { value: 1, text: "<1%" }, { value: 1, text: "1%" }, { value: 50, text: "50%" },
+      { value: 99, text: "99%" }, { value: 99, text: ">99%" }, { value: 99, text: ">99%" }, { value: 100, text: "100%" },
+    ]);
+    const { page, problems } = await openPage(PHONE);
+    // The model's answer replaced by one whose top probability is 99.5%: the case once shown as "99.5% sure" beside
+    // a bar labelled 100%.
+    const probabilities = [0, 0.004, 0, 0, 0, 0, 0, 0.995, 0, 0.001];
+    const answer = JSON.stringify({ modelId: served.id, predictions: [{ digit: 7, probabilities }] });
+    await page.route("**/v1/predict", (route) => route.fulfill({ status: 200, contentType: "application/json", body: answer }));
+    await draw(page, SEVEN);
+    await settledPrediction(page);
+    const shown = await expectOneRounding(page, probabilities, 7);
+    expect(shown.confidence).toBe(">99% sure");
+    expect(shown.top3).toEqual(["7 >99%", "1 <1%", "9 <1%"]);
+    expect(shown.bars.map((b) => b.label)).toEqual(["0%", "<1%", "0%", "0%", "0%", "0%", "0%", ">99%", "0%", "<1%"]);
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  test("on a phone, a chosen correction waits behind Undo: undone, nothing is sent; left alone, it arrives", async () => {
+    const { page, problems, cdp } = await openPhone();
+    await touchDraw(page, cdp, SEVEN[0]);
+    const { input } = await settledPrediction(page);
+    const posts = [];
+    page.on("request", (r) => {
+      if (r.url().endsWith("/v1/feedback") && r.method() === "POST") posts.push({ at: Date.now(), body: r.postDataJSON() });
+    });
+    const before = (await call(server.url, "/v1/feedback")).body;
+
+    // Chosen: the bar counts down, focus is on Undo, the live region says what happens next; Undo cancels.
+    await page.getByRole("button", { name: "That's wrong, it was 3" }).click();
+    await expect.poll(() => page.locator("#feedback-countdown").textContent(), POLL).toMatch(/^Sending “it was 3” in [45] s$/);
+    expect(await page.evaluate(() => document.activeElement.id)).toBe("feedback-undo");
+    expect(await page.locator("#feedback-message").textContent()).toContain("will be sent in 5 seconds");
+    await page.getByRole("button", { name: "Undo" }).click();
+    expect(await page.locator("#feedback-pending").isHidden()).toBe(true);
+    expect(await page.locator("#feedback-message").textContent()).toBe("Undone: “it was 3” was not sent.");
+    expect(await page.evaluate(() => document.activeElement.getAttribute("aria-label"))).toBe("That's wrong, it was 3");
+
+    // Chosen and left alone: sent once its 5 s have passed. The undone one, due earlier, never was: one POST, and
+    // the API counts one more pending correction.
+    const chosenAt = Date.now();
+    await page.getByRole("button", { name: "That's wrong, it was 7" }).click();
+    const response = await page.waitForResponse((r) => r.url().endsWith("/v1/feedback") && r.request().method() === "POST", { timeout: 15_000 });
+    expect(response.status()).toBe(201);
+    const { id } = await response.json();
+    expect(posts).toHaveLength(1);
+    expect(posts[0].body).toEqual({ image: input, label: 7 });
+    expect(posts[0].at - chosenAt).toBeGreaterThanOrEqual(4900);
+    await expect.poll(() => page.locator("#feedback-message").textContent(), POLL).toContain("Thanks: sent as a 7");
+    expect((await call(server.url, "/v1/feedback")).body).toMatchObject({ pending: before.pending + 1, accepted: before.accepted });
+    expect(problems).toEqual([]);
+    await page.close();
+    // The review queue as it was found.
+    expect((await call(server.url, "/v1/feedback/review", { method: "POST", token: TOKEN, body: { accept: [], reject: [id] } })).status).toBe(200);
+  });
+
+  test("on a phone, every control of every panel fits the screen, its text unclipped", async () => {
+    // A second model (the served one's weights again), so that the list shows Promote and Delete, and a pending
+    // correction, so that the review panel shows Accept and Reject.
+    const weights = (await call(server.url, `/v1/models/${served.id}/weights`)).body;
+    const copy = await call(server.url, "/v1/models", { method: "POST", token: TOKEN, body: { layers: weights.layers, loss: weights.loss, params: weights.params } });
+    expect(copy.status).toBe(201);
+    const bar = Array.from({ length: 784 }, (_, i) => (i % 28 >= 12 && i % 28 < 16 && i > 112 && i < 672 ? 1 : 0));
+    const correction = await call(server.url, "/v1/feedback", { method: "POST", body: { image: bar, label: 1 } });
+    expect(correction.status).toBe(201);
+    const { page, problems, cdp } = await openPhone();
+    await page.getByLabel("Admin token", { exact: true }).fill(TOKEN);
+    await page.getByRole("button", { name: "Refresh" }).click();
+    await page.locator(`#pending-list li[data-id="${correction.body.id}"]`).waitFor({ timeout: POLL.timeout });
+    await page.getByRole("button", { name: `Promote model ${copy.body.id}` }).waitFor({ timeout: POLL.timeout });
+    await expect.poll(() => page.locator("#run-dataset option").count(), POLL).toBeGreaterThan(0);
+    await page.locator("summary", { hasText: "More options" }).click();
+    // A correction waiting, so that its Undo and Send now are measured too.
+    await page.locator("#pad").scrollIntoViewIfNeeded();
+    await touchDraw(page, cdp, SEVEN[0]);
+    await settledPrediction(page);
+    await page.getByRole("button", { name: "That's wrong, it was 1" }).click();
+    expect(await controlsThatDoNotFit(page)).toEqual([]);
+    await page.getByRole("button", { name: "Undo" }).click();
+    await page.getByLabel("Optimizer", { exact: true }).selectOption("cg");
+    expect(await controlsThatDoNotFit(page)).toEqual([]);
+    expect(await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)).toBeLessThanOrEqual(0);
+    expect(problems).toEqual([]);
+    await page.close();
+    await call(server.url, "/v1/feedback/review", { method: "POST", token: TOKEN, body: { accept: [], reject: [correction.body.id] } });
+    await call(server.url, `/v1/models/${copy.body.id}`, { method: "DELETE", token: TOKEN });
   });
 });
