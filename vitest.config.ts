@@ -21,6 +21,16 @@ async function hostFiles(request: Request): Promise<Response> {
   return new Response(await readFile(MNIST_DIR + name));
 }
 
+// Quiet output. Wrangler's info-level "Using secrets defined in .dev.vars" (the tests bind their own ADMIN_TOKEN):
+process.env.WRANGLER_LOG ??= "warn";
+// workerd logs "disconnected: WebSocket peer disconnected" each time a test file's runner closes its socket. It is
+// benign, and the ignore list of @cloudflare/vitest-pool-workers 0.15.1 (handleStructuredLogs) misses it.
+for (const stream of [process.stdout, process.stderr]) {
+  const write = stream.write.bind(stream) as (...args: unknown[]) => boolean;
+  stream.write = ((chunk: unknown, ...rest: unknown[]) =>
+    /disconnected: WebSocket peer disconnected/.test(String(chunk)) ? true : write(chunk, ...rest)) as typeof stream.write;
+}
+
 export default defineConfig({
   plugins: [
     cloudflareTest({
@@ -36,5 +46,7 @@ export default defineConfig({
   ],
   test: {
     testTimeout: 60_000,
+    // Quiet: the Worker's logs (steps applied, failures provoked on purpose) are shown for failing tests only.
+    silent: "passed-only",
   },
 });
