@@ -4,7 +4,8 @@
  */
 import { z } from "@hono/zod-openapi";
 import type { DatasetManifest } from "../data/shards";
-import { createLayout, LOSSES, MAX_LAYER_SIZE } from "../nn/layout";
+import { createLayout } from "../nn/layout";
+import { DatasetName, Lambda, Layers, LossName, RunName } from "./fields";
 
 const positive = (name: string) => z.number({ error: `${name} must be a number` }).positive({ error: `${name} must be > 0` });
 const int = (name: string, min: number, max: number) =>
@@ -35,14 +36,13 @@ export const OptimizerSpec = z.discriminatedUnion("name", [Sgd, Momentum, Adam, 
 }).openapi({ description: "`sgd`, `momentum`, `adam` train on mini-batches for `epochs`; `cg` is the course's fmincg on the full (limited) training set for `iterations` line searches." });
 
 export const RunSpecSchema = z.object({
-  name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,40}$/, { error: "name must be lowercase letters, digits and dashes (≤ 41)" }).optional()
+  name: RunName.optional()
     .openapi({ description: "A label; the scheduled run uses it to know whether a run of it is active." }),
-  dataset: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, { error: "dataset must be a dataset name" }).default("mnist"),
-  layers: z.array(z.number().int().min(1).max(MAX_LAYER_SIZE), { error: "layers must be an array of integers" })
-    .min(3, { error: "layers needs at least 3 sizes: input, one or more hidden, output" }).max(16),
-  loss: z.enum(LOSSES, { error: `loss must be one of ${LOSSES.join(", ")}` }).default("softmax"),
+  dataset: DatasetName.default("mnist"),
+  layers: Layers.openapi({ example: [784, 128, 10] }),
+  loss: LossName.default("softmax"),
   optimizer: OptimizerSpec,
-  lambda: z.number({ error: "lambda must be a finite number" }).min(0, { error: "lambda must be ≥ 0" }).default(0),
+  lambda: Lambda.default(0),
   batchSize: int("batchSize", 1, 4096).optional().openapi({ description: "Mini-batch size (default 128); not for cg." }),
   epochs: int("epochs", 1, 1000).optional().openapi({ description: "Passes over the training set (default 5); not for cg." }),
   seed: int("seed", 0, 4294967295).default(1),
