@@ -1,10 +1,10 @@
-/** Training runs: start (admin), list, show, cancel (admin). */
+/** Training runs: start (admin), list, show, cancel (admin), delete (admin). */
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Env } from "../env";
 import { ConflictError, NotFoundError } from "../errors";
 import { deleteRun, getRecord, listRunIds } from "../storage/runs";
 import { RunId } from "../training/fields";
-import { ENDED, type RunRecord } from "../training/record";
+import { ENDED, RUN_STATUSES, type RunRecord } from "../training/record";
 import { endRun, needsSettling, startRun } from "../training/runs";
 import { RunSpecSchema } from "../training/spec";
 import { adminOnly, adminRefusals } from "./auth";
@@ -12,7 +12,34 @@ import { errorResponse, NextCursor, pageOf, PageQuery, pathParam } from "./schem
 import { jsonBody, validationHook } from "./validation";
 
 const RunParam = pathParam("id", RunId);
-const Run = z.object({}).passthrough().openapi("Run", { description: "The run record: status, step, epoch, progress, etaSeconds, throughput, history, evaluations, modelId." });
+const Evaluation = z.object({
+  step: z.number(), epoch: z.number(), iteration: z.number().optional(),
+  trainLoss: z.number().nullable(), trainAccuracy: z.number().nullable(), testLoss: z.number(), testAccuracy: z.number(),
+}).openapi("Evaluation", { description: "A test-set evaluation, with the training figures of the same epoch (cg: iteration)." });
+
+/** What a run record and its summary share (src/training/record.ts). */
+const RunFields = {
+  id: z.string(), name: z.string().nullable(), spec: RunSpecSchema, dataset: z.object({ name: z.string(), version: z.string() }),
+  plan: z.object({ paramCount: z.number(), trainCount: z.number(), testCount: z.number(), examplesPerStep: z.number() }).passthrough()
+    .openapi({ description: "How the run is cut into steps, fixed when it starts." }),
+  status: z.enum(RUN_STATUSES), step: z.number(), phase: z.enum(["train", "evaluate", "done"]), epoch: z.number(),
+  progress: z.number(), examplesSeen: z.number(), createdAt: z.string(), updatedAt: z.string(),
+  startedAt: z.string().nullable(), finishedAt: z.string().nullable(), etaSeconds: z.number().nullable(), throughput: z.number().nullable(),
+  modelId: z.string().nullable(), promoted: z.boolean().nullable(), promotionReason: z.string().nullable(), error: z.string().nullable(),
+  lastError: z.object({ step: z.number(), message: z.string(), attempts: z.number(), at: z.string() }).nullable(),
+  revivals: z.number(), feedbackExamples: z.number(),
+};
+
+const Run = z.object({
+  ...RunFields,
+  history: z.array(z.object({
+    step: z.number(), epoch: z.number(), iteration: z.number().optional(), examplesSeen: z.number(), loss: z.number(), trainAccuracy: z.number(), at: z.string(),
+  })).openapi({ description: "One entry per training step: its mean loss and accuracy." }),
+  evaluations: z.array(Evaluation),
+}).openapi("Run", { description: "The run record: status, progress, ETA, throughput, per-step history, evaluations, model." });
+
+const RunSummary = z.object({ ...RunFields, steps: z.number(), lastEvaluation: Evaluation.nullable() })
+  .openapi("RunSummary", { description: "A run record without its history: how many steps, and the last evaluation." });
 
 /** Most runs a page lists: each is a run record read and parsed from R2 (with its per-step history). */
 export const MAX_RUNS_PAGE = 50;
@@ -39,7 +66,7 @@ export const runRoutes = new OpenAPIHono<{ Bindings: Env }>({ defaultHook: valid
       method: "get", path: "/", summary: "List runs, newest first, a page at a time",
       request: { query: PageQuery(MAX_RUNS_PAGE, MAX_RUNS_PAGE) },
       responses: {
-        200: { description: "Runs without their per-step history", content: { "application/json": { schema: z.object({ runs: z.array(Run), cursor: NextCursor }) } } },
+        200: { description: "Runs without their per-step history", content: { "application/json": { schema: z.object({ runs: z.array(RunSummary), cursor: NextCursor }) } } },
         400: errorResponse("Invalid limit"),
       },
     }),
