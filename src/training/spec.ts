@@ -31,8 +31,14 @@ const Cg = z.object({
   iterations: int("optimizer.iterations", 1, 10_000).default(50),
 }).strict();
 
-export const OptimizerSpec = z.discriminatedUnion("name", [Sgd, Momentum, Adam, Cg], {
-  error: (iss) => (iss.code === "invalid_union" ? "optimizer.name must be one of sgd, momentum, adam, cg" : undefined),
+const OPTIMIZERS = [Sgd, Momentum, Adam, Cg] as const;
+/** The optimizers a run may use: optimizer.name. */
+export const OPTIMIZER_NAMES = OPTIMIZERS.map((o) => o.shape.name.value);
+/** When a finished run's model is promoted: spec.promote, and the PROMOTE_POLICY var. */
+export const PROMOTE_POLICIES = ["better", "always", "never"] as const;
+
+export const OptimizerSpec = z.discriminatedUnion("name", OPTIMIZERS, {
+  error: (iss) => (iss.code === "invalid_union" ? `optimizer.name must be one of ${OPTIMIZER_NAMES.join(", ")}` : undefined),
 }).openapi({ description: "`sgd`, `momentum`, `adam` train on mini-batches for `epochs`; `cg` is the course's fmincg on the full (limited) training set for `iterations` line searches." });
 
 export const RunSpecSchema = z.object({
@@ -51,7 +57,7 @@ export const RunSpecSchema = z.object({
     .openapi({ description: '"default": ε = √6/√(L_in+L_out) per matrix; a number: that ε (the course uses 0.12).' }),
   evalEvery: int("evalEvery", 1, 10_000).default(1)
     .openapi({ description: "Evaluate on the test set every evalEvery epochs (cg: iterations), and always at the end." }),
-  promote: z.enum(["better", "always", "never"]).optional()
+  promote: z.enum(PROMOTE_POLICIES).optional()
     .openapi({ description: "Promote the model when it beats the serving one on the test set (default: PROMOTE_POLICY)." }),
   includeFeedback: z.boolean({ error: "includeFeedback must be true or false" }).default(false)
     .openapi({ description: "Also train on the labelled corrections an admin accepted (POST /v1/feedback, then review), the newest 20 000, snapshotted when the run starts." }),
