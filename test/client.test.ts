@@ -2,20 +2,13 @@
  * The typed client (src/client.ts) against the Worker. The type tests are compiled by `npm run typecheck`: were
  * AppType's routes `any` or `unknown`, the expectTypeOf assertions and the @ts-expect-error lines would not compile.
  */
-import { exports } from "cloudflare:workers";
 import type { InferRequestType, InferResponseType } from "hono/client";
 import { describe, expect, expectTypeOf, test } from "vitest";
-import { createClient, EdgepropError, ok, type EdgepropClient } from "../src/client";
-import { asNewClient } from "./helpers/client";
+import { EdgepropError, ok } from "../src/client";
+import { TEST_ADMIN_TOKEN, workerClient } from "./helpers/api";
 
-/** A client of the Worker under test, each request from a client of its own (the rate limits count per client). */
-function clientOf(token?: string): EdgepropClient {
-  const send: typeof fetch = (input, init) => exports.default.fetch(input, { ...init, headers: asNewClient(Object.fromEntries(new Headers(init?.headers))) });
-  return createClient("http://edgeprop", { fetch: send, token });
-}
-
-const anonymous = clientOf();
-const admin = clientOf("test-admin-token");
+const anonymous = workerClient();
+const admin = workerClient(TEST_ADMIN_TOKEN);
 
 type ErrorAnswer = { error: { code: string; message: string; details?: { path: string; message: string }[] | { field: string } } };
 
