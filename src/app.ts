@@ -109,12 +109,13 @@ const HTTP_CODES: Record<number, [string, string]> = {
 
 app.notFound((c) => c.json({ error: { code: "not_found", message: `no route for ${c.req.method} ${new URL(c.req.url).pathname}` } }, 404));
 
-/** An error class and how its errors are answered: a status, and a code (null: the error's own DomainError code). */
+/** A class of errors (abstract ones included). */
 type ErrorClass = abstract new (...args: never[]) => Error;
 
 /**
- * The one map from the errors the layers below throw to HTTP, first match wins. Format errors are stored data that
- * does not decode: the server's fault (500, logged), never the client's.
+ * The one map from the errors the layers below throw to HTTP: class, status, code (null: the DomainError's own code),
+ * first match wins; ApiError carries its own status. Format errors are stored data that
+ * does not decode: the server's fault (500, logged), never the client's. A full store (507) is a state, not a fault.
  */
 const ERROR_STATUS: readonly (readonly [ErrorClass, ContentfulStatusCode, string | null])[] = [
   [InvalidInputError, 400, null],
@@ -134,7 +135,7 @@ function errorAnswer(err: Error): { status: ContentfulStatusCode; code: string; 
   const mapped = ERROR_STATUS.find(([cls]) => err instanceof cls);
   if (mapped !== undefined) {
     const [, status, code] = mapped;
-    if (status >= 500) console.error(`${err.name}: ${err.message}`);
+    if (status === 500) console.error(`${err.name}: ${err.message}`);
     const details = err instanceof DomainError ? err.details : err instanceof DatasetInputError ? { field: err.field } : undefined;
     return { status, code: code ?? (err as DomainError).code, message: err.message, details };
   }
