@@ -7,7 +7,7 @@
 /** A refusal with its status and code, answered as `{"error": {"code", "message", "details"?}}`. */
 export class ApiError extends Error {
   constructor(
-    readonly status: 400 | 401 | 403 | 404 | 409 | 410 | 413 | 415 | 422 | 429 | 500 | 503 | 507,
+    readonly status: 400 | 401 | 403 | 413 | 415 | 429 | 500 | 503,
     readonly code: string,
     message: string,
     readonly details?: unknown,
