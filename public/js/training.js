@@ -12,6 +12,8 @@ const POLL_MS = 1000;
 const UNITS_EVERY_MS = 2500;
 const UNITS_SHOWN = 64;
 const ENDED = ["succeeded", "failed", "diverged", "cancelled"];
+/** Over: ended, and for a succeeded run its promotion decided (`promoted` is null for a moment after its commit). */
+const isOver = (r) => ENDED.includes(r.status) && !(r.status === "succeeded" && r.promoted === null);
 
 /** @param {{ onRunEnded: (record: object) => void }} hooks */
 export function initTraining(hooks) {
@@ -148,9 +150,9 @@ export function initTraining(hooks) {
       return;
     }
     if (id !== watch.id) return;
-    const wasActive = watch.record !== null && !ENDED.includes(watch.record.status);
+    const wasActive = watch.record !== null && !isOver(watch.record);
     render(record);
-    const ended = ENDED.includes(record.status);
+    const ended = isOver(record);
     await maybeLoadUnits(record, ended);
     if (!ended) watch.timer = setTimeout(poll, POLL_MS);
     else if (wasActive) {

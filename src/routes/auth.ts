@@ -2,7 +2,8 @@
 import { createMiddleware } from "hono/factory";
 import { timingSafeEqual } from "hono/utils/buffer";
 import type { Env } from "../env";
-import { ApiError } from "../errors";
+import { ApiError } from "./errors";
+import { errorResponse } from "./schemas";
 
 /**
  * Guards writes that cost money or change what is served. Refused (503) when the Worker has no ADMIN_TOKEN, so an
@@ -22,3 +23,13 @@ export const requireAdmin = createMiddleware<{ Bindings: Env }>(async (c, next) 
   if (!(await timingSafeEqual(match[1], token))) throw new ApiError(403, "forbidden", "the bearer token is not the admin token");
   await next();
 });
+
+/** What an admin route spreads into its createRoute: the bearer scheme in /openapi.json, requireAdmin before validation. */
+export const adminOnly = { security: [{ bearer: [] }], middleware: requireAdmin };
+
+/** requireAdmin's refusals, for an admin route's responses. */
+export const adminRefusals = {
+  401: errorResponse("No bearer token"),
+  403: errorResponse("Wrong bearer token"),
+  503: errorResponse("The Worker has no ADMIN_TOKEN"),
+};

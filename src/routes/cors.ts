@@ -10,7 +10,7 @@ import { cors } from "hono/cors";
 import { createMiddleware } from "hono/factory";
 import type { Context, MiddlewareHandler } from "hono";
 import type { Env } from "../env";
-import { ApiError } from "../errors";
+import { ApiError } from "./errors";
 import { classify, methodsAt, type RouteClass } from "./policy";
 
 /** Seconds a browser may cache a preflight answer: a changed CORS_ORIGINS reaches browsers within this. */

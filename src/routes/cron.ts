@@ -7,36 +7,35 @@ import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Env } from "../env";
 import { startScheduledRun, watchdog } from "../training/cron";
 import { sweep } from "../training/sweep";
-import { requireAdmin } from "./auth";
-import { errorResponse } from "./schemas";
+import { adminRefusals, requireAdmin } from "./auth";
 import { validationHook } from "./validation";
 
 const security = [{ bearer: [] }];
-const err = { 401: errorResponse("No token"), 403: errorResponse("Wrong token") };
 
-export const cronRoutes = new OpenAPIHono<{ Bindings: Env }>({ defaultHook: validationHook });
-cronRoutes.use("*", requireAdmin);
+/** Every path under /v1/cron, known or not, is admin: a route added here can never be open by mistake. */
+const cron = new OpenAPIHono<{ Bindings: Env }>({ defaultHook: validationHook });
+cron.use("*", requireAdmin);
 
-cronRoutes.openapi(
-  createRoute({
-    method: "post", path: "/watchdog", summary: "Run the watchdog now: re-send the step of stalled runs", security,
-    responses: { 200: { description: "Runs revived and runs failed", content: { "application/json": { schema: z.object({ revived: z.array(z.string()), failed: z.array(z.string()), servingPointerFixed: z.boolean() }) } } }, ...err },
-  }),
-  async (c) => c.json(await watchdog(c.env), 200),
-);
-
-cronRoutes.openapi(
-  createRoute({
-    method: "post", path: "/training", summary: "Start the scheduled run now (SCHEDULED_RUN_SPEC), unless one is active", security,
-    responses: { 200: { description: "The run started, or why none was", content: { "application/json": { schema: z.object({ started: z.string().nullable(), reason: z.string() }) } } }, ...err },
-  }),
-  async (c) => c.json(await startScheduledRun(c.env), 200),
-);
-
-cronRoutes.openapi(
-  createRoute({
-    method: "post", path: "/sweep", summary: "Run the sweep now: delete leftover checkpoints, snapshots, dataset shards and model entries", security,
-    responses: { 200: { description: "Objects deleted, by kind", content: { "application/json": { schema: z.object({ checkpoints: z.number(), snapshots: z.number(), datasetShards: z.number(), modelEntries: z.number() }) } } }, ...err },
-  }),
-  async (c) => c.json(await sweep(c.env), 200),
-);
+/** The /v1/cron routes. */
+export const cronRoutes = cron
+  .openapi(
+    createRoute({
+      method: "post", path: "/watchdog", summary: "Run the watchdog now: re-send the step of stalled runs", security,
+      responses: { 200: { description: "Runs revived and runs failed", content: { "application/json": { schema: z.object({ revived: z.array(z.string()), failed: z.array(z.string()), servingPointerFixed: z.boolean() }) } } }, ...adminRefusals },
+    }),
+    async (c) => c.json(await watchdog(c.env), 200),
+  )
+  .openapi(
+    createRoute({
+      method: "post", path: "/training", summary: "Start the scheduled run now (SCHEDULED_RUN_SPEC), unless one is active", security,
+      responses: { 200: { description: "The run started, or why none was", content: { "application/json": { schema: z.object({ started: z.string().nullable(), reason: z.string() }) } } }, ...adminRefusals },
+    }),
+    async (c) => c.json(await startScheduledRun(c.env), 200),
+  )
+  .openapi(
+    createRoute({
+      method: "post", path: "/sweep", summary: "Run the sweep now: delete leftover checkpoints, snapshots, dataset shards and model entries", security,
+      responses: { 200: { description: "Objects deleted, by kind", content: { "application/json": { schema: z.object({ checkpoints: z.number(), snapshots: z.number(), datasetShards: z.number(), modelEntries: z.number() }) } } }, ...adminRefusals },
+    }),
+    async (c) => c.json(await sweep(c.env), 200),
+  );

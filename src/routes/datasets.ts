@@ -4,18 +4,19 @@
  * An upload is decoded and checked in full before anything is written, then stored with writeDataset, whose
  * manifest comes last: a refused or interrupted upload never becomes visible.
  */
-import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { createRoute, OpenAPIHono, z, type RouteHandler } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import { createMiddleware } from "hono/factory";
-import { decodeIdxDataset, DatasetInputError, type IdxFiles } from "../data/build";
+import { decodeIdxDataset, type IdxFiles } from "../data/build";
 import type { DatasetManifest } from "../data/shards";
 import type { Env } from "../env";
-import { ApiError, badRequest } from "../errors";
+import { ConflictError, NotFoundError } from "../errors";
 import { deleteDataset, listDatasetNames, newDatasetVersion, readManifest, readManifests, writeDataset } from "../storage/datasets";
-import { ID_PATTERN } from "../storage/keys";
+import { DatasetName } from "../training/fields";
 import { activeRuns } from "../training/runs";
-import { requireAdmin } from "./auth";
-import { errorResponse, NextCursor, pageOf, PageQuery } from "./schemas";
+import { adminOnly, adminRefusals, requireAdmin } from "./auth";
+import { ApiError, badRequest } from "./errors";
+import { errorResponse, NextCursor, pageOf, PageQuery, pathParam } from "./schemas";
 import { validationHook } from "./validation";
 
 /** Largest upload accepted (bytes, whole multipart body): MNIST's test set is 7.9 MB, its training set 47 MB. */
@@ -36,7 +37,7 @@ const uploadLimit = bodyLimit({
 /** Refuses a reserved name (409) before the body is read. */
 const notReserved = createMiddleware<{ Bindings: Env }>(async (c, next) => {
   const name = c.req.param("name") ?? "";
-  if (RESERVED_DATASETS.includes(name)) throw new ApiError(409, "reserved_name", `the dataset name ${JSON.stringify(name)} is reserved`);
+  if (RESERVED_DATASETS.includes(name)) throw new ConflictError("reserved_name", `the dataset name ${JSON.stringify(name)} is reserved`);
   await next();
 });
 
@@ -55,12 +56,7 @@ const multipartBody = createMiddleware<{ Bindings: Env }>(async (c, next) => {
   await next();
 });
 
-const NameParam = z.object({
-  name: z
-    .string()
-    .regex(ID_PATTERN, { error: "name must be 1..63 lowercase letters, digits and dashes, starting with a letter or digit" })
-    .openapi({ param: { name: "name", in: "path" }, example: "mnist" }),
-});
+const NameParam = pathParam("name", DatasetName);
 
 const idxFile = (field: string, what: string) =>
   z
@@ -135,37 +131,36 @@ const putRoute = createRoute({
   method: "put",
   path: "/{name}",
   summary: "Upload (or replace) a dataset as four IDX files",
+  security: [{ bearer: [] }],
   middleware: [requireAdmin, notReserved, uploadLimit, multipartBody] as const,
   request: { params: NameParam, body: { content: { "multipart/form-data": { schema: UploadForm } }, required: true } },
   responses: {
     201: { description: "Stored and visible", content: { "application/json": { schema: DatasetSummary } } },
     400: errorResponse("Invalid upload: the message names the field and the problem"),
-    401: errorResponse("No bearer token"),
-    403: errorResponse("Wrong bearer token"),
+    ...adminRefusals,
     409: errorResponse("Reserved name"),
     413: errorResponse("Body over 32 MiB"),
     415: errorResponse("Not multipart/form-data"),
   },
 });
 
-/** The /v1/datasets routes. */
-export const datasetRoutes = new OpenAPIHono<{ Bindings: Env }>({ defaultHook: validationHook });
+type Bindings = { Bindings: Env };
 
-datasetRoutes.openapi(listRoute, async (c) => {
+const list: RouteHandler<typeof listRoute, Bindings> = async (c) => {
   const { limit, cursor } = c.req.valid("query");
   const page = pageOf(await listDatasetNames(c.env.STORE_BUCKET), (name) => name, false, limit, cursor);
   const manifests = await readManifests(c.env.STORE_BUCKET, page.items);
   return c.json({ datasets: manifests.map(summary), cursor: page.cursor }, 200);
-});
+};
 
-datasetRoutes.openapi(getRoute, async (c) => {
+const get: RouteHandler<typeof getRoute, Bindings> = async (c) => {
   const { name } = c.req.valid("param");
   const manifest = await readManifest(c.env.STORE_BUCKET, name);
-  if (manifest === null) throw new ApiError(404, "not_found", `no dataset named ${JSON.stringify(name)}`);
+  if (manifest === null) throw new NotFoundError("not_found", `no dataset named ${JSON.stringify(name)}`);
   return c.json(summary(manifest), 200);
-});
+};
 
-datasetRoutes.openapi(putRoute, async (c) => {
+const put: RouteHandler<typeof putRoute, Bindings> = async (c) => {
   const { name } = c.req.valid("param");
   const form = c.req.valid("form");
   const bytes = async (file: File) => new Uint8Array(await file.arrayBuffer());
@@ -175,39 +170,39 @@ datasetRoutes.openapi(putRoute, async (c) => {
     testImages: await bytes(form.testImages),
     testLabels: await bytes(form.testLabels),
   };
-  let decoded;
-  try {
-    decoded = decodeIdxDataset(files, form.classes);
-  } catch (err) {
-    if (err instanceof DatasetInputError) throw badRequest(err.message, { field: err.field });
-    throw err;
-  }
+  const decoded = decodeIdxDataset(files, form.classes);
   const manifest = await writeDataset(c.env.STORE_BUCKET, name, newDatasetVersion(), decoded.shape, decoded.train, decoded.test);
   return c.json(summary(manifest), 201);
-});
+};
 
 const deleteRoute = createRoute({
   method: "delete",
   path: "/{name}",
   summary: "Delete a dataset (refused while a run uses it)",
-  middleware: [requireAdmin] as const,
+  ...adminOnly,
   request: { params: NameParam },
   responses: {
     200: { description: "Deleted", content: { "application/json": { schema: z.object({ deleted: z.string() }) } } },
     400: errorResponse("Invalid name"),
-    401: errorResponse("No bearer token"),
-    403: errorResponse("Wrong bearer token"),
+    ...adminRefusals,
     404: errorResponse("No such dataset"),
     409: errorResponse("A run that has not ended uses it"),
   },
 });
 
-datasetRoutes.openapi(deleteRoute, async (c) => {
+const remove: RouteHandler<typeof deleteRoute, Bindings> = async (c) => {
   const { name } = c.req.valid("param");
   const users = (await activeRuns(c.env)).filter((r) => r.dataset.name === name);
   if (users.length > 0) {
-    throw new ApiError(409, "dataset_in_use", `dataset ${JSON.stringify(name)} is used by ${users.map((r) => `${r.id} (${r.status})`).join(", ")}: wait for the runs to end or cancel them`);
+    throw new ConflictError("dataset_in_use", `dataset ${JSON.stringify(name)} is used by ${users.map((r) => `${r.id} (${r.status})`).join(", ")}: wait for the runs to end or cancel them`);
   }
-  if (!(await deleteDataset(c.env.STORE_BUCKET, name))) throw new ApiError(404, "not_found", `no dataset named ${JSON.stringify(name)}`);
+  if (!(await deleteDataset(c.env.STORE_BUCKET, name))) throw new NotFoundError("not_found", `no dataset named ${JSON.stringify(name)}`);
   return c.json({ deleted: name }, 200);
-});
+};
+
+/** The /v1/datasets routes. */
+export const datasetRoutes = new OpenAPIHono<Bindings>({ defaultHook: validationHook })
+  .openapi(listRoute, list)
+  .openapi(getRoute, get)
+  .openapi(putRoute, put)
+  .openapi(deleteRoute, remove);

@@ -23,31 +23,30 @@ const Stored = z.object({
   id: z.string(), status: z.literal("pending"), pending: z.number(), pendingMax: z.number(),
 }).openapi("FeedbackStored");
 
-export const feedbackRoutes = new OpenAPIHono<{ Bindings: Env }>({ defaultHook: validationHook });
-
-feedbackRoutes.openapi(
-  createRoute({
-    method: "post", path: "/", summary: "Store a labelled correction, pending until an admin accepts it (only accepted ones are trained on)",
-    request: { body: jsonBody(FeedbackRequest) },
-    responses: {
-      201: { description: "Stored, pending review", content: { "application/json": { schema: Stored } } },
-      400: errorResponse("Invalid input"),
-      507: errorResponse("FEEDBACK_PENDING_MAX corrections already await review: nothing stored"),
+/** The public routes of /v1/feedback. */
+export const feedbackRoutes = new OpenAPIHono<{ Bindings: Env }>({ defaultHook: validationHook })
+  .openapi(
+    createRoute({
+      method: "post", path: "/", summary: "Store a labelled correction, pending until an admin accepts it (only accepted ones are trained on)",
+      request: { body: jsonBody(FeedbackRequest) },
+      responses: {
+        201: { description: "Stored, pending review", content: { "application/json": { schema: Stored } } },
+        400: errorResponse("Invalid input"),
+        507: errorResponse("FEEDBACK_PENDING_MAX corrections already await review: nothing stored"),
+      },
+    }),
+    async (c) => {
+      const { image, label } = c.req.valid("json");
+      const pixels = Uint8Array.from(image, (p) => Math.round(p * 255));
+      const cap = pendingCapFrom(c.env.FEEDBACK_PENDING_MAX);
+      const { id, pending } = await putPending(c.env.STORE_BUCKET, pixels, label, SIDE, SIDE, cap);
+      return c.json({ id, status: "pending" as const, pending, pendingMax: cap }, 201);
     },
-  }),
-  async (c) => {
-    const { image, label } = c.req.valid("json");
-    const pixels = Uint8Array.from(image, (p) => Math.round(p * 255));
-    const cap = pendingCapFrom(c.env.FEEDBACK_PENDING_MAX);
-    const { id, pending } = await putPending(c.env.STORE_BUCKET, pixels, label, SIDE, SIDE, cap);
-    return c.json({ id, status: "pending" as const, pending, pendingMax: cap }, 201);
-  },
-);
-
-feedbackRoutes.openapi(
-  createRoute({
-    method: "get", path: "/", summary: "How many corrections await review and how many are accepted",
-    responses: { 200: { description: "The counts", content: { "application/json": { schema: FeedbackCounts } } } },
-  }),
-  async (c) => c.json(await feedbackCounts(c.env.STORE_BUCKET, pendingCapFrom(c.env.FEEDBACK_PENDING_MAX)), 200),
-);
+  )
+  .openapi(
+    createRoute({
+      method: "get", path: "/", summary: "How many corrections await review and how many are accepted",
+      responses: { 200: { description: "The counts", content: { "application/json": { schema: FeedbackCounts } } } },
+    }),
+    async (c) => c.json(await feedbackCounts(c.env.STORE_BUCKET, pendingCapFrom(c.env.FEEDBACK_PENDING_MAX)), 200),
+  );

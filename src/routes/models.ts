@@ -5,20 +5,19 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { TypedResponse } from "hono";
 import type { Env } from "../env";
-import { ApiError } from "../errors";
+import { ConflictError, NotFoundError } from "../errors";
 import { FLOAT32_MAX, overflowProblem } from "../nn/bounds";
-import { createLayout, type Layout, type Loss, parameterCount } from "../nn/layout";
+import { createLayout, parameterCount } from "../nn/layout";
 import { encodeModel } from "../nn/model-codec";
-import { createWorkspace, evaluateRows } from "../nn/network";
-import { loadShard, readManifest } from "../storage/datasets";
-import { ID_PATTERN, timeId } from "../storage/keys";
-import { forgetModel, rowsWithin, type ServedModel } from "../storage/model-cache";
+import { timeId } from "../storage/keys";
+import { forgetModel, getServedModel, type ServedModel } from "../storage/model-cache";
 import { deleteModel, getModelMeta, getServingRecord, listModels, modelOrderKey, putModel, type ModelMeta } from "../storage/models";
+import { measureTestAccuracy } from "../training/evaluate";
+import { Layers, LossName, ModelId } from "../training/fields";
 import { promoteModel } from "../training/promotion";
 import { MAX_TRAIN_PARAMS } from "../training/spec";
-import { requireAdmin } from "./auth";
-import { readModel } from "./predict";
-import { errorResponse, Layers, LossName, NextCursor, pageOf, PageQuery } from "./schemas";
+import { adminOnly, adminRefusals } from "./auth";
+import { errorResponse, NextCursor, pageOf, PageQuery, pathParam } from "./schemas";
 import { jsonBody, validationHook } from "./validation";
 
 /** The dataset an imported model is measured on, when its shape fits. */
@@ -36,7 +35,7 @@ const Model = z.object({
   name: z.string().nullable().optional(),
   spec: z.object({}).passthrough().optional().openapi({ description: "The run spec a trained model came from (GET /v1/models/:id only)." }),
 }).openapi("Model");
-const ModelId = z.object({ id: z.string().regex(ID_PATTERN, { error: "not a model id" }).openapi({ param: { name: "id", in: "path" } }) });
+const ModelParam = pathParam("id", ModelId);
 
 const Params = z.array(z.number({ error: "params must hold finite numbers" }), { error: "params must be an array of numbers" })
   .openapi({ description: "[Θ1(:); Θ2(:); …]: each Θ(l), of shape s(l+1) × (s(l)+1) with column 0 for the bias unit, unrolled column-major as Octave's Theta(:). Stored as float32." });
@@ -75,60 +74,6 @@ const ImportRequest = z
 const Promotion = z.object({ servingModelId: z.string(), previousModelId: z.string().nullable() }).openapi("Promotion");
 
 const json = <T extends z.ZodType>(description: string, schema: T) => ({ description, content: { "application/json": { schema } } });
-const security = [{ bearer: [] }];
-const authErrors = { 401: errorResponse("No bearer token"), 403: errorResponse("Wrong token"), 503: errorResponse("The Worker has no ADMIN_TOKEN") };
-
-export const modelRoutes = new OpenAPIHono<{ Bindings: Env }>({ defaultHook: validationHook });
-
-modelRoutes.use("/", async (c, next) => (c.req.method === "POST" ? requireAdmin(c, next) : next()));
-modelRoutes.use("/:id/promote", requireAdmin);
-modelRoutes.use("/:id", async (c, next) => (c.req.method === "DELETE" ? requireAdmin(c, next) : next()));
-
-modelRoutes.openapi(
-  createRoute({
-    method: "get", path: "/", summary: "List models, newest first, a page at a time",
-    description: "KV lists models by id only, so every page reads the whole listing (one KV call per 1 000 models) to order it by creation time.",
-    request: { query: PageQuery(MAX_MODELS_PAGE, 100) },
-    responses: {
-      200: json("Models and the served one", z.object({ servingModelId: z.string().nullable(), models: z.array(Model), cursor: NextCursor })),
-      400: errorResponse("Invalid limit"),
-    },
-  }),
-  async (c) => {
-    const { limit, cursor } = c.req.valid("query");
-    const [models, serving] = await Promise.all([listModels(c.env.SERVING_KV), getServingRecord(c.env.STORE_BUCKET)]);
-    const servingModelId = serving?.serving.modelId ?? null;
-    const page = pageOf(models, modelOrderKey, true, limit, cursor);
-    return c.json({ servingModelId, models: page.items.map((m) => ({ ...m, serving: m.id === servingModelId })), cursor: page.cursor }, 200);
-  },
-);
-
-modelRoutes.openapi(
-  createRoute({
-    method: "get", path: "/{id}", summary: "A model's metadata", request: { params: ModelId },
-    responses: { 200: json("The model", Model), 404: errorResponse("No such model") },
-  }),
-  async (c) => {
-    const { id } = c.req.valid("param");
-    const [meta, serving] = await Promise.all([getModelMeta(c.env.STORE_BUCKET, id), getServingRecord(c.env.STORE_BUCKET)]);
-    if (meta === null) throw new ApiError(404, "not_found", `no model ${id}`);
-    return c.json({ ...meta, serving: serving?.serving.modelId === id }, 200);
-  },
-);
-
-modelRoutes.openapi(
-  createRoute({
-    method: "get", path: "/{id}/weights", summary: "A model's weights, in Octave's unroll order", request: { params: ModelId },
-    responses: { 200: json("Layers, loss and the flat parameter vector", Weights), 404: errorResponse("No such model") },
-  }),
-  async (c) => {
-    const { id } = c.req.valid("param");
-    const model = await readModel(c.env.STORE_BUCKET, id);
-    if (model === null) throw new ApiError(404, "not_found", `no model ${id}`);
-    // The Weights JSON as a stream: c.json would first build the whole text.
-    return c.body(weightsJson(model), 200, { "Content-Type": "application/json" }) as unknown as TypedResponse<z.infer<typeof Weights>, 200, "json">;
-  },
-);
 
 /**
  * The weights answer as JSON text streamed WEIGHTS_CHUNK parameters at a time: the model is the isolate's cached copy,
@@ -156,92 +101,108 @@ function weightsJson(model: ServedModel): ReadableStream<Uint8Array> {
   });
 }
 
-/**
- * Accuracy on the test set of IMPORT_EVAL_DATASET when the model's input and output sizes are its pixels and
- * classes and the work (parameters × test examples) is at most MAX_IMPORT_EVAL_WORK; otherwise null.
- */
-async function importAccuracy(bucket: R2Bucket, layout: Layout, loss: Loss, params: Float32Array): Promise<number | null> {
-  const manifest = await readManifest(bucket, IMPORT_EVAL_DATASET).catch(() => null);
-  const D = layout.sizes[0];
-  const K = layout.sizes[layout.sizes.length - 1];
-  if (manifest === null || manifest.rows * manifest.cols !== D || manifest.classes !== K) return null;
-  const total = manifest.test.count;
-  if (total === 0 || layout.count * total > MAX_IMPORT_EVAL_WORK) return null;
-  const rows = Math.min(rowsWithin(layout), 1000);
-  const ws = createWorkspace(layout, rows, Float32Array);
-  const X = new Float32Array(rows * D);
-  let correct = 0;
-  for (let s = 0; s < manifest.test.shards.length; s++) {
-    const shard = await loadShard(bucket, manifest.test, s);
-    for (let from = 0; from < shard.count; from += rows) {
-      const n = Math.min(rows, shard.count - from);
-      const pixels = shard.pixels.subarray(from * D, (from + n) * D);
-      for (let i = 0; i < n * D; i++) X[i] = pixels[i] / 255;
-      correct += evaluateRows(layout, loss, params, X, shard.labels.subarray(from, from + n), n, ws).correct;
-    }
-  }
-  return correct / total;
-}
-
 /** A fresh id for an imported model: `m-imp-<time, base 36>-<8 hex digits>`. */
 function newImportId(now = Date.now()): string {
   return timeId("m-imp-", 4, now);
 }
 
-modelRoutes.openapi(
-  createRoute({
-    method: "post", path: "/", summary: "Import weights as a new model", security,
-    description: `Measures testAccuracy on the "${IMPORT_EVAL_DATASET}" dataset's test set when the layers fit it and parameters × test examples ≤ ${MAX_IMPORT_EVAL_WORK}; otherwise null.`,
-    request: { body: jsonBody(ImportRequest) },
-    responses: { 201: json("The new model", Model), 400: errorResponse("Invalid weights"), ...authErrors, 413: errorResponse("Body too large"), 415: errorResponse("Body is not JSON") },
-  }),
-  async (c) => {
-    const b = c.req.valid("json");
-    const layout = createLayout(b.layers);
-    const params = Float32Array.from(b.params);
-    const blob = encodeModel({ layers: b.layers, loss: b.loss, params });
-    const testAccuracy = await importAccuracy(c.env.STORE_BUCKET, layout, b.loss, params);
-    const meta: ModelMeta = {
-      id: newImportId(), layers: b.layers, loss: b.loss, testAccuracy, dataset: testAccuracy === null ? null : IMPORT_EVAL_DATASET,
-      runId: null, createdAt: new Date().toISOString(), name: b.name ?? null,
-    };
-    // Create-only; an id is taken only if two imports drew the same 32 random bits in the same millisecond.
-    if (!(await putModel(c.env.STORE_BUCKET, c.env.SERVING_KV, meta, blob))) throw new Error(`POST /v1/models: model id ${meta.id} is already taken`);
-    return c.json({ ...meta, serving: false }, 201);
-  },
-);
-
-modelRoutes.openapi(
-  createRoute({
-    method: "post", path: "/{id}/promote", summary: "Serve this model", security, request: { params: ModelId },
-    description: "Refused (409) when the model's input size or classes do not fit what the page and predict serve (the SERVING_DATASET's), or when its weights could overflow float32. Switches the serving record in R2 (conditionally, retried on conflict), then the KV pointer that predictions read; every location serves the model within about a minute.",
-    responses: { 200: json("The switch", Promotion), 404: errorResponse("No such model"), 409: errorResponse("The model does not fit what is served, or the serving record kept changing"), ...authErrors },
-  }),
-  async (c) => {
-    const { id } = c.req.valid("param");
-    const meta = await getModelMeta(c.env.STORE_BUCKET, id);
-    const model = meta === null ? null : await readModel(c.env.STORE_BUCKET, id);
-    if (meta === null || model === null) throw new ApiError(404, "not_found", `no model ${id}`);
-    const result = await promoteModel(c.env, meta, model.params, "always");
-    if (!result.promoted) throw new ApiError(409, result.code, `model ${id} was not promoted: ${result.reason}`);
-    return c.json({ servingModelId: id, previousModelId: result.previousModelId }, 200);
-  },
-);
-
-modelRoutes.openapi(
-  createRoute({
-    method: "delete", path: "/{id}", summary: "Delete a model (not the served one)", security, request: { params: ModelId },
-    description: "Its run, if any, is kept. Requests pinned to it may still be answered by an isolate that holds it in memory until it is evicted.",
-    responses: { 200: json("Deleted", z.object({ deleted: z.string() })), 404: errorResponse("No such model"), 409: errorResponse("The model is served"), ...authErrors },
-  }),
-  async (c) => {
-    const { id } = c.req.valid("param");
-    if ((await getModelMeta(c.env.STORE_BUCKET, id)) === null) throw new ApiError(404, "not_found", `no model ${id}`);
-    if ((await getServingRecord(c.env.STORE_BUCKET))?.serving.modelId === id) {
-      throw new ApiError(409, "model_served", `model ${id} is served: promote another model first (POST /v1/models/{id}/promote)`);
-    }
-    await deleteModel(c.env.STORE_BUCKET, c.env.SERVING_KV, id);
-    forgetModel(id);
-    return c.json({ deleted: id }, 200);
-  },
-);
+/** The /v1/models routes. */
+export const modelRoutes = new OpenAPIHono<{ Bindings: Env }>({ defaultHook: validationHook })
+  .openapi(
+    createRoute({
+      method: "get", path: "/", summary: "List models, newest first, a page at a time",
+      description: "KV lists models by id only, so every page reads the whole listing (one KV call per 1 000 models) to order it by creation time.",
+      request: { query: PageQuery(MAX_MODELS_PAGE, 100) },
+      responses: {
+        200: json("Models and the served one", z.object({ servingModelId: z.string().nullable(), models: z.array(Model), cursor: NextCursor })),
+        400: errorResponse("Invalid limit"),
+      },
+    }),
+    async (c) => {
+      const { limit, cursor } = c.req.valid("query");
+      const [models, serving] = await Promise.all([listModels(c.env.SERVING_KV), getServingRecord(c.env.STORE_BUCKET)]);
+      const servingModelId = serving?.serving.modelId ?? null;
+      const page = pageOf(models, modelOrderKey, true, limit, cursor);
+      return c.json({ servingModelId, models: page.items.map((m) => ({ ...m, serving: m.id === servingModelId })), cursor: page.cursor }, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "get", path: "/{id}", summary: "A model's metadata", request: { params: ModelParam },
+      responses: { 200: json("The model", Model), 404: errorResponse("No such model") },
+    }),
+    async (c) => {
+      const { id } = c.req.valid("param");
+      const [meta, serving] = await Promise.all([getModelMeta(c.env.STORE_BUCKET, id), getServingRecord(c.env.STORE_BUCKET)]);
+      if (meta === null) throw new NotFoundError("not_found", `no model ${id}`);
+      return c.json({ ...meta, serving: serving?.serving.modelId === id }, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "get", path: "/{id}/weights", summary: "A model's weights, in Octave's unroll order", request: { params: ModelParam },
+      responses: { 200: json("Layers, loss and the flat parameter vector", Weights), 404: errorResponse("No such model") },
+    }),
+    async (c) => {
+      const { id } = c.req.valid("param");
+      const model = await getServedModel(c.env.STORE_BUCKET, id);
+      if (model === null) throw new NotFoundError("not_found", `no model ${id}`);
+      // The Weights JSON as a stream: c.json would first build the whole text.
+      return c.body(weightsJson(model), 200, { "Content-Type": "application/json" }) as unknown as TypedResponse<z.infer<typeof Weights>, 200, "json">;
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "post", path: "/", summary: "Import weights as a new model", ...adminOnly,
+      description: `Measures testAccuracy on the "${IMPORT_EVAL_DATASET}" dataset's test set when the layers fit it and parameters × test examples ≤ ${MAX_IMPORT_EVAL_WORK}; otherwise null.`,
+      request: { body: jsonBody(ImportRequest) },
+      responses: { 201: json("The new model", Model), 400: errorResponse("Invalid weights"), ...adminRefusals, 413: errorResponse("Body too large"), 415: errorResponse("Body is not JSON") },
+    }),
+    async (c) => {
+      const b = c.req.valid("json");
+      const layout = createLayout(b.layers);
+      const params = Float32Array.from(b.params);
+      const blob = encodeModel({ layers: b.layers, loss: b.loss, params });
+      const testAccuracy = await measureTestAccuracy(c.env.STORE_BUCKET, IMPORT_EVAL_DATASET, layout, b.loss, params, MAX_IMPORT_EVAL_WORK);
+      const meta: ModelMeta = {
+        id: newImportId(), layers: b.layers, loss: b.loss, testAccuracy, dataset: testAccuracy === null ? null : IMPORT_EVAL_DATASET,
+        runId: null, createdAt: new Date().toISOString(), name: b.name ?? null,
+      };
+      // Create-only; an id is taken only if two imports drew the same 32 random bits in the same millisecond.
+      if (!(await putModel(c.env.STORE_BUCKET, c.env.SERVING_KV, meta, blob))) throw new Error(`POST /v1/models: model id ${meta.id} is already taken`);
+      return c.json({ ...meta, serving: false }, 201);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "post", path: "/{id}/promote", summary: "Serve this model", ...adminOnly, request: { params: ModelParam },
+      description: "Refused (409) when the model's input size or classes do not fit what the page and predict serve (the SERVING_DATASET's), or when its weights could overflow float32. Switches the serving record in R2 (conditionally, retried on conflict), then the KV pointer that predictions read; every location serves the model within about a minute.",
+      responses: { 200: json("The switch", Promotion), 404: errorResponse("No such model"), 409: errorResponse("The model does not fit what is served, or the serving record kept changing"), ...adminRefusals },
+    }),
+    async (c) => {
+      const { id } = c.req.valid("param");
+      const meta = await getModelMeta(c.env.STORE_BUCKET, id);
+      const model = meta === null ? null : await getServedModel(c.env.STORE_BUCKET, id);
+      if (meta === null || model === null) throw new NotFoundError("not_found", `no model ${id}`);
+      const result = await promoteModel(c.env, meta, model.params, "always");
+      if (!result.promoted) throw new ConflictError(result.code, `model ${id} was not promoted: ${result.reason}`);
+      return c.json({ servingModelId: id, previousModelId: result.previousModelId }, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "delete", path: "/{id}", summary: "Delete a model (not the served one)", ...adminOnly, request: { params: ModelParam },
+      description: "Its run, if any, is kept. Requests pinned to it may still be answered by an isolate that holds it in memory until it is evicted.",
+      responses: { 200: json("Deleted", z.object({ deleted: z.string() })), 404: errorResponse("No such model"), 409: errorResponse("The model is served"), ...adminRefusals },
+    }),
+    async (c) => {
+      const { id } = c.req.valid("param");
+      if ((await getModelMeta(c.env.STORE_BUCKET, id)) === null) throw new NotFoundError("not_found", `no model ${id}`);
+      if ((await getServingRecord(c.env.STORE_BUCKET))?.serving.modelId === id) {
+        throw new ConflictError("model_served", `model ${id} is served: promote another model first (POST /v1/models/{id}/promote)`);
+      }
+      await deleteModel(c.env.STORE_BUCKET, c.env.SERVING_KV, id);
+      forgetModel(id);
+      return c.json({ deleted: id }, 200);
+    },
+  );

@@ -1,11 +1,12 @@
 /** The course's numeric core over HTTP, in float64: the cost function and the gradient check. */
-import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { createRoute, OpenAPIHono, z, type RouteHandler } from "@hono/zod-openapi";
 import type { Env } from "../env";
-import { tooMuchWork } from "../errors";
 import { checkGradients } from "../nn/gradcheck";
 import { createLayout, parameterCount } from "../nn/layout";
 import { nnCost } from "../nn/network";
-import { errorResponse, Lambda, Layers, LossName } from "./schemas";
+import { Lambda, Layers, LossName } from "../training/fields";
+import { tooMuchWork } from "./errors";
+import { errorResponse } from "./schemas";
 import { jsonBody, validationHook } from "./validation";
 
 /** Largest X accepted by the cost API (rows × columns); the body limit caps it too. */
@@ -123,9 +124,9 @@ const gradcheckRoute = createRoute({
   responses: { 200: { description: "Backpropagation against central differences", content: { "application/json": { schema: GradcheckResponse } } }, ...errors },
 });
 
-export const nnRoutes = new OpenAPIHono<{ Bindings: Env }>({ defaultHook: validationHook });
+type Bindings = { Bindings: Env };
 
-nnRoutes.openapi(costRoute, (c) => {
+const cost: RouteHandler<typeof costRoute, Bindings> = (c) => {
   const b = c.req.valid("json");
   const P = parameterCount(b.layers);
   const m = b.X.length;
@@ -138,11 +139,11 @@ nnRoutes.openapi(costRoute, (c) => {
   const X = new Float64Array(b.X.length * D);
   b.X.forEach((row, r) => X.set(row, r * D));
   const gradient = new Float64Array(layout.count);
-  const cost = nnCost(layout, b.loss, Float64Array.from(b.params), X, b.y, b.lambda, gradient);
-  return c.json({ cost, gradient: Array.from(gradient) }, 200);
-});
+  const J = nnCost(layout, b.loss, Float64Array.from(b.params), X, b.y, b.lambda, gradient);
+  return c.json({ cost: J, gradient: Array.from(gradient) }, 200);
+};
 
-nnRoutes.openapi(gradcheckRoute, (c) => {
+const gradcheck: RouteHandler<typeof gradcheckRoute, Bindings> = (c) => {
   const b = c.req.valid("json");
   const P = parameterCount(b.layers);
   if (2 * b.m * P * P > MAX_GRADCHECK_WORK) {
@@ -163,4 +164,7 @@ nnRoutes.openapi(gradcheckRoute, (c) => {
     },
     200,
   );
-});
+};
+
+/** POST /v1/nn/cost and POST /v1/nn/gradcheck. */
+export const nnRoutes = new OpenAPIHono<Bindings>({ defaultHook: validationHook }).openapi(costRoute, cost).openapi(gradcheckRoute, gradcheck);

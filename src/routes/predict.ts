@@ -9,13 +9,13 @@
  */
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Env } from "../env";
-import { ApiError, badRequest, tooMuchWork } from "../errors";
-import { MAX_LAYER_SIZE, type Loss } from "../nn/layout";
-import { ModelFormatError } from "../nn/model-codec";
-import { forward, type Workspace } from "../nn/network";
-import { ID_PATTERN } from "../storage/keys";
+import { NotFoundError } from "../errors";
+import { classify } from "../nn/classify";
+import { MAX_LAYER_SIZE } from "../nn/layout";
 import { getServedModel, workspaceFor, type ServedModel } from "../storage/model-cache";
 import { getServingId, getServingRecord } from "../storage/models";
+import { ModelId } from "../training/fields";
+import { ApiError, badRequest, tooMuchWork } from "./errors";
 import { errorResponse } from "./schemas";
 import { jsonBody, validationHook } from "./validation";
 
@@ -48,7 +48,7 @@ const PredictRequest = z
       .max(MAX_PREDICT_BATCH, { error: `images holds at most ${MAX_PREDICT_BATCH} images` })
       .optional()
       .openapi({ description: `A batch of 1..${MAX_PREDICT_BATCH} images of equal length.` }),
-    model: z.string().regex(ID_PATTERN, { error: "not a model id" }).optional()
+    model: ModelId.optional()
       .openapi({ description: "Pin a model by id; by default the served (promoted) model answers." }),
   })
   .strict()
@@ -96,68 +96,27 @@ async function servingId(env: Env): Promise<string | null> {
   return (await getServingId(env.SERVING_KV, SERVING_POINTER_TTL)) ?? (await getServingRecord(env.STORE_BUCKET))?.serving.modelId ?? null;
 }
 
-/** Model `id` from this isolate's model cache (or R2), null when there is none; 500 when its blob does not decode. */
-export async function readModel(bucket: R2Bucket, id: string): Promise<ServedModel | null> {
-  try {
-    return await getServedModel(bucket, id);
-  } catch (e) {
-    if (e instanceof ModelFormatError) throw new ApiError(500, "model_unreadable", `model ${id} cannot be read: ${e.message}`);
-    throw e;
-  }
-}
-
 /** The pinned model (404 when unknown) or the served one (503 when there is none). */
 async function resolveModel(env: Env, pinned: string | undefined): Promise<ServedModel> {
   const id = pinned ?? (await servingId(env));
   if (id === null) throw new ApiError(503, "no_model", NO_MODEL);
-  const model = await readModel(env.STORE_BUCKET, id);
+  const model = await getServedModel(env.STORE_BUCKET, id);
   if (model !== null) return model;
-  if (pinned !== undefined) throw new ApiError(404, "not_found", `no model ${pinned} (GET /v1/models lists them)`);
+  if (pinned !== undefined) throw new NotFoundError("not_found", `no model ${pinned} (GET /v1/models lists them)`);
   throw new ApiError(503, "model_unavailable", `the served model ${id} is missing from storage; promote another (POST /v1/models/{id}/promote)`);
 }
 
-/** Row r of the outputs as probabilities: softmax outputs as they are, sigmoid outputs normalized to sum to 1. */
-function probabilities(loss: Loss, ws: Workspace, h: Float32Array, r: number, K: number): number[] {
-  const p = Array.from(h.subarray(r * K, r * K + K));
-  if (loss === "softmax") return p;
-  const sum = p.reduce((a, b) => a + b, 0);
-  if (sum > 0) return p.map((v) => Math.fround(v / sum));
-  // Every output underflowed to 0: h_k / Σ h_j tends to the softmax of z(L) as all z_k → −∞.
-  const z = Array.from(ws.zOut.subarray(r * K, r * K + K));
-  const max = Math.max(...z);
-  const e = z.map((v) => Math.exp(v - max));
-  const total = e.reduce((a, b) => a + b, 0);
-  return e.map((v) => Math.fround(v / total));
-}
-
-/**
- * Predicts every row with one model, synchronously (the shared workspace is filled and read with no await between),
- * in chunks of at most model.maxRows rows.
- */
+/** The predictions of every row by one model (src/nn/classify.ts), in the API's words; 500 if any is not finite. */
 function predictRows(model: ServedModel, rows: number[][]): { digit: number; probabilities: number[] }[] {
-  const { layout, loss, params } = model;
-  const D = layout.sizes[0];
-  const K = layout.sizes[layout.sizes.length - 1];
-  const chunk = Math.min(rows.length, model.maxRows);
-  const ws = workspaceFor(model, chunk);
-  const X = new Float32Array(chunk * D);
-  const out: { digit: number; probabilities: number[] }[] = [];
-  for (let start = 0; start < rows.length; start += chunk) {
-    const n = Math.min(chunk, rows.length - start);
-    for (let r = 0; r < n; r++) X.set(rows[start + r], r * D);
-    const h = forward(layout, loss, params, X, n, ws) as Float32Array;
-    for (let r = 0; r < n; r++) {
-      const p = probabilities(loss, ws, h, r, K);
-      if (!p.every(Number.isFinite)) throw new ApiError(500, "model_overflow", `model ${model.id} produced non-finite outputs for image ${start + r}`);
-      out.push({ digit: p.indexOf(Math.max(...p)), probabilities: p });
-    }
-  }
-  return out;
+  // Synchronous from workspaceFor to the last read of the workspace: requests in this isolate share it.
+  const predictions = classify(model.layout, model.loss, model.params, rows, workspaceFor(model, Math.min(rows.length, model.maxRows)));
+  const bad = predictions.findIndex((p) => !p.probabilities.every(Number.isFinite));
+  if (bad >= 0) throw new ApiError(500, "model_overflow", `model ${model.id} produced non-finite outputs for image ${bad}`);
+  return predictions.map((p) => ({ digit: p.label, probabilities: p.probabilities }));
 }
 
-export const predictRoutes = new OpenAPIHono<{ Bindings: Env }>({ defaultHook: validationHook });
-
-predictRoutes.openapi(predictRoute, async (c) => {
+/** POST /v1/predict. */
+export const predictRoutes = new OpenAPIHono<{ Bindings: Env }>({ defaultHook: validationHook }).openapi(predictRoute, async (c) => {
   const body = c.req.valid("json");
   const rows = body.images ?? [body.image!];
   const model = await resolveModel(c.env, body.model);

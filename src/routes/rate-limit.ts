@@ -9,7 +9,7 @@
  */
 import { createMiddleware } from "hono/factory";
 import type { Env } from "../env";
-import { ApiError } from "../errors";
+import { ApiError } from "./errors";
 import { classify, type LimiterName } from "./policy";
 
 /**

@@ -4,21 +4,19 @@
  */
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Env } from "../env";
-import { ApiError } from "../errors";
+import { NotFoundError } from "../errors";
 import { countPending, feedbackCounts, listCorrections, pendingCapFrom, type Correction } from "../storage/feedback";
-import { FEEDBACK_ID_PATTERN } from "../storage/keys";
 import { adoptLegacy, deleteCorrection, recountAccepted, reviewCorrections } from "../storage/review";
-import { requireAdmin } from "./auth";
+import { CorrectionId } from "../training/fields";
+import { adminOnly, adminRefusals } from "./auth";
 import { FeedbackCounts } from "./feedback";
-import { errorResponse } from "./schemas";
+import { errorResponse, pathParam } from "./schemas";
 import { toBase64 } from "./units";
 import { jsonBody, validationHook } from "./validation";
 
 /** Most ids in one review request, and most corrections in one listed page. */
 export const MAX_REVIEW_BATCH = 100;
 
-const CorrectionId = z.string({ error: "ids must be strings" })
-  .regex(FEEDBACK_ID_PATTERN, { error: "not a correction id (as POST /v1/feedback answers it, e.g. 0mx3xkao0-5f2c9a1b7e44)" });
 const Page = z.object({
   limit: z.coerce.number().int().min(1).max(MAX_REVIEW_BATCH).default(50),
   cursor: CorrectionId.optional().openapi({ description: "The `cursor` of the previous page: the id to continue after." }),
@@ -43,9 +41,6 @@ const Reviewed = FeedbackCounts.extend({ results: z.array(ReviewResult), notFoun
 const Deleted = FeedbackCounts.extend({ id: z.string(), deleted: z.enum(["pending", "accepted"]) }).openapi("FeedbackDeleted");
 const Recount = z.object({ previous: z.number(), accepted: z.number() }).openapi("FeedbackRecount");
 
-const security = [{ bearer: [] }];
-const admin = { security, middleware: requireAdmin };
-const denied = { 401: errorResponse("No token"), 403: errorResponse("Wrong token") };
 const json = <T extends z.ZodType>(description: string, schema: T) => ({ description, content: { "application/json": { schema } } });
 
 const item = (c: Correction) => ({
@@ -53,73 +48,69 @@ const item = (c: Correction) => ({
   rows: c.rows, cols: c.cols, pixels: toBase64(c.pixels),
 });
 
-export const reviewRoutes = new OpenAPIHono<{ Bindings: Env }>({ defaultHook: validationHook });
-
-reviewRoutes.openapi(
-  createRoute({
-    method: "get", path: "/pending", ...admin, request: { query: Page },
-    summary: "Pending corrections, oldest first, with their pictures (the first page also moves old-layout corrections to pending)",
-    responses: { 200: json("A page of pending corrections and the counts", Listing), 400: errorResponse("Invalid query"), ...denied },
-  }),
-  async (c) => {
-    const { limit, cursor } = c.req.valid("query");
-    const bucket = c.env.STORE_BUCKET;
-    const cap = pendingCapFrom(c.env.FEEDBACK_PENDING_MAX);
-    if (cursor === undefined) await adoptLegacy(bucket, cap - (await countPending(bucket)));
-    const [page, counts] = await Promise.all([listCorrections(bucket, "pending", limit, cursor), feedbackCounts(bucket, cap)]);
-    return c.json({ ...counts, items: page.items.map(item), cursor: page.next }, 200);
-  },
-);
-
-reviewRoutes.openapi(
-  createRoute({
-    method: "get", path: "/accepted", ...admin, request: { query: Page },
-    summary: "Accepted corrections, newest first (the order runs take them in), with their pictures",
-    responses: { 200: json("A page of accepted corrections and the counts", Listing), 400: errorResponse("Invalid query"), ...denied },
-  }),
-  async (c) => {
-    const { limit, cursor } = c.req.valid("query");
-    const cap = pendingCapFrom(c.env.FEEDBACK_PENDING_MAX);
-    const [page, counts] = await Promise.all([listCorrections(c.env.STORE_BUCKET, "accepted", limit, cursor), feedbackCounts(c.env.STORE_BUCKET, cap)]);
-    return c.json({ ...counts, items: page.items.map(item), cursor: page.next }, 200);
-  },
-);
-
-reviewRoutes.openapi(
-  createRoute({
-    method: "post", path: "/review", ...admin, request: { body: jsonBody(ReviewRequest) },
-    summary: `Accept and reject pending corrections, at most ${MAX_REVIEW_BATCH} ids at once; the answer says what happened to each`,
-    responses: { 200: json("What happened to each id, and the counts afterwards", Reviewed), 400: errorResponse("Invalid request"), ...denied },
-  }),
-  async (c) => {
-    const { accept, reject } = c.req.valid("json");
-    const results = await reviewCorrections(c.env.STORE_BUCKET, accept, reject);
-    const counts = await feedbackCounts(c.env.STORE_BUCKET, pendingCapFrom(c.env.FEEDBACK_PENDING_MAX));
-    return c.json({ ...counts, results, notFound: results.filter((r) => r.result === "not_found").map((r) => r.id) }, 200);
-  },
-);
-
-reviewRoutes.openapi(
-  createRoute({
-    method: "post", path: "/recount", ...admin,
-    summary: "Count the accepted corrections by listing them, and repair the counter (after a crash or racing admins)",
-    responses: { 200: json("The counter before and after", Recount), ...denied },
-  }),
-  async (c) => c.json(await recountAccepted(c.env.STORE_BUCKET), 200),
-);
-
-reviewRoutes.openapi(
-  createRoute({
-    method: "delete", path: "/{id}", ...admin,
-    request: { params: z.object({ id: CorrectionId.openapi({ param: { name: "id", in: "path" } }) }) },
-    summary: "Delete a correction, pending or accepted (runs that started before keep their snapshot)",
-    responses: { 200: json("What was deleted, and the counts afterwards", Deleted), 400: errorResponse("Not an id"), ...denied, 404: errorResponse("No such correction") },
-  }),
-  async (c) => {
-    const { id } = c.req.valid("param");
-    const deleted = await deleteCorrection(c.env.STORE_BUCKET, id);
-    if (deleted === null) throw new ApiError(404, "not_found", `no correction ${id}, pending or accepted`);
-    const counts = await feedbackCounts(c.env.STORE_BUCKET, pendingCapFrom(c.env.FEEDBACK_PENDING_MAX));
-    return c.json({ ...counts, id, deleted }, 200);
-  },
-);
+/** The admin routes under /v1/feedback. */
+export const reviewRoutes = new OpenAPIHono<{ Bindings: Env }>({ defaultHook: validationHook })
+  .openapi(
+    createRoute({
+      method: "get", path: "/pending", ...adminOnly, request: { query: Page },
+      summary: "Pending corrections, oldest first, with their pictures (the first page also moves old-layout corrections to pending)",
+      responses: { 200: json("A page of pending corrections and the counts", Listing), 400: errorResponse("Invalid query"), ...adminRefusals },
+    }),
+    async (c) => {
+      const { limit, cursor } = c.req.valid("query");
+      const bucket = c.env.STORE_BUCKET;
+      const cap = pendingCapFrom(c.env.FEEDBACK_PENDING_MAX);
+      if (cursor === undefined) await adoptLegacy(bucket, cap - (await countPending(bucket)));
+      const [page, counts] = await Promise.all([listCorrections(bucket, "pending", limit, cursor), feedbackCounts(bucket, cap)]);
+      return c.json({ ...counts, items: page.items.map(item), cursor: page.next }, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "get", path: "/accepted", ...adminOnly, request: { query: Page },
+      summary: "Accepted corrections, newest first (the order runs take them in), with their pictures",
+      responses: { 200: json("A page of accepted corrections and the counts", Listing), 400: errorResponse("Invalid query"), ...adminRefusals },
+    }),
+    async (c) => {
+      const { limit, cursor } = c.req.valid("query");
+      const cap = pendingCapFrom(c.env.FEEDBACK_PENDING_MAX);
+      const [page, counts] = await Promise.all([listCorrections(c.env.STORE_BUCKET, "accepted", limit, cursor), feedbackCounts(c.env.STORE_BUCKET, cap)]);
+      return c.json({ ...counts, items: page.items.map(item), cursor: page.next }, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "post", path: "/review", ...adminOnly, request: { body: jsonBody(ReviewRequest) },
+      summary: `Accept and reject pending corrections, at most ${MAX_REVIEW_BATCH} ids at once; the answer says what happened to each`,
+      responses: { 200: json("What happened to each id, and the counts afterwards", Reviewed), 400: errorResponse("Invalid request"), ...adminRefusals },
+    }),
+    async (c) => {
+      const { accept, reject } = c.req.valid("json");
+      const results = await reviewCorrections(c.env.STORE_BUCKET, accept, reject);
+      const counts = await feedbackCounts(c.env.STORE_BUCKET, pendingCapFrom(c.env.FEEDBACK_PENDING_MAX));
+      return c.json({ ...counts, results, notFound: results.filter((r) => r.result === "not_found").map((r) => r.id) }, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "post", path: "/recount", ...adminOnly,
+      summary: "Count the accepted corrections by listing them, and repair the counter (after a crash or racing admins)",
+      responses: { 200: json("The counter before and after", Recount), ...adminRefusals },
+    }),
+    async (c) => c.json(await recountAccepted(c.env.STORE_BUCKET), 200),
+  )
+  .openapi(
+    createRoute({
+      method: "delete", path: "/{id}", ...adminOnly,
+      request: { params: pathParam("id", CorrectionId) },
+      summary: "Delete a correction, pending or accepted (runs that started before keep their snapshot)",
+      responses: { 200: json("What was deleted, and the counts afterwards", Deleted), 400: errorResponse("Not an id"), ...adminRefusals, 404: errorResponse("No such correction") },
+    }),
+    async (c) => {
+      const { id } = c.req.valid("param");
+      const deleted = await deleteCorrection(c.env.STORE_BUCKET, id);
+      if (deleted === null) throw new NotFoundError("not_found", `no correction ${id}, pending or accepted`);
+      const counts = await feedbackCounts(c.env.STORE_BUCKET, pendingCapFrom(c.env.FEEDBACK_PENDING_MAX));
+      return c.json({ ...counts, id, deleted }, 200);
+    },
+  );

@@ -1,30 +1,23 @@
-/** Request and response schemas shared by the routes; the same schemas validate requests and publish /openapi.json. */
+/**
+ * Request and response schemas shared by the routes; the same schemas validate requests and publish /openapi.json.
+ * The building blocks that the run spec shares (layers, loss, λ, ids) are in src/training/fields.ts.
+ */
 import { z } from "@hono/zod-openapi";
-import { LOSSES, MAX_LAYER_SIZE } from "../nn/layout";
 
-/** Layer sizes s1..sL: at least one hidden layer, output at least 2 classes. */
-export const Layers = z
-  .array(z.number().int().min(1).max(MAX_LAYER_SIZE), { error: "layers must be an array of integers" })
-  .min(3, { error: "layers needs at least 3 sizes: input, one or more hidden, output" })
-  .max(32, { error: "layers allows at most 32 sizes" })
-  .refine((s) => s[s.length - 1] >= 2, { error: "the last layer (classes) needs at least 2 units" })
-  .openapi({ example: [3, 5, 3], description: "Layer sizes s1..sL, bias units not counted." });
+/** What `details` of an error holds: the failed checks of a request (the first 20), or the upload field at fault. */
+const ErrorDetails = z.union([z.array(z.object({ path: z.string(), message: z.string() })), z.object({ field: z.string() })]);
 
-export const LossName = z
-  .enum(LOSSES, { error: (iss) => `loss must be one of ${LOSSES.join(", ")}, got ${JSON.stringify(iss.input)}` })
-  .openapi({ description: "`sigmoid`: the course's J; `softmax`: categorical cross-entropy." });
-
-export const Lambda = z
-  .number({ error: "lambda must be a finite number" })
-  .min(0, { error: "lambda must be ≥ 0" })
-  .openapi({ description: "Regularization strength λ (bias weights are not regularized)." });
-
+/** The error answer of every route. */
 export const ErrorBody = z
-  .object({ error: z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() }) })
+  .object({ error: z.object({ code: z.string(), message: z.string(), details: ErrorDetails.optional() }) })
   .openapi("Error");
 
 /** An error response of a route, for its OpenAPI description. */
 export const errorResponse = (description: string) => ({ description, content: { "application/json": { schema: ErrorBody } } });
+
+/** The path parameter `{name}` of a route, validated by `schema` (an id building block of src/training/fields.ts). */
+export const pathParam = <K extends string>(name: K, schema: z.ZodString) =>
+  z.object({ [name]: schema.openapi({ param: { name, in: "path" } }) } as Record<K, z.ZodString>);
 
 /** `?limit=&cursor=` of a listing: at most `max` items a page (`fallback` when absent), after `cursor`. */
 export const PageQuery = (max: number, fallback: number) =>

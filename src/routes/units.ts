@@ -1,14 +1,15 @@
 /** The first hidden layer's units as 28 × 28 images, for a run (its latest checkpoint) or a model. */
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Env } from "../env";
-import { ApiError } from "../errors";
+import { NotFoundError } from "../errors";
 import { createLayout, type Layout } from "../nn/layout";
 import { unitImages } from "../nn/units";
+import { getServedModel } from "../storage/model-cache";
 import { getCheckpointBytes, getRecord } from "../storage/runs";
 import { decodeCheckpoint } from "../training/checkpoint";
+import { ModelId, RunId } from "../training/fields";
 import { ENDED, type RunRecord } from "../training/record";
-import { readModel } from "./predict";
-import { errorResponse } from "./schemas";
+import { errorResponse, pathParam } from "./schemas";
 import { validationHook } from "./validation";
 
 const Units = z.object({
@@ -16,7 +17,6 @@ const Units = z.object({
   pixels: z.string().openapi({ description: "base64 of units × rows × cols bytes; each unit scaled on its own to 0..255" }),
 }).openapi("Units");
 const Query = z.object({ max: z.coerce.number().int().min(1).max(1024).default(64) });
-const Id = (pattern: RegExp) => z.object({ id: z.string().regex(pattern, { error: "not an id" }).openapi({ param: { name: "id", in: "path" } }) });
 const notFound = errorResponse("Not found");
 
 /** Bytes as base64 (in slices: spreading a whole large array into fromCharCode would overflow the stack). */
@@ -34,44 +34,43 @@ function answer(layout: Layout, params: Float32Array, max: number, step?: number
   return { units, rows, cols, ...(step === undefined ? {} : { step }), pixels: toBase64(pixels) };
 }
 
-export const unitRoutes = new OpenAPIHono<{ Bindings: Env }>({ defaultHook: validationHook });
-
-unitRoutes.openapi(
-  createRoute({
-    method: "get", path: "/runs/{id}/units", summary: "A run's first-layer units at its latest checkpoint",
-    request: { params: Id(/^run-[a-z0-9-]{1,40}$/), query: Query },
-    responses: { 200: { description: "Unit images", content: { "application/json": { schema: Units } } }, 404: notFound },
-  }),
-  async (c) => {
-    const { id } = c.req.valid("param");
-    const found = await getRecord<RunRecord>(c.env.STORE_BUCKET, id);
-    if (found === null) throw new ApiError(404, "not_found", `no run ${id}`);
-    const r = found.record;
-    if (ENDED.includes(r.status)) {
-      // An ended run keeps no checkpoints: its units are its model's, if it made one.
-      const model = r.modelId === null ? null : await readModel(c.env.STORE_BUCKET, r.modelId);
-      if (model === null) throw new ApiError(404, "not_found", `run ${id} has ended (${r.status}) and has no model: its checkpoints are deleted`);
-      return c.json(answer(model.layout, model.params, c.req.valid("query").max, r.step), 200);
-    }
-    // The latest checkpoint, or the one after it if a step pruned it meanwhile (two are always kept).
-    const step = r.step;
-    const bytes = (await getCheckpointBytes(c.env.STORE_BUCKET, id, step)) ?? (await getCheckpointBytes(c.env.STORE_BUCKET, id, step + 1));
-    if (bytes === null) throw new ApiError(404, "not_found", `run ${id} has no checkpoint at step ${step}`);
-    const ck = decodeCheckpoint(bytes);
-    return c.json(answer(createLayout(found.record.spec.layers), ck.params, c.req.valid("query").max, ck.step), 200);
-  },
-);
-
-unitRoutes.openapi(
-  createRoute({
-    method: "get", path: "/models/{id}/units", summary: "A model's first-layer units",
-    request: { params: Id(/^[a-z0-9][a-z0-9-]{0,62}$/), query: Query },
-    responses: { 200: { description: "Unit images", content: { "application/json": { schema: Units } } }, 404: notFound },
-  }),
-  async (c) => {
-    const { id } = c.req.valid("param");
-    const model = await readModel(c.env.STORE_BUCKET, id);
-    if (model === null) throw new ApiError(404, "not_found", `no model ${id}`);
-    return c.json(answer(model.layout, model.params, c.req.valid("query").max), 200);
-  },
-);
+/** GET /v1/runs/:id/units and GET /v1/models/:id/units. */
+export const unitRoutes = new OpenAPIHono<{ Bindings: Env }>({ defaultHook: validationHook })
+  .openapi(
+    createRoute({
+      method: "get", path: "/runs/{id}/units", summary: "A run's first-layer units at its latest checkpoint",
+      request: { params: pathParam("id", RunId), query: Query },
+      responses: { 200: { description: "Unit images", content: { "application/json": { schema: Units } } }, 404: notFound },
+    }),
+    async (c) => {
+      const { id } = c.req.valid("param");
+      const found = await getRecord<RunRecord>(c.env.STORE_BUCKET, id);
+      if (found === null) throw new NotFoundError("not_found", `no run ${id}`);
+      const r = found.record;
+      if (ENDED.includes(r.status)) {
+        // An ended run keeps no checkpoints: its units are its model's, if it made one.
+        const model = r.modelId === null ? null : await getServedModel(c.env.STORE_BUCKET, r.modelId);
+        if (model === null) throw new NotFoundError("not_found", `run ${id} has ended (${r.status}) and has no model: its checkpoints are deleted`);
+        return c.json(answer(model.layout, model.params, c.req.valid("query").max, r.step), 200);
+      }
+      // The latest checkpoint, or the one after it if a step pruned it meanwhile (two are always kept).
+      const step = r.step;
+      const bytes = (await getCheckpointBytes(c.env.STORE_BUCKET, id, step)) ?? (await getCheckpointBytes(c.env.STORE_BUCKET, id, step + 1));
+      if (bytes === null) throw new NotFoundError("not_found", `run ${id} has no checkpoint at step ${step}`);
+      const ck = decodeCheckpoint(bytes);
+      return c.json(answer(createLayout(found.record.spec.layers), ck.params, c.req.valid("query").max, ck.step), 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: "get", path: "/models/{id}/units", summary: "A model's first-layer units",
+      request: { params: pathParam("id", ModelId), query: Query },
+      responses: { 200: { description: "Unit images", content: { "application/json": { schema: Units } } }, 404: notFound },
+    }),
+    async (c) => {
+      const { id } = c.req.valid("param");
+      const model = await getServedModel(c.env.STORE_BUCKET, id);
+      if (model === null) throw new NotFoundError("not_found", `no model ${id}`);
+      return c.json(answer(model.layout, model.params, c.req.valid("query").max), 200);
+    },
+  );

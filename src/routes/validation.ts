@@ -1,6 +1,6 @@
 /** Request validation shared by the routes: JSON bodies checked by zod schemas, failures as 400s that name the field. */
 import type { z } from "@hono/zod-openapi";
-import { badRequest } from "../errors";
+import { badRequest } from "./errors";
 
 /** A JSON request body for createRoute. A missing body validates as `{}` (so all-default bodies may be omitted). */
 export function jsonBody<T extends z.ZodType>(schema: T) {

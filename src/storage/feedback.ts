@@ -6,7 +6,7 @@
  */
 import { splitShards } from "../data/build";
 import { decodeShard, encodeShard, SHARD_SIZE, type ShardEntry, type SplitManifest } from "../data/shards";
-import { ApiError } from "../errors";
+import { CapacityError } from "../errors";
 import { feedbackIdOf, feedbackIdTime, keys, timeId } from "./keys";
 
 /** The most accepted corrections a run snapshots (the newest first). */
@@ -61,12 +61,13 @@ export async function feedbackCounts(bucket: R2Bucket, cap: number): Promise<Fee
 }
 
 const queueFull = (cap: number) =>
-  new ApiError(507, "feedback_queue_full", `${cap} corrections already await review, the most this server keeps: nothing was stored; try again once an admin has reviewed them`);
+  new CapacityError("feedback_queue_full", `${cap} corrections already await review, the most this server keeps: nothing was stored; try again once an admin has reviewed them`);
 
 /**
- * Stores one anonymous correction as pending and returns its id (time-ordered) and the pending count. Answers 507
- * (nothing stored) when `cap` corrections are pending. The count is taken again after the write: concurrent posts
- * may all pass the first count, but whichever counts last sees every write before it, so no more than `cap` stay.
+ * Stores one anonymous correction as pending and returns its id (time-ordered) and the pending count. Throws
+ * CapacityError `feedback_queue_full` (nothing stored) when `cap` corrections are pending. The count is taken again
+ * after the write: concurrent posts may all pass the first count, but whichever counts last sees every write before
+ * it, so no more than `cap` stay.
  */
 export async function putPending(bucket: R2Bucket, pixels: Uint8Array, label: number, rows: number, cols: number, cap: number): Promise<{ id: string; pending: number }> {
   if ((await countPending(bucket)) >= cap) throw queueFull(cap);

@@ -75,8 +75,11 @@ export function feedbackIdOf(key: string): string | null {
   return m === null ? null : m[1];
 }
 
-/** Dataset, run and model ids: lowercase letters, digits and dashes, so they are safe in keys and URLs. */
+/** Dataset names and model ids: lowercase letters, digits and dashes, so they are safe in keys and URLs. */
 export const ID_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
+
+/** Run ids, as newRunId (src/training/runs.ts) makes them with timeId("run-", 4): a stricter ID_PATTERN. */
+export const RUN_ID_PATTERN = /^run-[a-z0-9-]{1,40}$/;
 
 /**
  * A fresh id that sorts by creation time: `prefix`, the time in base 36 (9 digits), a dash, and `randomBytes`

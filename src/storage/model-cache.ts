@@ -7,7 +7,7 @@
  * through `forward` synchronously, with no `await` between filling the workspace and reading it.
  */
 import { createLayout, type Layout, type Loss } from "../nn/layout";
-import { decodeModel } from "../nn/model-codec";
+import { decodeModel, ModelFormatError, type EncodedModel } from "../nn/model-codec";
 import { createWorkspace, type Workspace } from "../nn/network";
 import { getModelBlob } from "./models";
 
@@ -74,10 +74,19 @@ function remember(model: ServedModel, bytes: number): void {
   }
 }
 
+/** Decodes a stored model; a blob that does not decode throws ModelFormatError naming the model. */
+function decode(id: string, blob: Uint8Array): EncodedModel {
+  try {
+    return decodeModel(blob);
+  } catch (e) {
+    throw e instanceof ModelFormatError ? new ModelFormatError(`model ${id} cannot be read: ${e.message}`) : e;
+  }
+}
+
 async function load(bucket: R2Bucket, id: string): Promise<ServedModel | null> {
   const blob = await getModelBlob(bucket, id);
   if (blob === null) return null;
-  const { layers, loss, params } = decodeModel(blob);
+  const { layers, loss, params } = decode(id, blob);
   const layout = createLayout(layers);
   const model: ServedModel = { id, loss, layout, params, maxRows: rowsWithin(layout), ws: null };
   remember(model, params.byteLength);
@@ -86,7 +95,7 @@ async function load(bucket: R2Bucket, id: string): Promise<ServedModel | null> {
 
 /**
  * The model `id`, from this isolate's cache or decoded from R2 (concurrent misses share one read); null when no
- * such model exists. A blob that does not decode throws the codec's ModelFormatError.
+ * such model exists. A blob that does not decode throws the codec's ModelFormatError, naming the model.
  */
 export async function getServedModel(bucket: R2Bucket, id: string): Promise<ServedModel | null> {
   const hit = entries.get(id);

@@ -3,7 +3,9 @@ import type { EvaluationEntry, StepEntry } from "./checkpoint";
 import type { RunPlan } from "./plan";
 import type { RunSpec } from "./spec";
 
-export type RunStatus = "queued" | "running" | "succeeded" | "failed" | "diverged" | "cancelled";
+/** A run's status, in the order a run goes through them. */
+export const RUN_STATUSES = ["queued", "running", "succeeded", "failed", "diverged", "cancelled"] as const;
+export type RunStatus = (typeof RUN_STATUSES)[number];
 export const ENDED: readonly RunStatus[] = ["succeeded", "failed", "diverged", "cancelled"];
 
 export interface RunRecord {

@@ -1,6 +1,6 @@
 /** Starting, cancelling and finishing runs: the run lifecycle around the steps. */
 import type { Env } from "../env";
-import { ApiError } from "../errors";
+import { InvalidInputError, NotFoundError } from "../errors";
 import { decodeModel, encodeModel } from "../nn/model-codec";
 import { readManifest } from "../storage/datasets";
 import { timeId } from "../storage/keys";
@@ -19,16 +19,17 @@ export function newRunId(now = Date.now()): string {
 }
 
 /**
- * Starts a run: checks the spec against its dataset, writes checkpoint 0 and the record, marks the run active and
+ * Starts a run: checks the spec against its dataset (NotFoundError `dataset_not_found` when it does not exist,
+ * InvalidInputError when the spec does not fit it), writes checkpoint 0 and the record, marks the run active and
  * enqueues its first step (unless `enqueue` is false: tests use that to lose the first message on purpose).
  */
 export async function startRun(env: Env, spec: RunSpec, options: { enqueue?: boolean } = {}): Promise<RunRecord> {
   const manifest = await readManifest(env.STORE_BUCKET, spec.dataset);
   if (manifest === null) {
-    throw new ApiError(404, "dataset_not_found", `dataset "${spec.dataset}" does not exist: npm start loads "mnist" locally; upload others with PUT /v1/datasets/:name`);
+    throw new NotFoundError("dataset_not_found", `dataset "${spec.dataset}" does not exist: npm start loads "mnist" locally; upload others with PUT /v1/datasets/:name`);
   }
   const problems = specProblems(spec, manifest);
-  if (problems.length > 0) throw new ApiError(400, "invalid_request", problems.join("; "));
+  if (problems.length > 0) throw new InvalidInputError("invalid_request", problems.join("; "));
   const id = newRunId();
   const feedback = spec.includeFeedback ? await snapshotFeedback(env.STORE_BUCKET, id, manifest.rows, manifest.cols, manifest.classes) : null;
   const plan = makePlan(spec, manifest, stepWorkFrom(env.STEP_WORK), feedback);

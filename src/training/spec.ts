@@ -4,7 +4,8 @@
  */
 import { z } from "@hono/zod-openapi";
 import type { DatasetManifest } from "../data/shards";
-import { createLayout, LOSSES, MAX_LAYER_SIZE } from "../nn/layout";
+import { createLayout } from "../nn/layout";
+import { DatasetName, Lambda, Layers, LossName, RunName } from "./fields";
 
 const positive = (name: string) => z.number({ error: `${name} must be a number` }).positive({ error: `${name} must be > 0` });
 const int = (name: string, min: number, max: number) =>
@@ -30,19 +31,24 @@ const Cg = z.object({
   iterations: int("optimizer.iterations", 1, 10_000).default(50),
 }).strict();
 
-export const OptimizerSpec = z.discriminatedUnion("name", [Sgd, Momentum, Adam, Cg], {
-  error: (iss) => (iss.code === "invalid_union" ? "optimizer.name must be one of sgd, momentum, adam, cg" : undefined),
+const OPTIMIZERS = [Sgd, Momentum, Adam, Cg] as const;
+/** The optimizers a run may use: optimizer.name. */
+export const OPTIMIZER_NAMES = OPTIMIZERS.map((o) => o.shape.name.value);
+/** When a finished run's model is promoted: spec.promote, and the PROMOTE_POLICY var. */
+export const PROMOTE_POLICIES = ["better", "always", "never"] as const;
+
+export const OptimizerSpec = z.discriminatedUnion("name", OPTIMIZERS, {
+  error: (iss) => (iss.code === "invalid_union" ? `optimizer.name must be one of ${OPTIMIZER_NAMES.join(", ")}` : undefined),
 }).openapi({ description: "`sgd`, `momentum`, `adam` train on mini-batches for `epochs`; `cg` is the course's fmincg on the full (limited) training set for `iterations` line searches." });
 
 export const RunSpecSchema = z.object({
-  name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,40}$/, { error: "name must be lowercase letters, digits and dashes (≤ 41)" }).optional()
+  name: RunName.optional()
     .openapi({ description: "A label; the scheduled run uses it to know whether a run of it is active." }),
-  dataset: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, { error: "dataset must be a dataset name" }).default("mnist"),
-  layers: z.array(z.number().int().min(1).max(MAX_LAYER_SIZE), { error: "layers must be an array of integers" })
-    .min(3, { error: "layers needs at least 3 sizes: input, one or more hidden, output" }).max(16),
-  loss: z.enum(LOSSES, { error: `loss must be one of ${LOSSES.join(", ")}` }).default("softmax"),
+  dataset: DatasetName.default("mnist"),
+  layers: Layers.openapi({ example: [784, 128, 10] }),
+  loss: LossName.default("softmax"),
   optimizer: OptimizerSpec,
-  lambda: z.number({ error: "lambda must be a finite number" }).min(0, { error: "lambda must be ≥ 0" }).default(0),
+  lambda: Lambda.default(0),
   batchSize: int("batchSize", 1, 4096).optional().openapi({ description: "Mini-batch size (default 128); not for cg." }),
   epochs: int("epochs", 1, 1000).optional().openapi({ description: "Passes over the training set (default 5); not for cg." }),
   seed: int("seed", 0, 4294967295).default(1),
@@ -51,7 +57,7 @@ export const RunSpecSchema = z.object({
     .openapi({ description: '"default": ε = √6/√(L_in+L_out) per matrix; a number: that ε (the course uses 0.12).' }),
   evalEvery: int("evalEvery", 1, 10_000).default(1)
     .openapi({ description: "Evaluate on the test set every evalEvery epochs (cg: iterations), and always at the end." }),
-  promote: z.enum(["better", "always", "never"]).optional()
+  promote: z.enum(PROMOTE_POLICIES).optional()
     .openapi({ description: "Promote the model when it beats the serving one on the test set (default: PROMOTE_POLICY)." }),
   includeFeedback: z.boolean({ error: "includeFeedback must be true or false" }).default(false)
     .openapi({ description: "Also train on the labelled corrections an admin accepted (POST /v1/feedback, then review), the newest 20 000, snapshotted when the run starts." }),

@@ -6,7 +6,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, test } from "vitest";
 import { decodeShard, encodeShard } from "../../src/data/shards";
-import { ApiError } from "../../src/errors";
+import { CapacityError } from "../../src/errors";
 import { countPending, feedbackCounts, MAX_PENDING_CAP, pendingCapFrom, putPending, readAcceptedCount, snapshotFeedback } from "../../src/storage/feedback";
 import { keys, timeId } from "../../src/storage/keys";
 import { adoptLegacy, deleteCorrection, recountAccepted, reviewCorrections } from "../../src/storage/review";
@@ -39,14 +39,17 @@ describe("the pending cap", () => {
     const outcomes = await Promise.allSettled(Array.from({ length: 20 }, (_, k) => putPending(bucket, picture(k), k % 10, 28, 28, cap)));
     const kept = outcomes.filter((o) => o.status === "fulfilled").map((o) => o.value.id);
     const refused = outcomes.filter((o) => o.status === "rejected").map((o) => o.reason);
-    for (const e of refused) expect(e).toMatchObject({ status: 507, code: "feedback_queue_full" });
+    for (const e of refused) {
+      expect(e).toBeInstanceOf(CapacityError);
+      expect(e).toMatchObject({ code: "feedback_queue_full" });
+    }
     expect(await countPending(bucket)).toBe(before + kept.length);
     expect(before + kept.length).toBeLessThanOrEqual(cap);
     for (const id of kept) expect(await exists(keys.feedbackPending(id))).toBe(true);
 
     // Filled one at a time, the queue takes exactly the cap, then refuses and stores nothing.
     while ((await countPending(bucket)) < cap) await putPending(bucket, picture(1), 1, 28, 28, cap);
-    await expect(putPending(bucket, picture(2), 2, 28, 28, cap)).rejects.toBeInstanceOf(ApiError);
+    await expect(putPending(bucket, picture(2), 2, 28, 28, cap)).rejects.toBeInstanceOf(CapacityError);
     expect(await countPending(bucket)).toBe(cap);
   });
 });

@@ -1,25 +1,33 @@
 /** Runs from POST /v1/runs to a served model, through the real local queue, R2 and KV. */
 import { env, exports } from "cloudflare:workers";
+import type { InferRequestType, InferResponseType } from "hono/client";
 import { beforeAll, describe, expect, test, vi } from "vitest";
+import { EdgepropError, ok, type EdgepropClient } from "../../src/client";
 import { decodeModel } from "../../src/nn/model-codec";
 import { getModelBlob } from "../../src/storage/models";
-import type { RunRecord } from "../../src/training/record";
+import { ENDED } from "../../src/training/record";
+import { TEST_ADMIN_TOKEN, workerClient } from "../helpers/api";
 import { storeMnist } from "../helpers/mnist";
 
-const ADMIN = { authorization: "Bearer test-admin-token", "content-type": "application/json" };
+const ADMIN = { authorization: `Bearer ${TEST_ADMIN_TOKEN}`, "content-type": "application/json" };
+const api = workerClient(TEST_ADMIN_TOKEN);
 
-async function startRun(spec: unknown): Promise<Response> {
+type Run = InferResponseType<EdgepropClient["v1"]["runs"][":id"]["$get"], 200>;
+type RunSpec = InferRequestType<EdgepropClient["v1"]["runs"]["$post"]>["json"];
+
+/** POST /v1/runs with any body, as it is sent (the validation tests send invalid ones). */
+async function postRun(spec: unknown): Promise<Response> {
   return exports.default.fetch("http://edgeprop/v1/runs", { method: "POST", headers: ADMIN, body: JSON.stringify(spec) });
 }
 
-async function getRun(id: string): Promise<RunRecord> {
-  return (await (await exports.default.fetch(`http://edgeprop/v1/runs/${id}`)).json()) as RunRecord;
-}
+const startRun = (spec: RunSpec) => ok(api.v1.runs.$post({ json: spec }));
+const getRun = (id: string) => ok(api.v1.runs[":id"].$get({ param: { id } }));
+const servingModelId = async () => (await ok(api.healthz.$get())).servingModelId;
 
-async function waitForEnd(id: string, timeout = 90_000): Promise<RunRecord> {
+async function waitForEnd(id: string, timeout = 90_000): Promise<Run> {
   return vi.waitUntil(async () => {
     const r = await getRun(id);
-    return ["succeeded", "failed", "diverged", "cancelled"].includes(r.status) ? r : false;
+    return ENDED.includes(r.status) && !(r.status === "succeeded" && r.promoted === null) ? r : false;
   }, { timeout, interval: 100 });
 }
 
@@ -28,12 +36,12 @@ beforeAll(async () => {
 });
 
 describe("a small run through the queue", () => {
-  let run: RunRecord; // as POST /v1/runs answered
-  let done: RunRecord; // as it ended
+  let run: Run; // as POST /v1/runs answered
+  let done: Run; // as it ended
   beforeAll(async () => {
-    const res = await startRun({ dataset: "mnist-mini", layers: [784, 32, 10], loss: "softmax", optimizer: { name: "adam", learningRate: 0.003 }, batchSize: 50, epochs: 2, seed: 11 });
+    const res = await api.v1.runs.$post({ json: { dataset: "mnist-mini", layers: [784, 32, 10], loss: "softmax", optimizer: { name: "adam", learningRate: 0.003 }, batchSize: 50, epochs: 2, seed: 11 } });
     expect(res.status).toBe(202);
-    run = (await res.json()) as RunRecord;
+    run = await ok(res);
     done = await waitForEnd(run.id);
   });
 
@@ -55,19 +63,18 @@ describe("a small run through the queue", () => {
     expect(done.throughput).toBeGreaterThan(0);
     expect(done.promoted).toBe(true);
 
-    const models = (await (await exports.default.fetch("http://edgeprop/v1/models")).json()) as { servingModelId: string; models: { id: string; testAccuracy: number }[] };
+    const models = await ok(api.v1.models.$get({ query: {} }));
     expect(models.servingModelId).toBe(done.modelId);
     expect(models.models.find((m) => m.id === done.modelId)?.testAccuracy).toBe(last.testAccuracy);
-    const one = (await (await exports.default.fetch(`http://edgeprop/v1/models/${done.modelId}`)).json()) as { runId: string; spec: { layers: number[]; seed: number } };
+    const one = await ok(api.v1.models[":id"].$get({ param: { id: done.modelId! } }));
     expect(one).toMatchObject({ runId: run.id, spec: { layers: [784, 32, 10], seed: 11 } });
     const blob = await getModelBlob(env.STORE_BUCKET, done.modelId!);
     expect(decodeModel(blob!).layers).toEqual([784, 32, 10]);
-    const health = (await (await exports.default.fetch("http://edgeprop/healthz")).json()) as { servingModelId: string };
-    expect(health.servingModelId).toBe(done.modelId);
+    expect(await servingModelId()).toBe(done.modelId);
   });
 
   test("GET /v1/runs lists it without the per-step history", async () => {
-    const list = (await (await exports.default.fetch("http://edgeprop/v1/runs")).json()) as { runs: (RunRecord & { steps: number })[] };
+    const list = await ok(api.v1.runs.$get({ query: {} }));
     const mine = list.runs.find((r) => r.id === run.id)!;
     expect(mine.status).toBe("succeeded");
     expect(mine).not.toHaveProperty("history");
@@ -75,21 +82,19 @@ describe("a small run through the queue", () => {
   });
 
   test("a worse model is not promoted under the default policy", async () => {
-    const res = await startRun({ dataset: "mnist-mini", layers: [784, 8, 10], optimizer: { name: "sgd", learningRate: 0.01 }, epochs: 1, seed: 3 });
-    const worse = await waitForEnd(((await res.json()) as RunRecord).id);
+    const started = await startRun({ dataset: "mnist-mini", layers: [784, 8, 10], optimizer: { name: "sgd", learningRate: 0.01 }, epochs: 1, seed: 3 });
+    const worse = await waitForEnd(started.id);
     expect(worse.status).toBe("succeeded");
     expect(worse.promoted).toBe(false);
     expect(worse.promotionReason).toMatch(/does not beat/);
-    const health = (await (await exports.default.fetch("http://edgeprop/healthz")).json()) as { servingModelId: string };
-    expect(health.servingModelId).toBe(done.modelId);
+    expect(await servingModelId()).toBe(done.modelId);
   });
 });
 
 describe("the course's network with cg through the chain", () => {
   test("784-25-10, sigmoid loss, λ = 1, fmincg on 1 000 digits", async () => {
-    const res = await startRun({ dataset: "mnist-mini", layers: [784, 25, 10], loss: "sigmoid", optimizer: { name: "cg", iterations: 8 }, lambda: 1, trainLimit: 1000, init: 0.12, evalEvery: 4, promote: "never" });
-    expect(res.status).toBe(202);
-    const done = await waitForEnd(((await res.json()) as RunRecord).id);
+    const started = await startRun({ dataset: "mnist-mini", layers: [784, 25, 10], loss: "sigmoid", optimizer: { name: "cg", iterations: 8 }, lambda: 1, trainLimit: 1000, init: 0.12, evalEvery: 4, promote: "never" });
+    const done = await waitForEnd(started.id);
     expect(done.status).toBe("succeeded");
     expect(done.evaluations.length).toBe(2);
     const costs = done.history.map((h) => h.loss);
@@ -102,24 +107,22 @@ describe("the course's network with cg through the chain", () => {
 
 describe("failures", () => {
   test("an absurd learning rate ends diverged and changes nothing served", async () => {
-    const before = (await (await exports.default.fetch("http://edgeprop/healthz")).json()) as { servingModelId: string | null };
-    const res = await startRun({ dataset: "mnist-mini", layers: [784, 16, 10], optimizer: { name: "sgd", learningRate: 1e9 }, epochs: 1, promote: "always" });
-    const done = await waitForEnd(((await res.json()) as RunRecord).id);
+    const before = await servingModelId();
+    const started = await startRun({ dataset: "mnist-mini", layers: [784, 16, 10], optimizer: { name: "sgd", learningRate: 1e9 }, epochs: 1, promote: "always" });
+    const done = await waitForEnd(started.id);
     expect(done.status).toBe("diverged");
     expect(done.error).toMatch(/exceeds 100× that of guessing|non-finite|became/);
     expect(done.modelId).toBeNull();
-    const after = (await (await exports.default.fetch("http://edgeprop/healthz")).json()) as { servingModelId: string | null };
-    expect(after.servingModelId).toBe(before.servingModelId);
+    expect(await servingModelId()).toBe(before);
   });
 
   test("cancel stops a run; cancelling again is 409", async () => {
-    const res = await startRun({ dataset: "mnist-mini", layers: [784, 64, 10], optimizer: { name: "momentum", learningRate: 0.1 }, epochs: 50 });
-    const run = (await res.json()) as RunRecord;
-    const cancel = () => exports.default.fetch(`http://edgeprop/v1/runs/${run.id}/cancel`, { method: "POST", headers: ADMIN });
-    const first = await cancel();
-    expect(first.status).toBe(200);
-    expect(await first.json()).toMatchObject({ status: "cancelled" });
-    expect((await cancel()).status).toBe(409);
+    const run = await startRun({ dataset: "mnist-mini", layers: [784, 64, 10], optimizer: { name: "momentum", learningRate: 0.1 }, epochs: 50 });
+    const cancel = () => ok(api.v1.runs[":id"].cancel.$post({ param: { id: run.id } }));
+    expect(await cancel()).toMatchObject({ status: "cancelled" });
+    const again = await cancel().catch((e: unknown) => e);
+    expect(again).toBeInstanceOf(EdgepropError);
+    expect(again).toMatchObject({ status: 409, code: "run_ended" });
     await new Promise((r) => setTimeout(r, 500));
     const later = await getRun(run.id);
     expect(later.status).toBe("cancelled");
@@ -142,7 +145,7 @@ describe("POST /v1/runs validation", () => {
     ["a network too large for an isolate", { ...good, layers: [784, 2000, 10] }, 400, /1590010 parameters; training in a Worker allows at most 1500000/],
     ["a missing dataset", { ...good, dataset: "nope" }, 404, /dataset "nope" does not exist/],
   ])("%s", async (_name, spec, status, message) => {
-    const res = await startRun(spec);
+    const res = await postRun(spec);
     expect(res.status).toBe(status);
     expect(((await res.json()) as { error: { message: string } }).error.message).toMatch(message);
   });

@@ -29,7 +29,7 @@ const record = async (id: string) => (await getRecord<RunRecord>(env.STORE_BUCKE
 async function waitForEnd(id: string): Promise<RunRecord> {
   return vi.waitUntil(async () => {
     const r = await record(id);
-    return ["succeeded", "failed", "diverged", "cancelled"].includes(r.status) ? r : false;
+    return ["failed", "diverged", "cancelled"].includes(r.status) || (r.status === "succeeded" && r.promoted !== null) ? r : false;
   }, { timeout: 60_000, interval: 50 });
 }
 

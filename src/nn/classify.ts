@@ -1,0 +1,83 @@
+/**
+ * The network as a classifier, on top of `forward`: class probabilities and the predicted class of each row (what
+ * serving answers), and accuracy over uint8 images as the datasets store them (what an import is measured with).
+ * Serving, evaluation and training all run the same forward pass.
+ */
+import type { Floats, Layout, Loss } from "./layout";
+import { argmaxRow, evaluateRows, forward, type Workspace } from "./network";
+
+/** One row's prediction: the most probable class (the first on ties) and one probability per class. */
+export interface Prediction {
+  label: number;
+  probabilities: number[];
+}
+
+/**
+ * Row r of the outputs `forward` just wrote into ws, as K probabilities summing to 1, into `p`: softmax outputs as
+ * they are; the course's K independent sigmoid outputs normalized to h_k / Σ_j h_j, or, when every one underflowed to
+ * 0, the softmax of z(L), which that ratio tends to as all z_k → −∞.
+ */
+export function rowProbabilities(loss: Loss, ws: Workspace, r: number, K: number, p: Floats): void {
+  const h = ws.acts[ws.acts.length - 1];
+  let sum = 0;
+  for (let k = 0; k < K; k++) sum += h[r * K + k];
+  if (loss === "softmax" || sum > 0) {
+    const scale = loss === "softmax" ? 1 : sum;
+    for (let k = 0; k < K; k++) p[k] = h[r * K + k] / scale;
+    return;
+  }
+  const z = ws.zOut;
+  let max = -Infinity;
+  for (let k = 0; k < K; k++) if (z[r * K + k] > max) max = z[r * K + k];
+  let total = 0;
+  for (let k = 0; k < K; k++) total += Math.exp(z[r * K + k] - max);
+  for (let k = 0; k < K; k++) p[k] = Math.exp(z[r * K + k] - max) / total;
+}
+
+/**
+ * Predicts every row (each s1 inputs) with forward passes of at most ws.rows rows; probabilities come in the
+ * parameters' float type. The rows' lengths are the caller's to check.
+ */
+export function classify(layout: Layout, loss: Loss, params: Floats, rows: readonly ArrayLike<number>[], ws: Workspace): Prediction[] {
+  const D = layout.sizes[0];
+  const K = layout.sizes[layout.sizes.length - 1];
+  const Type = params instanceof Float32Array ? Float32Array : Float64Array;
+  const chunk = Math.min(rows.length, ws.rows);
+  const X = new Type(chunk * D);
+  const p = new Type(K);
+  const out: Prediction[] = [];
+  for (let start = 0; start < rows.length; start += chunk) {
+    const n = Math.min(chunk, rows.length - start);
+    for (let r = 0; r < n; r++) X.set(rows[start + r], r * D);
+    forward(layout, loss, params, X, n, ws);
+    for (let r = 0; r < n; r++) {
+      rowProbabilities(loss, ws, r, K, p);
+      out.push({ label: argmaxRow(p, 0, K), probabilities: Array.from(p) });
+    }
+  }
+  return out;
+}
+
+/**
+ * Forward only over the n = labels.length images in `pixels` (n × s1 bytes, each pixel byte / 255, as datasets store
+ * them), ws.rows rows at a time through the scratch X (at least ws.rows × s1): Σ of the unregularized loss and how
+ * many images are classified correctly.
+ */
+export function evaluateImages(
+  layout: Layout, loss: Loss, params: Floats, pixels: Uint8Array, labels: Uint8Array, ws: Workspace, X: Floats,
+): { lossSum: number; correct: number } {
+  const D = layout.sizes[0];
+  const n = labels.length;
+  if (pixels.length !== n * D) throw new RangeError(`evaluateImages: pixels has ${pixels.length} bytes, expected ${n} × ${D}`);
+  if (X.length < ws.rows * D) throw new RangeError(`evaluateImages: X has ${X.length} entries, expected at least ${ws.rows} × ${D}`);
+  let lossSum = 0;
+  let correct = 0;
+  for (let from = 0; from < n; from += ws.rows) {
+    const m = Math.min(ws.rows, n - from);
+    for (let i = 0; i < m * D; i++) X[i] = pixels[from * D + i] / 255;
+    const part = evaluateRows(layout, loss, params, X, labels.subarray(from, from + m), m, ws);
+    lossSum += part.lossSum;
+    correct += part.correct;
+  }
+  return { lossSum, correct };
+}
