@@ -104,12 +104,6 @@ export function initialCheckpoint(spec: RunSpec): Checkpoint {
 /** The layout of a spec's network. */
 export const layoutOf = (spec: RunSpec): Layout => createLayout(spec.layers);
 
-/** The training examples a first-order step visits: order[from, to) of the epoch's order. */
-export function trainWindow(spec: RunSpec, plan: RunPlan, ck: Checkpoint): { order: Uint32Array; from: number; to: number } {
-  const order = epochOrder(spec.seed, ck.epoch, plan.trainCount, plan.shardSize);
-  return { order, from: ck.cursor, to: Math.min(plan.trainCount, ck.cursor + plan.examplesPerStep) };
-}
-
 /** Where a step's examples come from: the dataset's splits, or the run's feedback snapshot. */
 export type Source = "train" | "test" | "feedback";
 
@@ -126,24 +120,49 @@ export function locateExample(plan: RunPlan, split: "train" | "test", index: num
   return { source, shard: Math.floor(i / size), offset: i % size };
 }
 
-/** The shards a step reads, as "source/shard" keys. */
-export function shardsNeeded(spec: RunSpec, plan: RunPlan, ck: Checkpoint): { source: Source; shard: number }[] {
-  const refs = new Map<string, { source: Source; shard: number }>();
-  const add = (split: "train" | "test", index: number) => {
-    const { source, shard } = locateExample(plan, split, index);
-    refs.set(`${source}/${shard}`, { source, shard });
-  };
-  if (ck.phase === "evaluate") {
-    const to = Math.min(plan.testCount, ck.cursor + plan.evalExamplesPerStep);
-    for (let i = ck.cursor; i < to; i += Math.min(plan.shardSize, to - i)) add("test", i);
-    if (to > ck.cursor) add("test", to - 1);
-  } else if (ck.phase === "train" && spec.optimizer.name === "cg") {
+/**
+ * The examples a step visits: indices [from, to) of `split`, taken through `order` (a first-order epoch's shuffled
+ * order) or, when it is null, as they are.
+ */
+export interface StepWindow {
+  split: "train" | "test";
+  order: Uint32Array | null;
+  from: number;
+  to: number;
+}
+
+/**
+ * The window of the step that starts from `ck`, or null when the run is done. The one place that decides it: the
+ * consumer loads the shards of this window (shardsNeeded) and the step visits exactly it (step.ts).
+ *
+ * - evaluate: the next evalExamplesPerStep test examples;
+ * - cg: the whole training set when whole evaluations fit in a step (plan.evalsPerStep ≥ 1), else the next
+ *   examplesPerStep examples of the evaluation under way;
+ * - first-order: the next examplesPerStep examples of the epoch's order.
+ */
+export function stepWindow(spec: RunSpec, plan: RunPlan, ck: Checkpoint): StepWindow | null {
+  if (ck.phase === "done") return null;
+  if (ck.phase === "evaluate") return { split: "test", order: null, from: ck.cursor, to: Math.min(plan.testCount, ck.cursor + plan.evalExamplesPerStep) };
+  if (spec.optimizer.name === "cg") {
     const from = plan.evalsPerStep >= 1 ? 0 : (ck.cgPartial?.cursor ?? 0);
     const to = plan.evalsPerStep >= 1 ? plan.trainCount : Math.min(plan.trainCount, from + plan.examplesPerStep);
-    for (let i = from; i < to; i++) add("train", i);
-  } else if (ck.phase === "train") {
-    const { order, from, to } = trainWindow(spec, plan, ck);
-    for (let i = from; i < to; i++) add("train", order[i]);
+    return { split: "train", order: null, from, to };
+  }
+  const order = epochOrder(spec.seed, ck.epoch, plan.trainCount, plan.shardSize);
+  return { split: "train", order, from: ck.cursor, to: Math.min(plan.trainCount, ck.cursor + plan.examplesPerStep) };
+}
+
+/** The index, in the window's split, of the window's i-th example. */
+export const exampleAt = (w: StepWindow, i: number): number => (w.order === null ? i : w.order[i]);
+
+/** The shards a step reads: those of its window's examples. */
+export function shardsNeeded(spec: RunSpec, plan: RunPlan, ck: Checkpoint): { source: Source; shard: number }[] {
+  const w = stepWindow(spec, plan, ck);
+  if (w === null) return [];
+  const refs = new Map<string, { source: Source; shard: number }>();
+  for (let i = w.from; i < w.to; i++) {
+    const { source, shard } = locateExample(plan, w.split, exampleAt(w, i));
+    refs.set(`${source}/${shard}`, { source, shard });
   }
   return [...refs.values()];
 }
