@@ -3,7 +3,8 @@
  * that a run resumed from a checkpoint takes the very steps of a run that never stopped.
  *
  * A state is a record of named float64 scalars and named float vectors (encodeState / decodeState); each optimizer
- * maps its state onto one (encodeOptimizerState / decodeOptimizerState). Every field is little-endian:
+ * maps its state onto one (encodeOptimizerState / decodeOptimizerState): a first-order one by the scalars and vectors
+ * its entry in FIRST_ORDER (optimizers.ts) lists, cg by CG_NUMBERS and CG_VECTORS below. Every field is little-endian:
  *
  *   offset   size   field
  *   0        4      magic, ASCII "EPOS"
@@ -19,7 +20,7 @@
  */
 import type { Floats } from "./layout";
 import { checkCrc, checkLength, copyLittleEndian, newFrame, openFrame, sealFrame, type FrameFormat } from "./framing";
-import type { AdamState, FirstOrderState, MomentumState, SgdState } from "./optimizers";
+import { FIRST_ORDER_NAMES, firstOrder, isFirstOrder, type FirstOrderState } from "./optimizers";
 import { CG_PHASES, CG_STOPS, type CgState } from "./cg";
 
 /** Thrown when bytes are not a state this codec can read; the message says what was expected and found. */
@@ -162,10 +163,14 @@ const CG_VECTORS = ["x", "x0", "df0", "df1", "df2", "s"] as const satisfies read
 
 function toRecord(st: OptimizerState): StateRecord {
   const { kind } = st;
-  if (kind === "sgd") return { kind, scalars: { lr: st.lr }, vectors: {} };
-  if (kind === "momentum") return { kind, scalars: { lr: st.lr, mu: st.mu }, vectors: { v: st.v } };
-  if (kind === "adam") {
-    return { kind, scalars: { lr: st.lr, beta1: st.beta1, beta2: st.beta2, eps: st.eps, t: st.t }, vectors: { m: st.m, v: st.v } };
+  if (kind !== "cg") {
+    const { scalars, vectors } = firstOrder(kind);
+    const fields = st as unknown as Readonly<Record<string, number | Floats>>;
+    return {
+      kind,
+      scalars: Object.fromEntries(scalars.map((name) => [name, fields[name] as number])),
+      vectors: Object.fromEntries(vectors.map((name) => [name, fields[name] as Floats])),
+    };
   }
   const scalars: Record<string, number> = {
     phase: CG_PHASES.indexOf(st.phase), stop: st.stop === null ? -1 : CG_STOPS.indexOf(st.stop), lsFailed: st.lsFailed ? 1 : 0,
@@ -218,22 +223,19 @@ function cgFromRecord(fn: string, rec: StateRecord): CgState {
 }
 
 function fromRecord(fn: string, rec: StateRecord): OptimizerState {
-  const { kind, scalars: c } = rec;
-  if (kind === "sgd") {
-    expectNames(fn, rec, ["lr"], []);
-    return { kind, lr: c.lr } satisfies SgdState;
-  }
-  if (kind === "momentum") {
-    expectNames(fn, rec, ["lr", "mu"], ["v"]);
-    return { kind, lr: c.lr, mu: c.mu, v: rec.vectors.v } satisfies MomentumState;
-  }
-  if (kind === "adam") {
-    expectNames(fn, rec, ["lr", "beta1", "beta2", "eps", "t"], ["m", "v"]);
-    const [m, v] = sameShape(fn, rec, ["m", "v"], false);
-    return { kind, lr: c.lr, beta1: c.beta1, beta2: c.beta2, eps: c.eps, t: c.t, m, v } satisfies AdamState;
-  }
+  const { kind } = rec;
   if (kind === "cg") return cgFromRecord(fn, rec);
-  throw new StateFormatError(`${fn}: unknown optimizer kind "${kind}", expected sgd, momentum, adam or cg`);
+  if (!isFirstOrder(kind)) {
+    throw new StateFormatError(`${fn}: unknown optimizer kind "${kind}", expected ${FIRST_ORDER_NAMES.join(", ")} or cg`);
+  }
+  const { scalars, vectors } = firstOrder(kind);
+  expectNames(fn, rec, scalars, vectors);
+  const vs = vectors.length === 0 ? [] : sameShape(fn, rec, vectors, false);
+  return {
+    kind,
+    ...Object.fromEntries(scalars.map((name) => [name, rec.scalars[name]])),
+    ...Object.fromEntries(vectors.map((name, j) => [name, vs[j]])),
+  } as FirstOrderState;
 }
 
 /**

@@ -15,7 +15,7 @@ import type { DatasetManifest, SplitManifest } from "../data/shards";
 import { cgCreate } from "../nn/cg";
 import { randInitialize } from "../nn/init";
 import { createLayout, type Layout } from "../nn/layout";
-import { adamCreate, momentumCreate, sgdCreate } from "../nn/optimizers";
+import { createFirstOrder } from "../nn/optimizers";
 import { seedRng } from "../nn/random";
 import type { OptimizerState } from "../nn/state-codec";
 import type { Checkpoint, Tally } from "./checkpoint";
@@ -76,16 +76,7 @@ export const emptyTally = (): Tally => ({ seen: 0, correct: 0, lossSum: 0 });
 
 function createOptimizer(spec: RunSpec, params: Float32Array): OptimizerState {
   const o = spec.optimizer;
-  switch (o.name) {
-    case "sgd":
-      return sgdCreate({ learningRate: o.learningRate });
-    case "momentum":
-      return momentumCreate(params, { learningRate: o.learningRate, momentum: o.momentum });
-    case "adam":
-      return adamCreate(params, { learningRate: o.learningRate, beta1: o.beta1, beta2: o.beta2, epsilon: o.epsilon });
-    case "cg":
-      return cgCreate(Float64Array.from(params), { length: o.iterations });
-  }
+  return o.name === "cg" ? cgCreate(Float64Array.from(params), { length: o.iterations }) : createFirstOrder(o.name, params, o);
 }
 
 /** Checkpoint 0: weights drawn from the spec's seed, a fresh optimizer, nothing seen. */

@@ -5,34 +5,47 @@
 import { z } from "@hono/zod-openapi";
 import type { DatasetManifest } from "../data/shards";
 import { createLayout, LOSSES, MAX_LAYER_SIZE } from "../nn/layout";
+import { FIRST_ORDER, FIRST_ORDER_NAMES, rangeText, type FirstOrderName, type Hyperparameter } from "../nn/optimizers";
 
 const positive = (name: string) => z.number({ error: `${name} must be a number` }).positive({ error: `${name} must be > 0` });
 const int = (name: string, min: number, max: number) =>
   z.number({ error: `${name} must be an integer` }).int({ error: `${name} must be an integer` })
     .min(min, { error: `${name} must be ≥ ${min}` }).max(max, { error: `${name} must be ≤ ${max}` });
 
-const Sgd = z.object({ name: z.literal("sgd"), learningRate: positive("optimizer.learningRate") }).strict();
-const Momentum = z.object({
-  name: z.literal("momentum"),
-  learningRate: positive("optimizer.learningRate"),
-  momentum: z.number().min(0).lt(1, { error: "optimizer.momentum must be in [0, 1)" }).default(0.9),
-}).strict();
-const Adam = z.object({
-  name: z.literal("adam"),
-  learningRate: positive("optimizer.learningRate").default(0.001),
-  beta1: z.number().gt(0, { error: "optimizer.beta1 must be in (0, 1)" }).lt(1, { error: "optimizer.beta1 must be in (0, 1)" }).default(0.9),
-  beta2: z.number().gt(0, { error: "optimizer.beta2 must be in (0, 1)" }).lt(1, { error: "optimizer.beta2 must be in (0, 1)" }).default(0.999),
-  epsilon: positive("optimizer.epsilon").default(1e-8),
-}).strict();
+/** `optimizer.<option>`: a number in the hyperparameter's range, its default when left out. */
+function hyperparameter(option: string, h: Hyperparameter): z.ZodType<number, number | undefined> {
+  const error = `optimizer.${option} must be ${rangeText(h)}`;
+  let schema = z.number({ error: `optimizer.${option} must be a number` });
+  schema = h.minIncluded ? schema.min(h.min, { error }) : schema.gt(h.min, { error });
+  if (h.max !== Infinity) schema = schema.lt(h.max, { error });
+  return h.default === undefined ? schema : schema.default(h.default);
+}
+
+/**
+ * A first-order optimizer's spec, from its entry in FIRST_ORDER: its name and its options, nothing else. The options
+ * are typed as numbers only here (createFirstOrder checks them again); the type names the optimizer.
+ */
+function firstOrderSpec(name: FirstOrderName) {
+  const options: {} = Object.fromEntries(Object.entries(FIRST_ORDER[name].options).map(([option, h]) => [option, hyperparameter(option, h)]));
+  return z.object({ name: z.literal(name), ...options }).strict();
+}
+
 const Cg = z.object({
   name: z.literal("cg"),
   /** fmincg's MaxIter: line searches. */
   iterations: int("optimizer.iterations", 1, 10_000).default(50),
 }).strict();
 
-export const OptimizerSpec = z.discriminatedUnion("name", [Sgd, Momentum, Adam, Cg], {
-  error: (iss) => (iss.code === "invalid_union" ? "optimizer.name must be one of sgd, momentum, adam, cg" : undefined),
-}).openapi({ description: "`sgd`, `momentum`, `adam` train on mini-batches for `epochs`; `cg` is the course's fmincg on the full (limited) training set for `iterations` line searches." });
+const OPTIMIZER_NAMES = [...FIRST_ORDER_NAMES, "cg"].join(", ");
+const FIRST_ORDER_DOC = FIRST_ORDER_NAMES.map((name) => {
+  const { summary, options } = FIRST_ORDER[name];
+  const listed = Object.entries(options).map(([option, h]) => `${option} ${rangeText(h)}${h.default === undefined ? "" : ` (default ${h.default})`}`);
+  return `\`${name}\` (${summary}; ${listed.join(", ")})`;
+}).join(", ");
+
+export const OptimizerSpec = z.discriminatedUnion("name", [Cg, ...FIRST_ORDER_NAMES.map(firstOrderSpec)], {
+  error: (iss) => (iss.code === "invalid_union" ? `optimizer.name must be one of ${OPTIMIZER_NAMES}` : undefined),
+}).openapi({ description: `${FIRST_ORDER_DOC} train on mini-batches for \`epochs\`; \`cg\` is the course's fmincg on the full (limited) training set for \`iterations\` line searches.` });
 
 export const RunSpecSchema = z.object({
   name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,40}$/, { error: "name must be lowercase letters, digits and dashes (≤ 41)" }).optional()
