@@ -8,6 +8,7 @@ import { bodyLimit } from "hono/body-limit";
 import { except } from "hono/combine";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { ConfigError } from "./config";
 import type { Env } from "./env";
 import { ApiError } from "./errors";
 import { apiCors } from "./routes/cors";
@@ -86,6 +87,10 @@ const HTTP_CODES: Record<number, [string, string]> = {
 app.notFound((c) => c.json({ error: { code: "not_found", message: `no route for ${c.req.method} ${new URL(c.req.url).pathname}` } }, 404));
 
 app.onError((err, c) => {
+  if (err instanceof ConfigError) {
+    console.error(`edgeprop: misconfigured: ${err.message}`);
+    return c.json({ error: { code: "misconfigured", message: err.message } }, 500);
+  }
   if (err instanceof ApiError) {
     const body = { error: { code: err.code, message: err.message, ...(err.details === undefined ? {} : { details: err.details }) } };
     return c.json(body, err.status);

@@ -3,9 +3,10 @@
  * ones with their pictures, accept or reject in batches, delete, and recount the accepted ones.
  */
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { configOf } from "../config";
 import type { Env } from "../env";
 import { ApiError } from "../errors";
-import { countPending, feedbackCounts, listCorrections, pendingCapFrom, type Correction } from "../storage/feedback";
+import { countPending, feedbackCounts, listCorrections, type Correction } from "../storage/feedback";
 import { FEEDBACK_ID_PATTERN } from "../storage/keys";
 import { adoptLegacy, deleteCorrection, recountAccepted, reviewCorrections } from "../storage/review";
 import { requireAdmin } from "./auth";
@@ -64,7 +65,7 @@ reviewRoutes.openapi(
   async (c) => {
     const { limit, cursor } = c.req.valid("query");
     const bucket = c.env.STORE_BUCKET;
-    const cap = pendingCapFrom(c.env.FEEDBACK_PENDING_MAX);
+    const cap = configOf(c.env).feedbackPendingMax;
     if (cursor === undefined) await adoptLegacy(bucket, cap - (await countPending(bucket)));
     const [page, counts] = await Promise.all([listCorrections(bucket, "pending", limit, cursor), feedbackCounts(bucket, cap)]);
     return c.json({ ...counts, items: page.items.map(item), cursor: page.next }, 200);
@@ -79,7 +80,7 @@ reviewRoutes.openapi(
   }),
   async (c) => {
     const { limit, cursor } = c.req.valid("query");
-    const cap = pendingCapFrom(c.env.FEEDBACK_PENDING_MAX);
+    const cap = configOf(c.env).feedbackPendingMax;
     const [page, counts] = await Promise.all([listCorrections(c.env.STORE_BUCKET, "accepted", limit, cursor), feedbackCounts(c.env.STORE_BUCKET, cap)]);
     return c.json({ ...counts, items: page.items.map(item), cursor: page.next }, 200);
   },
@@ -94,7 +95,7 @@ reviewRoutes.openapi(
   async (c) => {
     const { accept, reject } = c.req.valid("json");
     const results = await reviewCorrections(c.env.STORE_BUCKET, accept, reject);
-    const counts = await feedbackCounts(c.env.STORE_BUCKET, pendingCapFrom(c.env.FEEDBACK_PENDING_MAX));
+    const counts = await feedbackCounts(c.env.STORE_BUCKET, configOf(c.env).feedbackPendingMax);
     return c.json({ ...counts, results, notFound: results.filter((r) => r.result === "not_found").map((r) => r.id) }, 200);
   },
 );
@@ -119,7 +120,7 @@ reviewRoutes.openapi(
     const { id } = c.req.valid("param");
     const deleted = await deleteCorrection(c.env.STORE_BUCKET, id);
     if (deleted === null) throw new ApiError(404, "not_found", `no correction ${id}, pending or accepted`);
-    const counts = await feedbackCounts(c.env.STORE_BUCKET, pendingCapFrom(c.env.FEEDBACK_PENDING_MAX));
+    const counts = await feedbackCounts(c.env.STORE_BUCKET, configOf(c.env).feedbackPendingMax);
     return c.json({ ...counts, id, deleted }, 200);
   },
 );

@@ -2,7 +2,7 @@
  * How a run is cut into steps, and where it starts.
  *
  * A step does a bounded amount of work, counted in example × parameter products: `stepWork` (the STEP_WORK var,
- * DEFAULT_STEP_WORK unless configured) for training, forward and backward, and three times that for forward-only
+ * 2e9 in wrangler.toml) for training, forward and backward, and three times that for forward-only
  * evaluation. Measured on this machine (`npm run bench`), float32 training runs at about 1.1e9 example·parameters
  * per second, so a default step is about 2 s of CPU: 1/30 of the `limits.cpu_ms` of wrangler.toml (60 s) and 1/15
  * of the Paid plan's 30 s default. The cut is derived from the network's size, never from a clock (production
@@ -21,7 +21,6 @@ import type { OptimizerState } from "../nn/state-codec";
 import type { Checkpoint, Tally } from "./checkpoint";
 import { batchSizeOf, epochsOf, type RunSpec } from "./spec";
 
-export const DEFAULT_STEP_WORK = 2e9;
 /** Rows per forward/backward call in evaluation and full-batch cg (one MNIST shard). */
 export const CHUNK_ROWS = 1000;
 /** Most training examples a cg step reads (their shards must be in memory together: 20 MNIST shards, 15.7 MB). */
@@ -46,13 +45,8 @@ export interface RunPlan {
   evalsPerStep: number;
 }
 
-/** Parses the STEP_WORK var (falls back to DEFAULT_STEP_WORK when absent or not a positive number). */
-export function stepWorkFrom(value: string | undefined): number {
-  const n = Number(value);
-  return Number.isFinite(n) && n > 0 ? n : DEFAULT_STEP_WORK;
-}
-
-export function makePlan(spec: RunSpec, manifest: DatasetManifest, stepWork: number = DEFAULT_STEP_WORK, feedback: SplitManifest | null = null): RunPlan {
+/** The plan of a run of `spec` on `manifest` (and the feedback snapshot, if any), with steps of `stepWork` products. */
+export function makePlan(spec: RunSpec, manifest: DatasetManifest, stepWork: number, feedback: SplitManifest | null = null): RunPlan {
   const paramCount = createLayout(spec.layers).count;
   const baseCount = Math.min(spec.trainLimit ?? Infinity, manifest.train.count);
   const trainCount = baseCount + (feedback?.count ?? 0);

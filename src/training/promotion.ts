@@ -5,11 +5,13 @@
  * SERVING_DATASET (MNIST's 784 pixels and 10 digits until that dataset exists) — and its float32 forward pass cannot
  * overflow. A run's model is then promoted by its policy; an admin's promote always switches.
  */
+import { configOf } from "../config";
 import type { Env } from "../env";
 import { overflowProblem } from "../nn/bounds";
 import { createLayout } from "../nn/layout";
 import { readManifest } from "../storage/datasets";
 import { getServingRecord, setServing, type ModelMeta } from "../storage/models";
+import type { PromotionPolicy } from "./spec";
 
 /** What the page draws and predict serves when SERVING_DATASET does not exist (yet): 28 × 28 digits. */
 export const DEFAULT_SERVING_SHAPE = { pixels: 784, classes: 10 } as const;
@@ -26,7 +28,7 @@ export interface ServingShape {
 
 /** The input size and classes every served model must have. */
 export async function servingShape(env: Env): Promise<ServingShape> {
-  const name = env.SERVING_DATASET || "mnist";
+  const name = configOf(env).servingDataset;
   const m = await readManifest(env.STORE_BUCKET, name).catch(() => null);
   return m === null ? { ...DEFAULT_SERVING_SHAPE, dataset: null } : { pixels: m.rows * m.cols, classes: m.classes, dataset: name };
 }
@@ -43,8 +45,6 @@ export function shapeProblem(layers: readonly number[], shape: ServingShape): st
   ];
   return `layers ${layers.join("-")} do not fit ${what}: ${problems.join(", ")}`;
 }
-
-export type PromotionPolicy = "always" | "better" | "never";
 
 export type PromotionResult =
   | { promoted: true; previousModelId: string | null; reason: string }
@@ -77,9 +77,4 @@ export async function promoteModel(env: Env, meta: ModelMeta, params: Float32Arr
     }
   }
   return { promoted: false, code: "conflict", reason: `the serving record changed ${SWITCH_ATTEMPTS} times while promoting ${meta.id}` };
-}
-
-/** The policy a value names (a run spec's `promote`, or the PROMOTE_POLICY var); anything else is "better". */
-export function policyOf(value: string | undefined): PromotionPolicy {
-  return value === "always" || value === "never" ? value : "better";
 }
