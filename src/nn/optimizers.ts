@@ -143,7 +143,9 @@ export const FIRST_ORDER = {
     options: { learningRate: learningRate(), momentum: { field: "mu", min: 0, minIncluded: true, max: 1, default: 0.9 } },
     scalars: ["lr", "mu"],
     vectors: ["v"],
-    create: (params, o): MomentumState => ({ kind: "momentum", lr: o.learningRate, mu: o.momentum, v: zerosLike("momentumCreate", params) }),
+    create: (params, o): MomentumState => ({
+      kind: "momentum", lr: o.learningRate, mu: o.momentum, v: zerosLike("momentumCreate", params),
+    }),
     step: momentumStep,
   } satisfies FirstOrderOptimizer<MomentumState>,
   adam: {
@@ -164,10 +166,13 @@ export const FIRST_ORDER = {
   } satisfies FirstOrderOptimizer<AdamState>,
 };
 
+/** A first-order optimizer's name: its state's kind, the spec's `optimizer.name`. */
 export type FirstOrderName = keyof typeof FIRST_ORDER;
+/** The first-order optimizers' names, in the registry's order. */
 export const FIRST_ORDER_NAMES = Object.keys(FIRST_ORDER) as FirstOrderName[];
 /** The state of first-order optimizer N. */
 export type FirstOrderStateOf<N extends FirstOrderName> = ReturnType<(typeof FIRST_ORDER)[N]["create"]>;
+/** The state of any first-order optimizer. */
 export type FirstOrderState = FirstOrderStateOf<FirstOrderName>;
 
 /** Whether `name` is a first-order optimizer's. */

@@ -22,8 +22,9 @@ function hyperparameter(option: string, h: Hyperparameter): z.ZodType<number, nu
 }
 
 /**
- * A first-order optimizer's spec, from its entry in FIRST_ORDER: its name and its options, nothing else. The options
- * are typed as numbers only here (createFirstOrder checks them again); the type names the optimizer.
+ * A first-order optimizer's spec from its entry in FIRST_ORDER: its name and its options, nothing else. Its type
+ * names the optimizer only (the options' object is typed `{}`): createFirstOrder reads the options and checks them
+ * again, so nothing needs them typed.
  */
 function firstOrderSpec(name: FirstOrderName) {
   const options: {} = Object.fromEntries(Object.entries(FIRST_ORDER[name].options).map(([option, h]) => [option, hyperparameter(option, h)]));
