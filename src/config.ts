@@ -12,7 +12,7 @@
 import type { Env } from "./env";
 import { MAX_PENDING_CAP, pendingCapFrom } from "./storage/feedback";
 import { ID_PATTERN } from "./storage/keys";
-import { PROMOTION_POLICIES, RunSpecSchema, type PromotionPolicy, type RunSpec } from "./training/spec";
+import { PROMOTE_POLICIES, RunSpecSchema, type RunSpec } from "./training/spec";
 
 /** CORS_ORIGINS, parsed. */
 export interface CorsOrigins {
@@ -31,7 +31,7 @@ export interface Config {
   /** SCHEDULED_RUN_SPEC: the run the daily cron starts, or null for none. */
   readonly scheduledRunSpec: RunSpec | null;
   /** PROMOTE_POLICY: what a finished run's model does to the served one, unless its spec says. */
-  readonly promotePolicy: PromotionPolicy;
+  readonly promotePolicy: (typeof PROMOTE_POLICIES)[number];
   /** CORS_ORIGINS: who may call the API from a browser on another origin. */
   readonly corsOrigins: CorsOrigins;
   /** FEEDBACK_PENDING_MAX: most corrections waiting for review. */
@@ -126,9 +126,9 @@ const VARS: { readonly [K in keyof Config]: Var<Config[K]> } = {
   scheduledRunSpec: { name: "SCHEDULED_RUN_SPEC", allowed: "empty (no scheduled run) or a run spec as JSON, as POST /v1/runs takes", parse: parseScheduledRunSpec },
   promotePolicy: {
     name: "PROMOTE_POLICY",
-    allowed: PROMOTION_POLICIES.map((p) => `"${p}"`).join(", "),
+    allowed: PROMOTE_POLICIES.map((p) => `"${p}"`).join(", "),
     parse: (text) => {
-      const policy = PROMOTION_POLICIES.find((p) => p === text);
+      const policy = PROMOTE_POLICIES.find((p) => p === text);
       if (policy === undefined) throw new Error(`PROMOTE_POLICY must be one of ${VARS.promotePolicy.allowed}, got ${JSON.stringify(text)}`);
       return policy;
     },

@@ -11,7 +11,7 @@ import { overflowProblem } from "../nn/bounds";
 import { createLayout } from "../nn/layout";
 import { readManifest } from "../storage/datasets";
 import { getServingRecord, setServing, type ModelMeta } from "../storage/models";
-import type { PromotionPolicy } from "./spec";
+import type { PROMOTE_POLICIES } from "./spec";
 
 /** What the page draws and predict serves when SERVING_DATASET does not exist (yet): 28 × 28 digits. */
 export const DEFAULT_SERVING_SHAPE = { pixels: 784, classes: 10 } as const;
@@ -45,6 +45,8 @@ export function shapeProblem(layers: readonly number[], shape: ServingShape): st
   ];
   return `layers ${layers.join("-")} do not fit ${what}: ${problems.join(", ")}`;
 }
+
+export type PromotionPolicy = (typeof PROMOTE_POLICIES)[number];
 
 export type PromotionResult =
   | { promoted: true; previousModelId: string | null; reason: string }

@@ -37,7 +37,13 @@ const Cg = z.object({
   iterations: int("optimizer.iterations", 1, 10_000).default(50),
 }).strict();
 
-const OPTIMIZER_NAMES = [...FIRST_ORDER_NAMES, "cg"].join(", ");
+/** The optimizers a run may use: optimizer.name. */
+export const OPTIMIZER_NAMES = [...FIRST_ORDER_NAMES, "cg"] as const;
+/**
+ * When a finished run's model is promoted (spec.promote, and the PROMOTE_POLICY var): "better" only when it beats
+ * the served one on the test set, "always", or "never".
+ */
+export const PROMOTE_POLICIES = ["better", "always", "never"] as const;
 const FIRST_ORDER_DOC = FIRST_ORDER_NAMES.map((name) => {
   const { summary, options } = FIRST_ORDER[name];
   const listed = Object.entries(options).map(([option, h]) => `${option} ${rangeText(h)}${h.default === undefined ? "" : ` (default ${h.default})`}`);
@@ -45,15 +51,8 @@ const FIRST_ORDER_DOC = FIRST_ORDER_NAMES.map((name) => {
 }).join(", ");
 
 export const OptimizerSpec = z.discriminatedUnion("name", [Cg, ...FIRST_ORDER_NAMES.map(firstOrderSpec)], {
-  error: (iss) => (iss.code === "invalid_union" ? `optimizer.name must be one of ${OPTIMIZER_NAMES}` : undefined),
+  error: (iss) => (iss.code === "invalid_union" ? `optimizer.name must be one of ${OPTIMIZER_NAMES.join(", ")}` : undefined),
 }).openapi({ description: `${FIRST_ORDER_DOC} train on mini-batches for \`epochs\`; \`cg\` is the course's fmincg on the full (limited) training set for \`iterations\` line searches.` });
-
-/**
- * What a finished run's model does to the served one: "better" replaces it only when it beats it on the test set,
- * "always" replaces it, "never" leaves it.
- */
-export const PROMOTION_POLICIES = ["better", "always", "never"] as const;
-export type PromotionPolicy = (typeof PROMOTION_POLICIES)[number];
 
 export const RunSpecSchema = z.object({
   name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,40}$/, { error: "name must be lowercase letters, digits and dashes (≤ 41)" }).optional()
@@ -72,7 +71,7 @@ export const RunSpecSchema = z.object({
     .openapi({ description: '"default": ε = √6/√(L_in+L_out) per matrix; a number: that ε (the course uses 0.12).' }),
   evalEvery: int("evalEvery", 1, 10_000).default(1)
     .openapi({ description: "Evaluate on the test set every evalEvery epochs (cg: iterations), and always at the end." }),
-  promote: z.enum(PROMOTION_POLICIES).optional()
+  promote: z.enum(PROMOTE_POLICIES).optional()
     .openapi({ description: "Promote the model when it beats the serving one on the test set (default: PROMOTE_POLICY)." }),
   includeFeedback: z.boolean({ error: "includeFeedback must be true or false" }).default(false)
     .openapi({ description: "Also train on the labelled corrections an admin accepted (POST /v1/feedback, then review), the newest 20 000, snapshotted when the run starts." }),
