@@ -9,6 +9,7 @@ import { bodyLimit } from "hono/body-limit";
 import { except } from "hono/combine";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { ConfigError } from "./config";
 import { DatasetInputError } from "./data/build";
 import { DatasetFormatError } from "./data/shards";
 import type { Env } from "./env";
@@ -118,6 +119,7 @@ type ErrorClass = abstract new (...args: never[]) => Error;
  * does not decode: the server's fault (500, logged), never the client's. A full store (507) is a state, not a fault.
  */
 const ERROR_STATUS: readonly (readonly [ErrorClass, ContentfulStatusCode, string | null])[] = [
+  [ConfigError, 500, "misconfigured"],
   [InvalidInputError, 400, null],
   [DatasetInputError, 400, "invalid_request"],
   [NotFoundError, 404, null],

@@ -4,7 +4,10 @@ export interface TrainMessage {
   step: number;
 }
 
-/** Every binding and var the Worker reads, as declared in wrangler.toml (ADMIN_TOKEN is a secret). */
+/**
+ * Every binding and var the Worker reads, as declared in wrangler.toml (ADMIN_TOKEN is a secret). The vars are read
+ * only through src/config.ts, which parses and checks them.
+ */
 export interface Env {
   STORE_BUCKET: R2Bucket;
   SERVING_KV: KVNamespace;

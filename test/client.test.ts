@@ -38,6 +38,16 @@ describe("AppType, as hc sees it", () => {
     expectTypeOf<InferResponseType<Promote, 403>>().toEqualTypeOf<ErrorAnswer>();
   });
 
+  test("POST /v1/runs: the spec's optimizers with their options, from the optimizer registry", () => {
+    type Spec = InferRequestType<typeof admin.v1.runs.$post>["json"];
+    expectTypeOf<{ layers: number[]; optimizer: { name: "adam"; learningRate: number; beta1: number } }>().toMatchTypeOf<Spec>();
+    expectTypeOf<{ layers: number[]; optimizer: { name: "cg"; iterations: number } }>().toMatchTypeOf<Spec>();
+    // @ts-expect-error: adam has no option "lr"
+    void (() => admin.v1.runs.$post({ json: { layers: [784, 16, 10], optimizer: { name: "adam", lr: 0.1 } } }));
+    // @ts-expect-error: there is no optimizer "rmsprop" (yet)
+    void (() => admin.v1.runs.$post({ json: { layers: [784, 16, 10], optimizer: { name: "rmsprop" } } }));
+  });
+
   test("GET /healthz, and no route that does not exist", () => {
     expectTypeOf<InferResponseType<typeof anonymous.healthz.$get, 200>>().toEqualTypeOf<{ ok: true; servingModelId: string | null }>();
     // @ts-expect-error: there is no /v1/nope

@@ -13,8 +13,11 @@
  *   20          n       labels, one byte each
  *   20 + n      n·r·c   pixels, row-major per example
  *   end − 4     4       uint32 CRC-32 of every byte before it
+ *
+ * The magic, version and CRC are the frame of src/nn/framing.ts.
  */
 import { crc32 } from "../nn/checksum";
+import { checkCrc, checkLength, newFrame, openFrame, sealFrame, type FrameFormat } from "../nn/framing";
 
 /** Examples per shard: 1 000 MNIST images are 784 KB. */
 export const SHARD_SIZE = 1000;
@@ -33,9 +36,12 @@ export interface Shard {
   pixels: Uint8Array;
 }
 
-const MAGIC = 0x53445045; // "EPDS"
-const VERSION = 1;
 const HEADER = 20;
+
+const SHARD_FORMAT: FrameFormat = {
+  name: "dataset shard", magic: "EPDS", version: 1, headerBytes: HEADER, error: DatasetFormatError,
+  wording: { version: (found) => `unsupported shard version ${found}` },
+};
 
 /** Encodes `count` examples (labels and row-major uint8 pixels) as one shard. */
 export function encodeShard(labels: Uint8Array, pixels: Uint8Array, rows: number, cols: number): Uint8Array {
@@ -43,33 +49,23 @@ export function encodeShard(labels: Uint8Array, pixels: Uint8Array, rows: number
   if (pixels.length !== n * rows * cols) {
     throw new RangeError(`encodeShard: pixels has ${pixels.length} bytes, expected ${n} × ${rows} × ${cols} = ${n * rows * cols}`);
   }
-  const out = new Uint8Array(HEADER + n + pixels.length + 4);
-  const view = new DataView(out.buffer);
-  view.setUint32(0, MAGIC, true);
-  view.setUint32(4, VERSION, true);
+  const { bytes: out, view } = newFrame(SHARD_FORMAT, HEADER + n + pixels.length + 4);
   view.setUint32(8, n, true);
   view.setUint32(12, rows, true);
   view.setUint32(16, cols, true);
   out.set(labels, HEADER);
   out.set(pixels, HEADER + n);
-  view.setUint32(out.length - 4, crc32(out.subarray(0, out.length - 4)), true);
-  return out;
+  return sealFrame(out);
 }
 
 /** Decodes a shard, checking magic, version, length and checksum; `name` is used in error messages. */
 export function decodeShard(bytes: Uint8Array, name = "shard"): Shard {
-  if (bytes.length < HEADER + 4) throw new DatasetFormatError(`${name}: ${bytes.length} bytes are too short for a shard`);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (view.getUint32(0, true) !== MAGIC) throw new DatasetFormatError(`${name}: not a dataset shard (bad magic)`);
-  const version = view.getUint32(4, true);
-  if (version !== VERSION) throw new DatasetFormatError(`${name}: unsupported shard version ${version}`);
+  const view = openFrame(SHARD_FORMAT, bytes, name);
   const count = view.getUint32(8, true);
   const rows = view.getUint32(12, true);
   const cols = view.getUint32(16, true);
-  const expected = HEADER + count + count * rows * cols + 4;
-  if (bytes.length !== expected) throw new DatasetFormatError(`${name}: ${bytes.length} bytes, expected ${expected}`);
-  const stored = view.getUint32(bytes.length - 4, true);
-  if (crc32(bytes.subarray(0, bytes.length - 4)) !== stored) throw new DatasetFormatError(`${name}: checksum mismatch (corrupted shard)`);
+  checkLength(SHARD_FORMAT, bytes, name, HEADER + count + count * rows * cols + 4);
+  checkCrc(SHARD_FORMAT, bytes, name);
   return {
     count,
     rows,

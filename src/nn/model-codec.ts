@@ -12,9 +12,10 @@
  *   16 + 4·L      4·P     float32 parameters in the flat layout of layout.ts (P = createLayout(sizes).count)
  *   end − 4       4       uint32 CRC-32 (IEEE) of every byte before it
  *
- * Every header field is 4 bytes wide, so the weights start on a 4-byte boundary without padding bytes.
+ * Every header field is 4 bytes wide, so the weights start on a 4-byte boundary without padding bytes. The magic,
+ * version and CRC are the frame of framing.ts.
  */
-import { crc32 } from "./checksum";
+import { checkCrc, checkLength, copyLittleEndian, hex32, newFrame, openFrame, sealFrame, type FrameFormat } from "./framing";
 import { createLayout, LOSSES, type Loss } from "./layout";
 
 /** Thrown when bytes are not a model this codec can read; the message says what was expected and found. */
@@ -29,34 +30,18 @@ export interface EncodedModel {
   params: Float32Array;
 }
 
-/** ASCII "EPNN", read as a little-endian uint32. */
-const MAGIC = 0x4e4e5045;
 export const MODEL_FORMAT_VERSION = 1;
 const HEADER_BYTES = 16;
 const LOSS_CODES: Record<Loss, number> = { sigmoid: 0, softmax: 1 };
 
-const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-
-/**
- * Copies `n` float32 values as raw bytes (bit for bit: -0, subnormals and NaN payloads survive), swapping the
- * byte order on a big-endian host so that the stored form is always little-endian.
- */
-function copyFloatBytes(dst: Uint8Array, src: Uint8Array, n: number): void {
-  dst.set(src.subarray(0, 4 * n));
-  if (LITTLE_ENDIAN) return;
-  for (let i = 0; i < 4 * n; i += 4) {
-    const a = dst[i];
-    const b = dst[i + 1];
-    dst[i] = dst[i + 3];
-    dst[i + 1] = dst[i + 2];
-    dst[i + 2] = b;
-    dst[i + 3] = a;
-  }
-}
-
-function hex32(n: number): string {
-  return "0x" + n.toString(16).padStart(8, "0");
-}
+const MODEL_FORMAT: FrameFormat = {
+  name: "model", magic: "EPNN", version: MODEL_FORMAT_VERSION, headerBytes: HEADER_BYTES, error: ModelFormatError,
+  wording: {
+    magic: (expected, found) => `not an edgeprop model: expected magic ${hex32(expected)} ("EPNN"), found ${hex32(found)}`,
+    version: (found, expected) => `unsupported format version ${found}, this build reads version ${expected}`,
+    length: (length, expected, what) => `${what} need ${expected} bytes, got ${length} (${length < expected ? "truncated" : `${length - expected} trailing bytes`})`,
+  },
+};
 
 /** Encodes a model; throws a RangeError when the layers are invalid or params does not fit them. */
 export function encodeModel(model: EncodedModel): Uint8Array {
@@ -70,17 +55,13 @@ export function encodeModel(model: EncodedModel): Uint8Array {
   }
   const weightsAt = HEADER_BYTES + 4 * layers.length;
   const total = weightsAt + 4 * layout.count + 4;
-  const out = new Uint8Array(total);
-  const view = new DataView(out.buffer);
-  view.setUint32(0, MAGIC, true);
-  view.setUint32(4, MODEL_FORMAT_VERSION, true);
+  const { bytes: out, view } = newFrame(MODEL_FORMAT, total);
   view.setUint32(8, LOSS_CODES[loss], true);
   view.setUint32(12, layers.length, true);
   layers.forEach((s, l) => view.setUint32(HEADER_BYTES + 4 * l, s, true));
   const raw = new Uint8Array(params.buffer, params.byteOffset, params.byteLength);
-  copyFloatBytes(out.subarray(weightsAt), raw, layout.count);
-  view.setUint32(total - 4, crc32(out.subarray(0, total - 4)), true);
-  return out;
+  copyLittleEndian(out.subarray(weightsAt), raw, 4);
+  return sealFrame(out);
 }
 
 /**
@@ -90,19 +71,7 @@ export function encodeModel(model: EncodedModel): Uint8Array {
  */
 export function decodeModel(bytes: Uint8Array): EncodedModel {
   const fn = "decodeModel";
-  if (!(bytes instanceof Uint8Array)) throw new TypeError(`${fn}: bytes must be a Uint8Array`);
-  if (bytes.length < HEADER_BYTES) {
-    throw new ModelFormatError(`${fn}: ${bytes.length} bytes are too short for a model header (need at least ${HEADER_BYTES})`);
-  }
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const magic = view.getUint32(0, true);
-  if (magic !== MAGIC) {
-    throw new ModelFormatError(`${fn}: not an edgeprop model: expected magic ${hex32(MAGIC)} ("EPNN"), found ${hex32(magic)}`);
-  }
-  const version = view.getUint32(4, true);
-  if (version !== MODEL_FORMAT_VERSION) {
-    throw new ModelFormatError(`${fn}: unsupported format version ${version}, this build reads version ${MODEL_FORMAT_VERSION}`);
-  }
+  const view = openFrame(MODEL_FORMAT, bytes, fn);
   const lossCode = view.getUint32(8, true);
   const loss = LOSSES.find((name) => LOSS_CODES[name] === lossCode);
   if (loss === undefined) {
@@ -121,17 +90,9 @@ export function decodeModel(bytes: Uint8Array): EncodedModel {
   } catch (e) {
     throw new ModelFormatError(`${fn}: invalid layer sizes [${layers.join(", ")}]: ${(e as Error).message}`);
   }
-  const expected = weightsAt + 4 * paramCount + 4;
-  if (bytes.length !== expected) {
-    const what = bytes.length < expected ? "truncated" : `${bytes.length - expected} trailing bytes`;
-    throw new ModelFormatError(`${fn}: layers ${layers.join("-")} need ${expected} bytes, got ${bytes.length} (${what})`);
-  }
-  const stored = view.getUint32(expected - 4, true);
-  const computed = crc32(bytes.subarray(0, expected - 4));
-  if (stored !== computed) {
-    throw new ModelFormatError(`${fn}: checksum mismatch: stored CRC-32 ${hex32(stored)}, computed ${hex32(computed)} (the model is corrupted)`);
-  }
+  checkLength(MODEL_FORMAT, bytes, fn, weightsAt + 4 * paramCount + 4, `layers ${layers.join("-")}`);
+  checkCrc(MODEL_FORMAT, bytes, fn);
   const params = new Float32Array(paramCount);
-  copyFloatBytes(new Uint8Array(params.buffer), bytes.subarray(weightsAt), paramCount);
+  copyLittleEndian(new Uint8Array(params.buffer), bytes.subarray(weightsAt, weightsAt + 4 * paramCount), 4);
   return { layers, loss, params };
 }

@@ -5,6 +5,10 @@
  * Each has a state (hyperparameters and vectors of the params' float type, nothing else, so that state-codec.ts can
  * store it exactly) and a step that updates params in place from a gradient without allocating. The arithmetic is
  * in float64 and each stored value is rounded to the vectors' type, so a float32 run repeats bit for bit too.
+ *
+ * FIRST_ORDER is the registry: an optimizer is one entry (its options with their ranges and defaults, its state's
+ * stored fields, create and step). The run spec's schema (src/training/spec.ts), the state codec and the training
+ * step read everything from it, so adding an optimizer is its state type, its step and its entry, here.
  */
 import type { Floats } from "./layout";
 
@@ -41,44 +45,11 @@ export interface AdamState {
   readonly v: Floats;
 }
 
-export type FirstOrderState = SgdState | MomentumState | AdamState;
-
-function checkRate(fn: string, name: string, x: number, lo: number, hi: number): void {
-  if (!(Number.isFinite(x) && x > lo && x < hi)) throw new RangeError(`${fn}: ${name} must be in (${lo}, ${hi}), got ${x}`);
-}
-
+/** Zeros of the params' length and float type. */
 function zerosLike(fn: string, params: Floats): Floats {
   if (params instanceof Float32Array) return new Float32Array(params.length);
   if (params instanceof Float64Array) return new Float64Array(params.length);
   throw new TypeError(`${fn}: params must be a Float32Array or a Float64Array`);
-}
-
-/** Gradient descent with learning rate `learningRate`. */
-export function sgdCreate(options: { learningRate: number }): SgdState {
-  checkRate("sgdCreate", "learningRate", options.learningRate, 0, Infinity);
-  return { kind: "sgd", lr: options.learningRate };
-}
-
-/** Momentum (μ = 0.9 by default) with zero velocity for `params`. */
-export function momentumCreate(params: Floats, options: { learningRate: number; momentum?: number }): MomentumState {
-  const fn = "momentumCreate";
-  const { learningRate, momentum = 0.9 } = options;
-  checkRate(fn, "learningRate", learningRate, 0, Infinity);
-  if (!(momentum >= 0 && momentum < 1)) throw new RangeError(`${fn}: momentum must be in [0, 1), got ${momentum}`);
-  return { kind: "momentum", lr: learningRate, mu: momentum, v: zerosLike(fn, params) };
-}
-
-/** Adam with zero moments for `params`; defaults lr = 0.001, β1 = 0.9, β2 = 0.999, ε = 1e-8. */
-export function adamCreate(
-  params: Floats, options: { learningRate?: number; beta1?: number; beta2?: number; epsilon?: number } = {},
-): AdamState {
-  const fn = "adamCreate";
-  const { learningRate = 0.001, beta1 = 0.9, beta2 = 0.999, epsilon = 1e-8 } = options;
-  checkRate(fn, "learningRate", learningRate, 0, Infinity);
-  checkRate(fn, "beta1", beta1, 0, 1);
-  checkRate(fn, "beta2", beta2, 0, 1);
-  checkRate(fn, "epsilon", epsilon, 0, Infinity);
-  return { kind: "adam", lr: learningRate, beta1, beta2, eps: epsilon, t: 0, m: zerosLike(fn, params), v: zerosLike(fn, params) };
 }
 
 /** The shape checks of a step: g matches params in length. */
@@ -129,9 +100,133 @@ export function adamStep(st: AdamState, p: Floats, g: Floats): void {
   }
 }
 
+/**
+ * A hyperparameter a run spec may set (as `optimizer.<option>`): the state's scalar that holds it, its range
+ * (min excluded unless minIncluded; max always excluded) and its default (none: the spec must give it).
+ */
+export interface Hyperparameter {
+  readonly field: string;
+  readonly min: number;
+  readonly max: number;
+  readonly minIncluded?: boolean;
+  readonly default?: number;
+}
+
+const learningRate = (fallback?: number): Hyperparameter => ({ field: "lr", min: 0, max: Infinity, default: fallback });
+
+/** One first-order optimizer: everything the spec, the codec and the step need to know of it. */
+export interface FirstOrderOptimizer<S extends { readonly kind: string }> {
+  /** One line for the spec's documentation. */
+  readonly summary: string;
+  /** The options a run spec gives it, by name. */
+  readonly options: Readonly<Record<string, Hyperparameter>>;
+  /** The state's stored scalars and vectors, in their stored order: reordering them changes the stored bytes. */
+  readonly scalars: readonly (keyof S & string)[];
+  readonly vectors: readonly (keyof S & string)[];
+  /** A fresh state for `params` from options already defaulted and checked (createFirstOrder). */
+  create(params: Floats, options: Readonly<Record<string, number>>): S;
+  step(st: S, p: Floats, g: Floats): void;
+}
+
+/** The first-order optimizers, by state kind (the spec's `optimizer.name`). */
+export const FIRST_ORDER = {
+  sgd: {
+    summary: "gradient descent, p ← p − lr·g",
+    options: { learningRate: learningRate() },
+    scalars: ["lr"],
+    vectors: [],
+    create: (_params, o): SgdState => ({ kind: "sgd", lr: o.learningRate }),
+    step: sgdStep,
+  } satisfies FirstOrderOptimizer<SgdState>,
+  momentum: {
+    summary: "gradient descent with momentum, v ← μ·v − lr·g, p ← p + v",
+    options: { learningRate: learningRate(), momentum: { field: "mu", min: 0, minIncluded: true, max: 1, default: 0.9 } },
+    scalars: ["lr", "mu"],
+    vectors: ["v"],
+    create: (params, o): MomentumState => ({
+      kind: "momentum", lr: o.learningRate, mu: o.momentum, v: zerosLike("momentumCreate", params),
+    }),
+    step: momentumStep,
+  } satisfies FirstOrderOptimizer<MomentumState>,
+  adam: {
+    summary: "Adam with bias correction",
+    options: {
+      learningRate: learningRate(0.001),
+      beta1: { field: "beta1", min: 0, max: 1, default: 0.9 },
+      beta2: { field: "beta2", min: 0, max: 1, default: 0.999 },
+      epsilon: { field: "eps", min: 0, max: Infinity, default: 1e-8 },
+    },
+    scalars: ["lr", "beta1", "beta2", "eps", "t"],
+    vectors: ["m", "v"],
+    create: (params, o): AdamState => ({
+      kind: "adam", lr: o.learningRate, beta1: o.beta1, beta2: o.beta2, eps: o.epsilon, t: 0,
+      m: zerosLike("adamCreate", params), v: zerosLike("adamCreate", params),
+    }),
+    step: adamStep,
+  } satisfies FirstOrderOptimizer<AdamState>,
+};
+
+/** A first-order optimizer's name: its state's kind, the spec's `optimizer.name`. */
+export type FirstOrderName = keyof typeof FIRST_ORDER;
+/** The first-order optimizers' names, in the registry's order. */
+export const FIRST_ORDER_NAMES = Object.keys(FIRST_ORDER) as FirstOrderName[];
+/** The state of first-order optimizer N. */
+export type FirstOrderStateOf<N extends FirstOrderName> = ReturnType<(typeof FIRST_ORDER)[N]["create"]>;
+/** The state of any first-order optimizer. */
+export type FirstOrderState = FirstOrderStateOf<FirstOrderName>;
+
+/** Whether `name` is a first-order optimizer's. */
+export function isFirstOrder(name: string): name is FirstOrderName {
+  return Object.hasOwn(FIRST_ORDER, name);
+}
+
+/** Optimizer `name`'s registry entry, typed for any of their states (each entry only ever sees its own). */
+export function firstOrder(name: FirstOrderName): FirstOrderOptimizer<FirstOrderState> {
+  return FIRST_ORDER[name] as unknown as FirstOrderOptimizer<FirstOrderState>;
+}
+
+/** A hyperparameter's range in words: "> 0", "in [0, 1)". */
+export function rangeText(h: Hyperparameter): string {
+  if (h.max === Infinity) return `${h.minIncluded ? "≥" : ">"} ${h.min}`;
+  return `in ${h.minIncluded ? "[" : "("}${h.min}, ${h.max})`;
+}
+
+/** Whether x is a number in the hyperparameter's range. */
+export function inRange(h: Hyperparameter, x: unknown): x is number {
+  return typeof x === "number" && (h.minIncluded ? x >= h.min : x > h.min) && x < h.max;
+}
+
+/**
+ * A fresh state of optimizer `name` for `params` (zero vectors of their float type) from the options a spec gives;
+ * an option left out takes its default, and one out of its range is refused with a RangeError naming it.
+ */
+export function createFirstOrder<N extends FirstOrderName>(name: N, params: Floats, options: Readonly<Record<string, unknown>>): FirstOrderStateOf<N> {
+  const entry = firstOrder(name);
+  const values: Record<string, number> = {};
+  for (const [option, h] of Object.entries(entry.options)) {
+    const x = options[option] ?? h.default;
+    if (!inRange(h, x)) throw new RangeError(`${name}Create: ${option} must be ${rangeText(h)}, got ${String(x)}`);
+    values[option] = x;
+  }
+  return entry.create(params, values) as FirstOrderStateOf<N>;
+}
+
+/** Gradient descent with learning rate `learningRate`. */
+export function sgdCreate(options: { learningRate: number }): SgdState {
+  return createFirstOrder("sgd", new Float64Array(0), options);
+}
+
+/** Momentum (μ = 0.9 by default) with zero velocity for `params`. */
+export function momentumCreate(params: Floats, options: { learningRate: number; momentum?: number }): MomentumState {
+  return createFirstOrder("momentum", params, options);
+}
+
+/** Adam with zero moments for `params`; defaults lr = 0.001, β1 = 0.9, β2 = 0.999, ε = 1e-8. */
+export function adamCreate(params: Floats, options: { learningRate?: number; beta1?: number; beta2?: number; epsilon?: number } = {}): AdamState {
+  return createFirstOrder("adam", params, options);
+}
+
 /** One step of whichever first-order optimizer `st` is. */
 export function optimizerStep(st: FirstOrderState, p: Floats, g: Floats): void {
-  if (st.kind === "sgd") sgdStep(st, p, g);
-  else if (st.kind === "momentum") momentumStep(st, p, g);
-  else adamStep(st, p, g);
+  firstOrder(st.kind).step(st, p, g);
 }

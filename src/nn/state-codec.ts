@@ -3,7 +3,8 @@
  * that a run resumed from a checkpoint takes the very steps of a run that never stopped.
  *
  * A state is a record of named float64 scalars and named float vectors (encodeState / decodeState); each optimizer
- * maps its state onto one (encodeOptimizerState / decodeOptimizerState). Every field is little-endian:
+ * maps its state onto one (encodeOptimizerState / decodeOptimizerState): a first-order one by the scalars and vectors
+ * its entry in FIRST_ORDER (optimizers.ts) lists, cg by CG_NUMBERS and CG_VECTORS below. Every field is little-endian:
  *
  *   offset   size   field
  *   0        4      magic, ASCII "EPOS"
@@ -14,10 +15,12 @@
  *            8·S    the scalars as float64, in the header's order (JSON has no −0, NaN or Infinity)
  *            …      each vector, dtype "f32" (4 bytes an entry) or "f64" (8 bytes), in the header's order
  *   end − 4  4      uint32 CRC-32 of every byte before it
+ *
+ * The magic, version and CRC are the frame of framing.ts.
  */
 import type { Floats } from "./layout";
-import { crc32 } from "./checksum";
-import type { AdamState, FirstOrderState, MomentumState, SgdState } from "./optimizers";
+import { checkCrc, checkLength, copyLittleEndian, newFrame, openFrame, sealFrame, type FrameFormat } from "./framing";
+import { FIRST_ORDER_NAMES, firstOrder, isFirstOrder, type FirstOrderState } from "./optimizers";
 import { CG_PHASES, CG_STOPS, type CgState } from "./cg";
 
 /** Thrown when bytes are not a state this codec can read; the message says what was expected and found. */
@@ -32,11 +35,13 @@ export interface StateRecord {
   vectors: Record<string, Floats>;
 }
 
-/** ASCII "EPOS", read as a little-endian uint32. */
-const MAGIC = 0x534f5045;
 export const STATE_FORMAT_VERSION = 1;
 const FIXED_BYTES = 12;
-const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+const STATE_FORMAT: FrameFormat = {
+  name: "optimizer state", magic: "EPOS", version: STATE_FORMAT_VERSION, headerBytes: FIXED_BYTES, error: StateFormatError,
+  wording: { short: (length, need) => `truncated at byte ${length}: a state starts with ${need} fixed bytes` },
+};
 
 type Dtype = "f32" | "f64";
 interface Header {
@@ -60,17 +65,6 @@ function positions(headerBytes: number, h: Header): { scalarsAt: number; vectors
   return { scalarsAt, vectorsAt, crcAt: at };
 }
 
-/** Copies float bytes, reversing each entry's bytes on a big-endian host so that the stored form is little-endian. */
-function copyLittleEndian(dst: Uint8Array, src: Uint8Array, bytesPerEntry: number): void {
-  dst.set(src);
-  if (LITTLE_ENDIAN) return;
-  for (let i = 0; i < src.length; i += bytesPerEntry) dst.subarray(i, i + bytesPerEntry).reverse();
-}
-
-function hex32(n: number): string {
-  return "0x" + n.toString(16).padStart(8, "0");
-}
-
 /** Encodes a state record; throws a TypeError when a scalar is not a number or a vector not a float array. */
 export function encodeState(rec: StateRecord): Uint8Array {
   const fn = "encodeState";
@@ -90,10 +84,7 @@ export function encodeState(rec: StateRecord): Uint8Array {
   };
   const json = new TextEncoder().encode(JSON.stringify(header));
   const pos = positions(json.length, header);
-  const out = new Uint8Array(pos.crcAt + 4);
-  const view = new DataView(out.buffer);
-  view.setUint32(0, MAGIC, true);
-  view.setUint32(4, STATE_FORMAT_VERSION, true);
+  const { bytes: out, view } = newFrame(STATE_FORMAT, pos.crcAt + 4);
   view.setUint32(8, json.length, true);
   out.set(json, FIXED_BYTES);
   header.scalars.forEach((name, j) => view.setFloat64(pos.scalarsAt + 8 * j, rec.scalars[name], true));
@@ -101,8 +92,7 @@ export function encodeState(rec: StateRecord): Uint8Array {
     const v = rec.vectors[name];
     copyLittleEndian(out.subarray(pos.vectorsAt[j]), new Uint8Array(v.buffer, v.byteOffset, v.byteLength), v.BYTES_PER_ELEMENT);
   });
-  view.setUint32(pos.crcAt, crc32(out.subarray(0, pos.crcAt)), true);
-  return out;
+  return sealFrame(out);
 }
 
 /** Parses and checks the JSON header; throws a StateFormatError naming the first thing wrong. */
@@ -141,35 +131,15 @@ function parseHeader(fn: string, bytes: Uint8Array): Header {
  */
 export function decodeState(bytes: Uint8Array): StateRecord {
   const fn = "decodeState";
-  if (!(bytes instanceof Uint8Array)) throw new TypeError(`${fn}: bytes must be a Uint8Array`);
-  if (bytes.length < FIXED_BYTES) {
-    throw new StateFormatError(`${fn}: truncated at byte ${bytes.length}: a state starts with ${FIXED_BYTES} fixed bytes`);
-  }
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const magic = view.getUint32(0, true);
-  if (magic !== MAGIC) {
-    throw new StateFormatError(`${fn}: bad magic: not an edgeprop optimizer state: expected ${hex32(MAGIC)} ("EPOS"), found ${hex32(magic)}`);
-  }
-  const version = view.getUint32(4, true);
-  if (version !== STATE_FORMAT_VERSION) {
-    throw new StateFormatError(`${fn}: unsupported version ${version}, this build reads version ${STATE_FORMAT_VERSION}`);
-  }
+  const view = openFrame(STATE_FORMAT, bytes, fn);
   const H = view.getUint32(8, true);
   if (FIXED_BYTES + H > bytes.length) {
     throw new StateFormatError(`${fn}: truncated at byte ${bytes.length}: the header runs to byte ${FIXED_BYTES + H}`);
   }
   const header = parseHeader(fn, bytes.subarray(FIXED_BYTES, FIXED_BYTES + H));
   const pos = positions(H, header);
-  const end = pos.crcAt + 4;
-  if (bytes.length < end) {
-    throw new StateFormatError(`${fn}: truncated at byte ${bytes.length}: the header's scalars and vectors need ${end} bytes`);
-  }
-  if (bytes.length > end) throw new StateFormatError(`${fn}: ${bytes.length - end} trailing bytes after byte ${end}`);
-  const stored = view.getUint32(pos.crcAt, true);
-  const computed = crc32(bytes.subarray(0, pos.crcAt));
-  if (stored !== computed) {
-    throw new StateFormatError(`${fn}: checksum mismatch: stored CRC-32 ${hex32(stored)}, computed ${hex32(computed)} (corrupted)`);
-  }
+  checkLength(STATE_FORMAT, bytes, fn, pos.crcAt + 4, "the header's scalars and vectors");
+  checkCrc(STATE_FORMAT, bytes, fn);
   const scalars: Record<string, number> = {};
   header.scalars.forEach((name, j) => (scalars[name] = view.getFloat64(pos.scalarsAt + 8 * j, true)));
   const vectors: Record<string, Floats> = {};
@@ -193,10 +163,14 @@ const CG_VECTORS = ["x", "x0", "df0", "df1", "df2", "s"] as const satisfies read
 
 function toRecord(st: OptimizerState): StateRecord {
   const { kind } = st;
-  if (kind === "sgd") return { kind, scalars: { lr: st.lr }, vectors: {} };
-  if (kind === "momentum") return { kind, scalars: { lr: st.lr, mu: st.mu }, vectors: { v: st.v } };
-  if (kind === "adam") {
-    return { kind, scalars: { lr: st.lr, beta1: st.beta1, beta2: st.beta2, eps: st.eps, t: st.t }, vectors: { m: st.m, v: st.v } };
+  if (kind !== "cg") {
+    const { scalars, vectors } = firstOrder(kind);
+    const fields = st as unknown as Readonly<Record<string, number | Floats>>;
+    return {
+      kind,
+      scalars: Object.fromEntries(scalars.map((name) => [name, fields[name] as number])),
+      vectors: Object.fromEntries(vectors.map((name) => [name, fields[name] as Floats])),
+    };
   }
   const scalars: Record<string, number> = {
     phase: CG_PHASES.indexOf(st.phase), stop: st.stop === null ? -1 : CG_STOPS.indexOf(st.stop), lsFailed: st.lsFailed ? 1 : 0,
@@ -249,22 +223,19 @@ function cgFromRecord(fn: string, rec: StateRecord): CgState {
 }
 
 function fromRecord(fn: string, rec: StateRecord): OptimizerState {
-  const { kind, scalars: c } = rec;
-  if (kind === "sgd") {
-    expectNames(fn, rec, ["lr"], []);
-    return { kind, lr: c.lr } satisfies SgdState;
-  }
-  if (kind === "momentum") {
-    expectNames(fn, rec, ["lr", "mu"], ["v"]);
-    return { kind, lr: c.lr, mu: c.mu, v: rec.vectors.v } satisfies MomentumState;
-  }
-  if (kind === "adam") {
-    expectNames(fn, rec, ["lr", "beta1", "beta2", "eps", "t"], ["m", "v"]);
-    const [m, v] = sameShape(fn, rec, ["m", "v"], false);
-    return { kind, lr: c.lr, beta1: c.beta1, beta2: c.beta2, eps: c.eps, t: c.t, m, v } satisfies AdamState;
-  }
+  const { kind } = rec;
   if (kind === "cg") return cgFromRecord(fn, rec);
-  throw new StateFormatError(`${fn}: unknown optimizer kind "${kind}", expected sgd, momentum, adam or cg`);
+  if (!isFirstOrder(kind)) {
+    throw new StateFormatError(`${fn}: unknown optimizer kind "${kind}", expected ${FIRST_ORDER_NAMES.join(", ")} or cg`);
+  }
+  const { scalars, vectors } = firstOrder(kind);
+  expectNames(fn, rec, scalars, vectors);
+  const vs = vectors.length === 0 ? [] : sameShape(fn, rec, vectors, false);
+  return {
+    kind,
+    ...Object.fromEntries(scalars.map((name) => [name, rec.scalars[name]])),
+    ...Object.fromEntries(vectors.map((name, j) => [name, vs[j]])),
+  } as FirstOrderState;
 }
 
 /**

@@ -4,11 +4,13 @@
  * (admin routes, per src/routes/policy.ts, never answer a browser through `*`). A preflight is answered 204 with the
  * methods that origin may use on that path, the headers it may send (`Content-Type`; `Authorization` for listed
  * origins only) and Access-Control-Max-Age. No credentials: the admin token is a bearer header, never a cookie.
- * A malformed entry is logged and every cross-origin request refused (503) until the var is fixed.
+ * A malformed entry is logged and every cross-origin request refused (503) until the var is fixed; the var is parsed
+ * by src/config.ts.
  */
 import { cors } from "hono/cors";
 import { createMiddleware } from "hono/factory";
 import type { Context, MiddlewareHandler } from "hono";
+import { ConfigError, configOf, type CorsOrigins } from "../config";
 import type { Env } from "../env";
 import { ApiError } from "./errors";
 import { classify, methodsAt, type RouteClass } from "./policy";
@@ -16,69 +18,22 @@ import { classify, methodsAt, type RouteClass } from "./policy";
 /** Seconds a browser may cache a preflight answer: a changed CORS_ORIGINS reaches browsers within this. */
 export const CORS_MAX_AGE = 600;
 
-/** CORS_ORIGINS, parsed. */
-export interface CorsConfig {
-  /** `*` was listed: any origin may call the public routes. */
-  readonly anyOrigin: boolean;
-  /** Origins listed by name: they may call every route, admin ones included. */
-  readonly named: ReadonlySet<string>;
-}
+const logged = new WeakSet<ConfigError>();
 
-/** A CORS_ORIGINS value that is not a comma list of `*` and exact origins. */
-export class CorsConfigError extends Error {
-  override name = "CorsConfigError";
-}
-
-/**
- * Parses CORS_ORIGINS. Each entry (trimmed) is `*` or an origin exactly as browsers send it: `http` or `https`,
- * lowercase host, optional port, no path, no trailing slash. Empty: no cross-origin access. Throws CorsConfigError
- * naming the first bad entry, so that a typo never silently allows or refuses a different origin.
- */
-export function parseCorsOrigins(text: string): CorsConfig {
-  const named = new Set<string>();
-  let anyOrigin = false;
-  if (text.trim() === "") return { anyOrigin, named };
-  for (const raw of text.split(",")) {
-    const entry = raw.trim();
-    if (entry === "*") {
-      anyOrigin = true;
-      continue;
-    }
-    let origin: string | null = null;
-    try {
-      const url = new URL(entry);
-      if (url.protocol === "http:" || url.protocol === "https:") origin = url.origin;
-    } catch {
-      origin = null;
-    }
-    if (origin !== entry) {
-      throw new CorsConfigError(`CORS_ORIGINS entry ${JSON.stringify(entry)} is not "*" or an origin such as https://app.example.com (http or https, lowercase host, optional port, no path, no trailing slash)`);
-    }
-    named.add(origin);
+/** CORS_ORIGINS from the config, or its error, logged the first time it is seen. */
+function corsConfig(env: Env): CorsOrigins | ConfigError {
+  try {
+    return configOf(env).corsOrigins;
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    if (!logged.has(err)) console.error(`edgeprop: ${err.message}; every cross-origin request is refused until CORS_ORIGINS is fixed`);
+    logged.add(err);
+    return err;
   }
-  return { anyOrigin, named };
-}
-
-let parsed: { text: string; config: CorsConfig | CorsConfigError } | null = null;
-
-/** CORS_ORIGINS parsed once per isolate and value; a bad value is logged the first time it is seen. */
-function corsConfig(text: string): CorsConfig | CorsConfigError {
-  if (parsed?.text !== text) {
-    let config: CorsConfig | CorsConfigError;
-    try {
-      config = parseCorsOrigins(text);
-    } catch (err) {
-      if (!(err instanceof CorsConfigError)) throw err;
-      console.error(`edgeprop: ${err.message}; every cross-origin request is refused until CORS_ORIGINS is fixed`);
-      config = err;
-    }
-    parsed = { text, config };
-  }
-  return parsed.config;
 }
 
 /** Whether `origin` may call a route of class `cls` under `config`. */
-function mayCall(config: CorsConfig, origin: string, cls: RouteClass): boolean {
+function mayCall(config: CorsOrigins, origin: string, cls: RouteClass): boolean {
   return config.named.has(origin) || (config.anyOrigin && !cls.admin);
 }
 
@@ -88,7 +43,7 @@ function wantedMethod(c: Context): string {
 }
 
 /** The two `cors` middlewares for one config: for listed origins (may send Authorization) and for `*`. */
-function corsFor(config: CorsConfig): { named: MiddlewareHandler; anyOrigin: MiddlewareHandler } {
+function corsFor(config: CorsOrigins): { named: MiddlewareHandler; anyOrigin: MiddlewareHandler } {
   const shared = {
     origin: (origin: string, c: Context) => {
       const cls = classify(wantedMethod(c), c.req.path);
@@ -105,13 +60,13 @@ function corsFor(config: CorsConfig): { named: MiddlewareHandler; anyOrigin: Mid
   };
 }
 
-const middlewares = new WeakMap<CorsConfig, ReturnType<typeof corsFor>>();
+const middlewares = new WeakMap<CorsOrigins, ReturnType<typeof corsFor>>();
 
 /** The API's CORS: headers on answers (errors included) and 204 preflights, per CORS_ORIGINS and the route table. */
 export const apiCors = createMiddleware<{ Bindings: Env }>(async (c, next) => {
-  const config = corsConfig(c.env.CORS_ORIGINS ?? "");
+  const config = corsConfig(c.env);
   const origin = c.req.header("origin");
-  if (config instanceof CorsConfigError) {
+  if (config instanceof ConfigError) {
     if (origin !== undefined && origin !== new URL(c.req.url).origin) {
       throw new ApiError(503, "cors_misconfigured", `cross-origin requests are refused: ${config.message}`);
     }

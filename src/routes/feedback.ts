@@ -1,7 +1,8 @@
 /** Labelled corrections from the page ("that's wrong, it was …"): stored pending until an admin reviews them. */
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { configOf } from "../config";
 import type { Env } from "../env";
-import { feedbackCounts, pendingCapFrom, putPending } from "../storage/feedback";
+import { feedbackCounts, putPending } from "../storage/feedback";
 import { errorResponse } from "./schemas";
 import { jsonBody, validationHook } from "./validation";
 
@@ -38,7 +39,7 @@ export const feedbackRoutes = new OpenAPIHono<{ Bindings: Env }>({ defaultHook: 
     async (c) => {
       const { image, label } = c.req.valid("json");
       const pixels = Uint8Array.from(image, (p) => Math.round(p * 255));
-      const cap = pendingCapFrom(c.env.FEEDBACK_PENDING_MAX);
+      const cap = configOf(c.env).feedbackPendingMax;
       const { id, pending } = await putPending(c.env.STORE_BUCKET, pixels, label, SIDE, SIDE, cap);
       return c.json({ id, status: "pending" as const, pending, pendingMax: cap }, 201);
     },
@@ -48,5 +49,5 @@ export const feedbackRoutes = new OpenAPIHono<{ Bindings: Env }>({ defaultHook: 
       method: "get", path: "/", summary: "How many corrections await review and how many are accepted",
       responses: { 200: { description: "The counts", content: { "application/json": { schema: FeedbackCounts } } } },
     }),
-    async (c) => c.json(await feedbackCounts(c.env.STORE_BUCKET, pendingCapFrom(c.env.FEEDBACK_PENDING_MAX)), 200),
+    async (c) => c.json(await feedbackCounts(c.env.STORE_BUCKET, configOf(c.env).feedbackPendingMax), 200),
   );

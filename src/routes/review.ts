@@ -3,9 +3,10 @@
  * ones with their pictures, accept or reject in batches, delete, and recount the accepted ones.
  */
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { configOf } from "../config";
 import type { Env } from "../env";
 import { NotFoundError } from "../errors";
-import { countPending, feedbackCounts, listCorrections, pendingCapFrom, type Correction } from "../storage/feedback";
+import { countPending, feedbackCounts, listCorrections, type Correction } from "../storage/feedback";
 import { adoptLegacy, deleteCorrection, recountAccepted, reviewCorrections } from "../storage/review";
 import { CorrectionId } from "../training/fields";
 import { adminOnly, adminRefusals } from "./auth";
@@ -59,7 +60,7 @@ export const reviewRoutes = new OpenAPIHono<{ Bindings: Env }>({ defaultHook: va
     async (c) => {
       const { limit, cursor } = c.req.valid("query");
       const bucket = c.env.STORE_BUCKET;
-      const cap = pendingCapFrom(c.env.FEEDBACK_PENDING_MAX);
+      const cap = configOf(c.env).feedbackPendingMax;
       if (cursor === undefined) await adoptLegacy(bucket, cap - (await countPending(bucket)));
       const [page, counts] = await Promise.all([listCorrections(bucket, "pending", limit, cursor), feedbackCounts(bucket, cap)]);
       return c.json({ ...counts, items: page.items.map(item), cursor: page.next }, 200);
@@ -73,7 +74,7 @@ export const reviewRoutes = new OpenAPIHono<{ Bindings: Env }>({ defaultHook: va
     }),
     async (c) => {
       const { limit, cursor } = c.req.valid("query");
-      const cap = pendingCapFrom(c.env.FEEDBACK_PENDING_MAX);
+      const cap = configOf(c.env).feedbackPendingMax;
       const [page, counts] = await Promise.all([listCorrections(c.env.STORE_BUCKET, "accepted", limit, cursor), feedbackCounts(c.env.STORE_BUCKET, cap)]);
       return c.json({ ...counts, items: page.items.map(item), cursor: page.next }, 200);
     },
@@ -87,7 +88,7 @@ export const reviewRoutes = new OpenAPIHono<{ Bindings: Env }>({ defaultHook: va
     async (c) => {
       const { accept, reject } = c.req.valid("json");
       const results = await reviewCorrections(c.env.STORE_BUCKET, accept, reject);
-      const counts = await feedbackCounts(c.env.STORE_BUCKET, pendingCapFrom(c.env.FEEDBACK_PENDING_MAX));
+      const counts = await feedbackCounts(c.env.STORE_BUCKET, configOf(c.env).feedbackPendingMax);
       return c.json({ ...counts, results, notFound: results.filter((r) => r.result === "not_found").map((r) => r.id) }, 200);
     },
   )
@@ -110,7 +111,7 @@ export const reviewRoutes = new OpenAPIHono<{ Bindings: Env }>({ defaultHook: va
       const { id } = c.req.valid("param");
       const deleted = await deleteCorrection(c.env.STORE_BUCKET, id);
       if (deleted === null) throw new NotFoundError("not_found", `no correction ${id}, pending or accepted`);
-      const counts = await feedbackCounts(c.env.STORE_BUCKET, pendingCapFrom(c.env.FEEDBACK_PENDING_MAX));
+      const counts = await feedbackCounts(c.env.STORE_BUCKET, configOf(c.env).feedbackPendingMax);
       return c.json({ ...counts, id, deleted }, 200);
     },
   );

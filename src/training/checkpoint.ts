@@ -14,8 +14,12 @@
  *   then     S   the optimizer state (state-codec.ts)
  *   then     8G  float64 gradient sums (little-endian)
  *   end − 4  4   uint32 CRC-32 of every byte before it
+ *
+ * The magic, version and CRC are the frame of src/nn/framing.ts. The CRC is checked before the header is parsed, and
+ * the parsed header is checked field by field (CHECKPOINT_HEADER) before anything in it is trusted.
  */
-import { crc32 } from "../nn/checksum";
+import { z } from "zod";
+import { checkCrc, checkLength, newFrame, openFrame, sealFrame, type FrameFormat } from "../nn/framing";
 import type { RngState } from "../nn/random";
 import { decodeOptimizerState, encodeOptimizerState, type OptimizerState } from "../nn/state-codec";
 
@@ -49,7 +53,8 @@ export interface EvaluationEntry {
   testAccuracy: number;
 }
 
-export type Phase = "train" | "evaluate" | "done";
+const PHASES = ["train", "evaluate", "done"] as const;
+export type Phase = (typeof PHASES)[number];
 
 /**
  * A cg evaluation of the training set that spans steps: examples [0, cursor) summed so far (loss, correct rows, and
@@ -89,14 +94,62 @@ export class CheckpointFormatError extends Error {
   override name = "CheckpointFormatError";
 }
 
-const MAGIC = 0x4b435045; // "EPCK"
-const VERSION = 2;
 const FIXED = 20;
 
-type Header = Omit<Checkpoint, "params" | "optimizer" | "cgPartial"> & {
-  paramCount: number;
-  cgPartial: Omit<CgPartial, "grad"> | null;
-};
+const CHECKPOINT_FORMAT: FrameFormat = { name: "checkpoint", magic: "EPCK", version: 2, headerBytes: FIXED, error: CheckpointFormatError };
+
+const count = z.number().int().min(0);
+const finite = z.number();
+const fraction = z.number().min(0).max(1);
+const uint32 = z.number().int().min(0).max(0xffffffff);
+
+const TallySchema = z.strictObject({ seen: count, correct: count, lossSum: finite })
+  .refine((t) => t.correct <= t.seen, { message: "correct must be ≤ seen", path: ["correct"] });
+
+/** The JSON header: every field of a Checkpoint but its vectors, plus the parameter count; unknown keys refused. */
+const CHECKPOINT_HEADER = z.strictObject({
+  step: count,
+  phase: z.enum(PHASES),
+  epoch: count,
+  cursor: count,
+  examplesSeen: count,
+  epochTally: TallySchema,
+  evalTally: TallySchema,
+  history: z.array(z.strictObject({
+    step: count, epoch: count, iteration: count.optional(), examplesSeen: count, loss: finite, trainAccuracy: fraction,
+  })),
+  evaluations: z.array(z.strictObject({
+    step: count, epoch: count, iteration: count.optional(),
+    trainLoss: finite.nullable(), trainAccuracy: fraction.nullable(), testLoss: finite, testAccuracy: fraction,
+  })),
+  rng: z.tuple([uint32, uint32, uint32, uint32]).refine((s) => s.some((w) => w !== 0), { message: "must not be all zero" }),
+  paramCount: z.number().int().min(1),
+  cgPartial: z.strictObject({ cursor: count, lossSum: finite, correct: count }).nullable(),
+});
+
+type Header = z.infer<typeof CHECKPOINT_HEADER>;
+
+/** A zod issue path as a field name: `history[3].loss`. */
+function fieldName(path: readonly PropertyKey[]): string {
+  return path.map((p, i) => (typeof p === "number" ? `[${p}]` : `${i === 0 ? "" : "."}${String(p)}`)).join("");
+}
+
+/** Parses and checks the JSON header; throws a CheckpointFormatError naming the first field that is wrong. */
+function parseHeader(fn: string, bytes: Uint8Array): Header {
+  let json: unknown;
+  try {
+    json = JSON.parse(new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(bytes));
+  } catch {
+    throw new CheckpointFormatError(`${fn}: header is not valid JSON`);
+  }
+  const result = CHECKPOINT_HEADER.safeParse(json);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const field = issue.path.length === 0 ? "header" : `header field ${fieldName(issue.path)}`;
+    throw new CheckpointFormatError(`${fn}: ${field}: ${issue.message}`);
+  }
+  return result.data;
+}
 
 /** Encodes a checkpoint (see the layout above). */
 export function encodeCheckpoint(ck: Checkpoint): Uint8Array {
@@ -108,10 +161,7 @@ export function encodeCheckpoint(ck: Checkpoint): Uint8Array {
   const paramsAt = Math.ceil((FIXED + header.length) / 4) * 4;
   const optAt = paramsAt + 4 * params.length;
   const gradAt = optAt + opt.length;
-  const out = new Uint8Array(gradAt + 8 * grad.length + 4);
-  const view = new DataView(out.buffer);
-  view.setUint32(0, MAGIC, true);
-  view.setUint32(4, VERSION, true);
+  const { bytes: out, view } = newFrame(CHECKPOINT_FORMAT, gradAt + 8 * grad.length + 4);
   view.setUint32(8, header.length, true);
   view.setUint32(12, opt.length, true);
   view.setUint32(16, grad.length, true);
@@ -119,38 +169,37 @@ export function encodeCheckpoint(ck: Checkpoint): Uint8Array {
   for (let i = 0; i < params.length; i++) view.setFloat32(paramsAt + 4 * i, params[i], true);
   out.set(opt, optAt);
   for (let i = 0; i < grad.length; i++) view.setFloat64(gradAt + 8 * i, grad[i], true);
-  view.setUint32(out.length - 4, crc32(out.subarray(0, out.length - 4)), true);
-  return out;
+  return sealFrame(out);
 }
 
-/** Decodes a checkpoint, checking magic, version, lengths and checksum. */
+/** Decodes a checkpoint, checking magic, version, checksum, the header's fields and the lengths they imply. */
 export function decodeCheckpoint(bytes: Uint8Array): Checkpoint {
+  const fn = "decodeCheckpoint";
   const fail = (why: string): never => {
-    throw new CheckpointFormatError(`decodeCheckpoint: ${why}`);
+    throw new CheckpointFormatError(`${fn}: ${why}`);
   };
-  if (bytes.length < FIXED + 4) fail(`${bytes.length} bytes are too short`);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (view.getUint32(0, true) !== MAGIC) fail("not a checkpoint (bad magic)");
-  if (view.getUint32(4, true) !== VERSION) fail(`unsupported version ${view.getUint32(4, true)} (this code reads version ${VERSION})`);
-  if (crc32(bytes.subarray(0, bytes.length - 4)) !== view.getUint32(bytes.length - 4, true)) fail("checksum mismatch");
+  const view = openFrame(CHECKPOINT_FORMAT, bytes, fn);
+  checkCrc(CHECKPOINT_FORMAT, bytes, fn);
   const headerBytes = view.getUint32(8, true);
   const optBytes = view.getUint32(12, true);
   const gradCount = view.getUint32(16, true);
-  let header: Header;
-  try {
-    header = JSON.parse(new TextDecoder().decode(bytes.subarray(FIXED, FIXED + headerBytes))) as Header;
-  } catch {
-    return fail("header is not valid JSON");
-  }
-  const { paramCount, cgPartial, ...rest } = header;
+  if (FIXED + headerBytes > bytes.length - 4) fail(`the header runs to byte ${FIXED + headerBytes}, past the ${bytes.length} bytes`);
+  const { paramCount, cgPartial, ...rest } = parseHeader(fn, bytes.subarray(FIXED, FIXED + headerBytes));
   const paramsAt = Math.ceil((FIXED + headerBytes) / 4) * 4;
   const optAt = paramsAt + 4 * paramCount;
   const gradAt = optAt + optBytes;
-  if (gradAt + 8 * gradCount + 4 !== bytes.length) fail(`${bytes.length} bytes, expected ${gradAt + 8 * gradCount + 4}`);
-  if ((cgPartial === null) !== (gradCount === 0)) fail("a cg evaluation under way needs its gradient sums, and only then");
+  checkLength(CHECKPOINT_FORMAT, bytes, fn, gradAt + 8 * gradCount + 4, `${paramCount} parameters`);
+  if (gradCount !== (cgPartial === null ? 0 : paramCount)) {
+    fail(`${gradCount} gradient sums: a cg evaluation under way needs one per parameter (${paramCount}), and only then`);
+  }
   const params = new Float32Array(paramCount);
   for (let i = 0; i < paramCount; i++) params[i] = view.getFloat32(paramsAt + 4 * i, true);
   const optimizer = decodeOptimizerState(bytes.slice(optAt, optAt + optBytes));
+  for (const [name, v] of Object.entries(optimizer)) {
+    if ((v instanceof Float32Array || v instanceof Float64Array) && v.length !== paramCount) {
+      fail(`the ${optimizer.kind} state's vector ${name} has ${v.length} entries, the header says ${paramCount} parameters`);
+    }
+  }
   const grad = new Float64Array(gradCount);
   for (let i = 0; i < gradCount; i++) grad[i] = view.getFloat64(gradAt + 8 * i, true);
   return { ...rest, params, optimizer, cgPartial: cgPartial === null ? null : { ...cgPartial, grad } };

@@ -2,12 +2,13 @@
  * Cron: the watchdog that revives runs whose next message was lost, and the scheduled training run.
  * The expressions match wrangler.toml's [triggers].
  */
+import { ConfigError, configOf } from "../config";
 import type { Env } from "../env";
 import { syncServingPointer } from "../storage/models";
 import { getRecord, listActive, unmarkActive, updateRecord } from "../storage/runs";
 import { ENDED, type RunRecord } from "./record";
 import { activeRuns, endRun, needsSettling, retire, settleRun, startRun } from "./runs";
-import { RunSpecSchema } from "./spec";
+import type { RunSpec } from "./spec";
 
 export const WATCHDOG_CRON = "*/5 * * * *";
 export const TRAINING_CRON = "0 3 * * *";
@@ -24,7 +25,7 @@ export const SCHEDULED_NAME = "scheduled";
  * pointer in line with R2's serving record.
  */
 export async function watchdog(env: Env, now = Date.now()): Promise<{ revived: string[]; failed: string[]; servingPointerFixed: boolean }> {
-  const stallMs = 1000 * (Number(env.WATCHDOG_STALL_SECONDS) || 300);
+  const stallMs = 1000 * configOf(env).watchdogStallSeconds;
   const revived: string[] = [];
   const failed: string[] = [];
   for (const runId of await listActive(env.STORE_BUCKET)) {
@@ -55,20 +56,18 @@ export async function watchdog(env: Env, now = Date.now()): Promise<{ revived: s
 
 /**
  * Starts the run configured in SCHEDULED_RUN_SPEC unless a run of the same name is active. Returns the new run's
- * id, or why none was started.
+ * id, or why none was started (a malformed SCHEDULED_RUN_SPEC is such a reason).
  */
 export async function startScheduledRun(env: Env): Promise<{ started: string | null; reason: string }> {
-  const text = (env.SCHEDULED_RUN_SPEC ?? "").trim();
-  if (text === "") return { started: null, reason: "no SCHEDULED_RUN_SPEC configured" };
-  let parsed: unknown;
+  let configured: RunSpec | null;
   try {
-    parsed = JSON.parse(text);
-  } catch (e) {
-    return { started: null, reason: `SCHEDULED_RUN_SPEC is not JSON: ${(e as Error).message}` };
+    configured = configOf(env).scheduledRunSpec;
+  } catch (err) {
+    if (err instanceof ConfigError) return { started: null, reason: err.message };
+    throw err;
   }
-  const result = RunSpecSchema.safeParse(parsed);
-  if (!result.success) return { started: null, reason: `SCHEDULED_RUN_SPEC is invalid: ${result.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`).join("; ")}` };
-  const spec = { ...result.data, name: result.data.name ?? SCHEDULED_NAME };
+  if (configured === null) return { started: null, reason: "no SCHEDULED_RUN_SPEC configured" };
+  const spec = { ...configured, name: configured.name ?? SCHEDULED_NAME };
   const running = (await activeRuns(env)).find((r) => r.name === spec.name);
   if (running !== undefined) return { started: null, reason: `run ${running.id} of "${spec.name}" is still ${running.status}` };
   const record = await startRun(env, spec);

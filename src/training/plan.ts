@@ -2,7 +2,7 @@
  * How a run is cut into steps, and where it starts.
  *
  * A step does a bounded amount of work, counted in example × parameter products: `stepWork` (the STEP_WORK var,
- * DEFAULT_STEP_WORK unless configured) for training, forward and backward, and three times that for forward-only
+ * 2e9 in wrangler.toml) for training, forward and backward, and three times that for forward-only
  * evaluation. Measured on this machine (`npm run bench`), float32 training runs at about 1.1e9 example·parameters
  * per second, so a default step is about 2 s of CPU: 1/30 of the `limits.cpu_ms` of wrangler.toml (60 s) and 1/15
  * of the Paid plan's 30 s default. The cut is derived from the network's size, never from a clock (production
@@ -15,13 +15,12 @@ import type { DatasetManifest, SplitManifest } from "../data/shards";
 import { cgCreate } from "../nn/cg";
 import { randInitialize } from "../nn/init";
 import { createLayout, type Layout } from "../nn/layout";
-import { adamCreate, momentumCreate, sgdCreate } from "../nn/optimizers";
+import { createFirstOrder } from "../nn/optimizers";
 import { seedRng } from "../nn/random";
 import type { OptimizerState } from "../nn/state-codec";
 import type { Checkpoint, Tally } from "./checkpoint";
 import { batchSizeOf, epochsOf, type RunSpec } from "./spec";
 
-export const DEFAULT_STEP_WORK = 2e9;
 /** Rows per forward/backward call in evaluation and full-batch cg (one MNIST shard). */
 export const CHUNK_ROWS = 1000;
 /** Most training examples a cg step reads (their shards must be in memory together: 20 MNIST shards, 15.7 MB). */
@@ -46,13 +45,8 @@ export interface RunPlan {
   evalsPerStep: number;
 }
 
-/** Parses the STEP_WORK var (falls back to DEFAULT_STEP_WORK when absent or not a positive number). */
-export function stepWorkFrom(value: string | undefined): number {
-  const n = Number(value);
-  return Number.isFinite(n) && n > 0 ? n : DEFAULT_STEP_WORK;
-}
-
-export function makePlan(spec: RunSpec, manifest: DatasetManifest, stepWork: number = DEFAULT_STEP_WORK, feedback: SplitManifest | null = null): RunPlan {
+/** The plan of a run of `spec` on `manifest` (and the feedback snapshot, if any), with steps of `stepWork` products. */
+export function makePlan(spec: RunSpec, manifest: DatasetManifest, stepWork: number, feedback: SplitManifest | null = null): RunPlan {
   const paramCount = createLayout(spec.layers).count;
   const baseCount = Math.min(spec.trainLimit ?? Infinity, manifest.train.count);
   const trainCount = baseCount + (feedback?.count ?? 0);
@@ -76,16 +70,7 @@ export const emptyTally = (): Tally => ({ seen: 0, correct: 0, lossSum: 0 });
 
 function createOptimizer(spec: RunSpec, params: Float32Array): OptimizerState {
   const o = spec.optimizer;
-  switch (o.name) {
-    case "sgd":
-      return sgdCreate({ learningRate: o.learningRate });
-    case "momentum":
-      return momentumCreate(params, { learningRate: o.learningRate, momentum: o.momentum });
-    case "adam":
-      return adamCreate(params, { learningRate: o.learningRate, beta1: o.beta1, beta2: o.beta2, epsilon: o.epsilon });
-    case "cg":
-      return cgCreate(Float64Array.from(params), { length: o.iterations });
-  }
+  return o.name === "cg" ? cgCreate(Float64Array.from(params), { length: o.iterations }) : createFirstOrder(o.name, params, o);
 }
 
 /** Checkpoint 0: weights drawn from the spec's seed, a fresh optimizer, nothing seen. */
@@ -104,12 +89,6 @@ export function initialCheckpoint(spec: RunSpec): Checkpoint {
 /** The layout of a spec's network. */
 export const layoutOf = (spec: RunSpec): Layout => createLayout(spec.layers);
 
-/** The training examples a first-order step visits: order[from, to) of the epoch's order. */
-export function trainWindow(spec: RunSpec, plan: RunPlan, ck: Checkpoint): { order: Uint32Array; from: number; to: number } {
-  const order = epochOrder(spec.seed, ck.epoch, plan.trainCount, plan.shardSize);
-  return { order, from: ck.cursor, to: Math.min(plan.trainCount, ck.cursor + plan.examplesPerStep) };
-}
-
 /** Where a step's examples come from: the dataset's splits, or the run's feedback snapshot. */
 export type Source = "train" | "test" | "feedback";
 
@@ -126,24 +105,49 @@ export function locateExample(plan: RunPlan, split: "train" | "test", index: num
   return { source, shard: Math.floor(i / size), offset: i % size };
 }
 
-/** The shards a step reads, as "source/shard" keys. */
-export function shardsNeeded(spec: RunSpec, plan: RunPlan, ck: Checkpoint): { source: Source; shard: number }[] {
-  const refs = new Map<string, { source: Source; shard: number }>();
-  const add = (split: "train" | "test", index: number) => {
-    const { source, shard } = locateExample(plan, split, index);
-    refs.set(`${source}/${shard}`, { source, shard });
-  };
-  if (ck.phase === "evaluate") {
-    const to = Math.min(plan.testCount, ck.cursor + plan.evalExamplesPerStep);
-    for (let i = ck.cursor; i < to; i += Math.min(plan.shardSize, to - i)) add("test", i);
-    if (to > ck.cursor) add("test", to - 1);
-  } else if (ck.phase === "train" && spec.optimizer.name === "cg") {
+/**
+ * The examples a step visits: indices [from, to) of `split`, taken through `order` (a first-order epoch's shuffled
+ * order) or, when it is null, as they are.
+ */
+export interface StepWindow {
+  split: "train" | "test";
+  order: Uint32Array | null;
+  from: number;
+  to: number;
+}
+
+/**
+ * The window of the step that starts from `ck`, or null when the run is done. The one place that decides it: the
+ * consumer loads the shards of this window (shardsNeeded) and the step visits exactly it (step.ts).
+ *
+ * - evaluate: the next evalExamplesPerStep test examples;
+ * - cg: the whole training set when whole evaluations fit in a step (plan.evalsPerStep ≥ 1), else the next
+ *   examplesPerStep examples of the evaluation under way;
+ * - first-order: the next examplesPerStep examples of the epoch's order.
+ */
+export function stepWindow(spec: RunSpec, plan: RunPlan, ck: Checkpoint): StepWindow | null {
+  if (ck.phase === "done") return null;
+  if (ck.phase === "evaluate") return { split: "test", order: null, from: ck.cursor, to: Math.min(plan.testCount, ck.cursor + plan.evalExamplesPerStep) };
+  if (spec.optimizer.name === "cg") {
     const from = plan.evalsPerStep >= 1 ? 0 : (ck.cgPartial?.cursor ?? 0);
     const to = plan.evalsPerStep >= 1 ? plan.trainCount : Math.min(plan.trainCount, from + plan.examplesPerStep);
-    for (let i = from; i < to; i++) add("train", i);
-  } else if (ck.phase === "train") {
-    const { order, from, to } = trainWindow(spec, plan, ck);
-    for (let i = from; i < to; i++) add("train", order[i]);
+    return { split: "train", order: null, from, to };
+  }
+  const order = epochOrder(spec.seed, ck.epoch, plan.trainCount, plan.shardSize);
+  return { split: "train", order, from: ck.cursor, to: Math.min(plan.trainCount, ck.cursor + plan.examplesPerStep) };
+}
+
+/** The index, in the window's split, of the window's i-th example. */
+export const exampleAt = (w: StepWindow, i: number): number => (w.order === null ? i : w.order[i]);
+
+/** The shards a step reads: those of its window's examples. */
+export function shardsNeeded(spec: RunSpec, plan: RunPlan, ck: Checkpoint): { source: Source; shard: number }[] {
+  const w = stepWindow(spec, plan, ck);
+  if (w === null) return [];
+  const refs = new Map<string, { source: Source; shard: number }>();
+  for (let i = w.from; i < w.to; i++) {
+    const { source, shard } = locateExample(plan, w.split, exampleAt(w, i));
+    refs.set(`${source}/${shard}`, { source, shard });
   }
   return [...refs.values()];
 }

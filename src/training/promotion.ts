@@ -5,6 +5,7 @@
  * SERVING_DATASET (MNIST's 784 pixels and 10 digits until that dataset exists) — and its float32 forward pass cannot
  * overflow. A run's model is then promoted by its policy; an admin's promote always switches.
  */
+import { configOf } from "../config";
 import type { Env } from "../env";
 import { overflowProblem } from "../nn/bounds";
 import { createLayout } from "../nn/layout";
@@ -27,7 +28,7 @@ export interface ServingShape {
 
 /** The input size and classes every served model must have. */
 export async function servingShape(env: Env): Promise<ServingShape> {
-  const name = env.SERVING_DATASET || "mnist";
+  const name = configOf(env).servingDataset;
   const m = await readManifest(env.STORE_BUCKET, name).catch(() => null);
   return m === null ? { ...DEFAULT_SERVING_SHAPE, dataset: null } : { pixels: m.rows * m.cols, classes: m.classes, dataset: name };
 }
@@ -78,9 +79,4 @@ export async function promoteModel(env: Env, meta: ModelMeta, params: Float32Arr
     }
   }
   return { promoted: false, code: "conflict", reason: `the serving record changed ${SWITCH_ATTEMPTS} times while promoting ${meta.id}` };
-}
-
-/** The policy a value names (a run spec's `promote`, or the PROMOTE_POLICY var); anything else is "better". */
-export function policyOf(value: string | undefined): PromotionPolicy {
-  return value === "always" || value === "never" ? value : "better";
 }

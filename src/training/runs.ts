@@ -1,4 +1,5 @@
 /** Starting, cancelling and finishing runs: the run lifecycle around the steps. */
+import { configOf } from "../config";
 import type { Env } from "../env";
 import { InvalidInputError, NotFoundError } from "../errors";
 import { decodeModel, encodeModel } from "../nn/model-codec";
@@ -8,9 +9,9 @@ import { snapshotFeedback } from "../storage/feedback";
 import { deleteModel, getModelBlob, getModelMeta, putModel, type ModelMeta } from "../storage/models";
 import { createRecord, deleteRunScratch, getRecord, listActive, markActive, putCheckpoint, unmarkActive, updateRecord } from "../storage/runs";
 import { encodeCheckpoint, type Checkpoint } from "./checkpoint";
-import { initialCheckpoint, makePlan, stepWorkFrom } from "./plan";
+import { initialCheckpoint, makePlan } from "./plan";
 import { ENDED, type RunRecord } from "./record";
-import { policyOf, promoteModel } from "./promotion";
+import { promoteModel } from "./promotion";
 import { specProblems, type RunSpec } from "./spec";
 
 /** A new run id: a time stamp (so ids sort by creation) and 8 random hex digits. */
@@ -24,6 +25,7 @@ export function newRunId(now = Date.now()): string {
  * enqueues its first step (unless `enqueue` is false: tests use that to lose the first message on purpose).
  */
 export async function startRun(env: Env, spec: RunSpec, options: { enqueue?: boolean } = {}): Promise<RunRecord> {
+  const { stepWork } = configOf(env);
   const manifest = await readManifest(env.STORE_BUCKET, spec.dataset);
   if (manifest === null) {
     throw new NotFoundError("dataset_not_found", `dataset "${spec.dataset}" does not exist: npm start loads "mnist" locally; upload others with PUT /v1/datasets/:name`);
@@ -32,7 +34,7 @@ export async function startRun(env: Env, spec: RunSpec, options: { enqueue?: boo
   if (problems.length > 0) throw new InvalidInputError("invalid_request", problems.join("; "));
   const id = newRunId();
   const feedback = spec.includeFeedback ? await snapshotFeedback(env.STORE_BUCKET, id, manifest.rows, manifest.cols, manifest.classes) : null;
-  const plan = makePlan(spec, manifest, stepWorkFrom(env.STEP_WORK), feedback);
+  const plan = makePlan(spec, manifest, stepWork, feedback);
   const now = new Date().toISOString();
   await putCheckpoint(env.STORE_BUCKET, id, 0, encodeCheckpoint(initialCheckpoint(spec)));
   const record: RunRecord = {
@@ -115,7 +117,7 @@ export async function settleRun(env: Env, record: RunRecord, params?: Float32Arr
   const meta = await getModelMeta(env.STORE_BUCKET, record.modelId!);
   if (meta === null) throw new Error(`settleRun: run ${record.id} succeeded but its model ${record.modelId} is missing`);
   const weights = params ?? decodeModel((await getModelBlob(env.STORE_BUCKET, meta.id))!).params;
-  const result = await promoteModel(env, meta, weights, policyOf(record.spec.promote ?? env.PROMOTE_POLICY));
+  const result = await promoteModel(env, meta, weights, record.spec.promote ?? configOf(env).promotePolicy);
   if (!result.promoted && result.code === "conflict") throw new Error(`settleRun: ${result.reason}`);
   await updateRecord<RunRecord>(env.STORE_BUCKET, record.id, (r) =>
     needsSettling(r) ? { ...r, promoted: result.promoted, promotionReason: result.reason } : null,

@@ -5,6 +5,7 @@
 import { z } from "@hono/zod-openapi";
 import type { DatasetManifest } from "../data/shards";
 import { createLayout } from "../nn/layout";
+import { FIRST_ORDER, FIRST_ORDER_NAMES, rangeText, type FirstOrderName, type Hyperparameter } from "../nn/optimizers";
 import { DatasetName, Lambda, Layers, LossName, RunName } from "./fields";
 
 const positive = (name: string) => z.number({ error: `${name} must be a number` }).positive({ error: `${name} must be > 0` });
@@ -12,34 +13,51 @@ const int = (name: string, min: number, max: number) =>
   z.number({ error: `${name} must be an integer` }).int({ error: `${name} must be an integer` })
     .min(min, { error: `${name} must be ≥ ${min}` }).max(max, { error: `${name} must be ≤ ${max}` });
 
-const Sgd = z.object({ name: z.literal("sgd"), learningRate: positive("optimizer.learningRate") }).strict();
-const Momentum = z.object({
-  name: z.literal("momentum"),
-  learningRate: positive("optimizer.learningRate"),
-  momentum: z.number().min(0).lt(1, { error: "optimizer.momentum must be in [0, 1)" }).default(0.9),
-}).strict();
-const Adam = z.object({
-  name: z.literal("adam"),
-  learningRate: positive("optimizer.learningRate").default(0.001),
-  beta1: z.number().gt(0, { error: "optimizer.beta1 must be in (0, 1)" }).lt(1, { error: "optimizer.beta1 must be in (0, 1)" }).default(0.9),
-  beta2: z.number().gt(0, { error: "optimizer.beta2 must be in (0, 1)" }).lt(1, { error: "optimizer.beta2 must be in (0, 1)" }).default(0.999),
-  epsilon: positive("optimizer.epsilon").default(1e-8),
-}).strict();
+/** `optimizer.<option>`: a number in the hyperparameter's range, its default when left out. */
+function hyperparameter(option: string, h: Hyperparameter): z.ZodType<number, number | undefined> {
+  const error = `optimizer.${option} must be ${rangeText(h)}`;
+  let schema = z.number({ error: `optimizer.${option} must be a number` });
+  schema = h.minIncluded ? schema.min(h.min, { error }) : schema.gt(h.min, { error });
+  if (h.max !== Infinity) schema = schema.lt(h.max, { error });
+  return h.default === undefined ? schema : schema.default(h.default);
+}
+
+/**
+ * A first-order optimizer's spec from its entry in FIRST_ORDER: its name and its options, nothing else. Its type
+ * lists the options as optional numbers (a web client may leave out those with defaults; one without a default is
+ * refused at run time when missing), so that the typed client knows them.
+ */
+function firstOrderSpec<N extends FirstOrderName>(name: N) {
+  type Options = { [K in keyof (typeof FIRST_ORDER)[N]["options"]]: z.ZodOptional<z.ZodNumber> };
+  const options = Object.fromEntries(Object.entries(FIRST_ORDER[name].options).map(([option, h]) => [option, hyperparameter(option, h)])) as unknown as Options;
+  return z.object({ name: z.literal(name), ...options }).strict();
+}
+
+/** Every first-order optimizer's spec, typed as the union of them. */
+const FIRST_ORDER_SPECS = FIRST_ORDER_NAMES.map(firstOrderSpec) as { [N in FirstOrderName]: ReturnType<typeof firstOrderSpec<N>> }[FirstOrderName][];
+
 const Cg = z.object({
   name: z.literal("cg"),
   /** fmincg's MaxIter: line searches. */
   iterations: int("optimizer.iterations", 1, 10_000).default(50),
 }).strict();
 
-const OPTIMIZERS = [Sgd, Momentum, Adam, Cg] as const;
 /** The optimizers a run may use: optimizer.name. */
-export const OPTIMIZER_NAMES = OPTIMIZERS.map((o) => o.shape.name.value);
-/** When a finished run's model is promoted: spec.promote, and the PROMOTE_POLICY var. */
+export const OPTIMIZER_NAMES = [...FIRST_ORDER_NAMES, "cg"] as const;
+/**
+ * When a finished run's model is promoted (spec.promote, and the PROMOTE_POLICY var): "better" only when it beats
+ * the served one on the test set, "always", or "never".
+ */
 export const PROMOTE_POLICIES = ["better", "always", "never"] as const;
+const FIRST_ORDER_DOC = FIRST_ORDER_NAMES.map((name) => {
+  const { summary, options } = FIRST_ORDER[name];
+  const listed = Object.entries(options).map(([option, h]) => `${option} ${rangeText(h)}${h.default === undefined ? "" : ` (default ${h.default})`}`);
+  return `\`${name}\` (${summary}; ${listed.join(", ")})`;
+}).join(", ");
 
-export const OptimizerSpec = z.discriminatedUnion("name", OPTIMIZERS, {
+export const OptimizerSpec = z.discriminatedUnion("name", [Cg, ...FIRST_ORDER_SPECS], {
   error: (iss) => (iss.code === "invalid_union" ? `optimizer.name must be one of ${OPTIMIZER_NAMES.join(", ")}` : undefined),
-}).openapi({ description: "`sgd`, `momentum`, `adam` train on mini-batches for `epochs`; `cg` is the course's fmincg on the full (limited) training set for `iterations` line searches." });
+}).openapi({ description: `${FIRST_ORDER_DOC} train on mini-batches for \`epochs\`; \`cg\` is the course's fmincg on the full (limited) training set for \`iterations\` line searches.` });
 
 export const RunSpecSchema = z.object({
   name: RunName.optional()

@@ -8,7 +8,7 @@ import type { Layout } from "../nn/layout";
 import { costGradient, countCorrect, createWorkspace, evaluateRows, regularize } from "../nn/network";
 import { optimizerStep } from "../nn/optimizers";
 import type { CgPartial, Checkpoint, EvaluationEntry } from "./checkpoint";
-import { CHUNK_ROWS, emptyTally, layoutOf, locateExample, trainWindow, type RunPlan, type Source } from "./plan";
+import { CHUNK_ROWS, emptyTally, exampleAt, layoutOf, locateExample, stepWindow, type RunPlan, type Source, type StepWindow } from "./plan";
 import { epochsOf, batchSizeOf, type RunSpec } from "./spec";
 
 /** The shards a step was given: shard `index` of a source. */
@@ -17,10 +17,10 @@ export type ShardLookup = (source: Source, index: number) => Shard;
 /** The next checkpoint, or why the run diverged (then nothing is to be written). */
 export type StepResult = { next: Checkpoint; diverged: null } | { next: null; diverged: string };
 
-/** Copies examples into a float32 row-major batch (pixels / 255) and their labels. */
-function gather(lookup: ShardLookup, plan: RunPlan, split: "train" | "test", indices: ArrayLike<number>, n: number, X: Float32Array, y: Uint8Array): void {
+/** Copies the window's examples at, at + n into a float32 row-major batch (pixels / 255) and their labels. */
+function gather(lookup: ShardLookup, plan: RunPlan, w: StepWindow, at: number, n: number, X: Float32Array, y: Uint8Array): void {
   for (let r = 0; r < n; r++) {
-    const where = locateExample(plan, split, indices[r]);
+    const where = locateExample(plan, w.split, exampleAt(w, at + r));
     const shard = lookup(where.source, where.shard);
     const offset = where.offset;
     const D = shard.rows * shard.cols;
@@ -49,21 +49,22 @@ function allFinite(a: ArrayLike<number>): boolean {
   return true;
 }
 
-/** Applies one step. The checkpoint given is not modified. */
+/** Applies one step to the examples of its window (plan.ts's stepWindow). The checkpoint given is not modified. */
 export function runStep(spec: RunSpec, plan: RunPlan, ck: Checkpoint, lookup: ShardLookup): StepResult {
+  const window = stepWindow(spec, plan, ck);
+  if (window === null) throw new Error(`runStep: run is done at step ${ck.step}`);
   const next: Checkpoint = structuredClone(ck);
   next.step = ck.step + 1;
   const layout = layoutOf(spec);
-  if (ck.phase === "evaluate") return evaluateStep(spec, plan, layout, next, lookup);
-  if (ck.phase === "done") throw new Error(`runStep: run is done at step ${ck.step}`);
-  return spec.optimizer.name === "cg" ? cgStep(spec, plan, layout, next, lookup) : firstOrderStep(spec, plan, layout, next, lookup);
+  if (ck.phase === "evaluate") return evaluateStep(spec, plan, layout, next, lookup, window);
+  return spec.optimizer.name === "cg" ? cgStep(spec, plan, layout, next, lookup, window) : firstOrderStep(spec, plan, layout, next, lookup, window);
 }
 
-function firstOrderStep(spec: RunSpec, plan: RunPlan, layout: Layout, next: Checkpoint, lookup: ShardLookup): StepResult {
+function firstOrderStep(spec: RunSpec, plan: RunPlan, layout: Layout, next: Checkpoint, lookup: ShardLookup, window: StepWindow): StepResult {
   if (next.optimizer.kind === "cg") throw new Error("firstOrderStep: a cg state in a first-order run");
   const batch = batchSizeOf(spec);
   const D = layout.sizes[0];
-  const { order, from, to } = trainWindow(spec, plan, next);
+  const { from, to } = window;
   const ws = createWorkspace(layout, batch, Float32Array);
   const X = new Float32Array(batch * D);
   const y = new Uint8Array(batch);
@@ -72,7 +73,7 @@ function firstOrderStep(spec: RunSpec, plan: RunPlan, layout: Layout, next: Chec
   let correct = 0;
   for (let b = from; b < to; b += batch) {
     const n = Math.min(batch, to - b);
-    gather(lookup, plan, "train", order.subarray(b, b + n), n, X, y);
+    gather(lookup, plan, window, b, n, X, y);
     const J = costGradient(layout, spec.loss, next.params, X, y, n, spec.lambda, grad, ws, plan.trainCount);
     const why = divergence(spec, J);
     if (why !== null) return { next: null, diverged: `${why} at epoch ${next.epoch + 1}, example ${b} of the epoch` };
@@ -108,27 +109,25 @@ function nextEpoch(next: Checkpoint): void {
 }
 
 /**
- * Adds training examples [partial.cursor, to) at x to a cg evaluation: the loss and gradient sums (n × the chunk's
- * means) and the correct rows, chunk by chunk from a multiple of CHUNK_ROWS, so the sums come out the same however
- * the evaluation is cut into steps.
+ * Adds the window's training examples from partial.cursor on at x to a cg evaluation: the loss and gradient sums
+ * (n × the chunk's means) and the correct rows, chunk by chunk from a multiple of CHUNK_ROWS, so the sums come out
+ * the same however the evaluation is cut into steps.
  */
-function accumulate(spec: RunSpec, plan: RunPlan, layout: Layout, x: Float64Array, lookup: ShardLookup, partial: CgPartial, to: number): void {
+function accumulate(spec: RunSpec, plan: RunPlan, layout: Layout, x: Float64Array, lookup: ShardLookup, partial: CgPartial, window: StepWindow): void {
   const D = layout.sizes[0];
   const rows = Math.min(CHUNK_ROWS, plan.trainCount);
   const ws = createWorkspace(layout, rows, Float64Array);
   const X = new Float32Array(rows * D);
   const y = new Uint8Array(rows);
   const chunkGrad = new Float64Array(layout.count);
-  const indices = new Uint32Array(rows);
-  for (let from = partial.cursor; from < to; from += rows) {
-    const n = Math.min(rows, to - from);
-    for (let r = 0; r < n; r++) indices[r] = from + r;
-    gather(lookup, plan, "train", indices, n, X, y);
+  for (let from = partial.cursor; from < window.to; from += rows) {
+    const n = Math.min(rows, window.to - from);
+    gather(lookup, plan, window, from, n, X, y);
     partial.lossSum += n * costGradient(layout, spec.loss, x, X, y, n, 0, chunkGrad, ws);
     partial.correct += countCorrect(layout, ws, y, n);
     for (let t = 0; t < chunkGrad.length; t++) partial.grad[t] += n * chunkGrad[t];
   }
-  partial.cursor = to;
+  partial.cursor = window.to;
 }
 
 /** The course's J and gradient at x from a finished evaluation's sums: means over m, plus regularization. */
@@ -140,10 +139,11 @@ function finishEvaluation(spec: RunSpec, layout: Layout, x: Float64Array, partia
 const newPartial = (count: number): CgPartial => ({ cursor: 0, lossSum: 0, correct: 0, grad: new Float64Array(count) });
 
 /**
- * A cg step: whole evaluations of the training set when several fit in a step (plan.evalsPerStep), else the next
- * plan.examplesPerStep examples of the evaluation under way (next.cgPartial), telling fmincg when it is complete.
+ * A cg step: whole evaluations of the training set when several fit in a step (plan.evalsPerStep; the window is
+ * the whole set), else the window's part of the evaluation under way (next.cgPartial), telling fmincg when it is
+ * complete.
  */
-function cgStep(spec: RunSpec, plan: RunPlan, layout: Layout, next: Checkpoint, lookup: ShardLookup): StepResult {
+function cgStep(spec: RunSpec, plan: RunPlan, layout: Layout, next: Checkpoint, lookup: ShardLookup, window: StepWindow): StepResult {
   const st = next.optimizer;
   if (st.kind !== "cg" || spec.optimizer.name !== "cg") throw new Error("cgStep: not a cg run");
   const m = plan.trainCount;
@@ -151,11 +151,10 @@ function cgStep(spec: RunSpec, plan: RunPlan, layout: Layout, next: Checkpoint, 
     const x = cgPoint(st);
     if (x === null) break;
     const partial = next.cgPartial ?? newPartial(layout.count);
-    const to = plan.evalsPerStep >= 1 ? m : Math.min(m, partial.cursor + plan.examplesPerStep);
     const from = partial.cursor;
-    accumulate(spec, plan, layout, x, lookup, partial, to);
-    next.examplesSeen += to - from;
-    if (to < m) {
+    accumulate(spec, plan, layout, x, lookup, partial, window);
+    next.examplesSeen += window.to - from;
+    if (window.to < m) {
       next.cgPartial = partial;
       break;
     }
@@ -181,18 +180,16 @@ function cgStep(spec: RunSpec, plan: RunPlan, layout: Layout, next: Checkpoint, 
   return { next, diverged: null };
 }
 
-function evaluateStep(spec: RunSpec, plan: RunPlan, layout: Layout, next: Checkpoint, lookup: ShardLookup): StepResult {
+function evaluateStep(spec: RunSpec, plan: RunPlan, layout: Layout, next: Checkpoint, lookup: ShardLookup, window: StepWindow): StepResult {
   const D = layout.sizes[0];
-  const to = Math.min(plan.testCount, next.cursor + plan.evalExamplesPerStep);
-  const rows = Math.min(CHUNK_ROWS, to - next.cursor);
+  const { from, to } = window;
+  const rows = Math.min(CHUNK_ROWS, to - from);
   const ws = createWorkspace(layout, rows, Float32Array);
   const X = new Float32Array(rows * D);
   const y = new Uint8Array(rows);
-  const indices = new Uint32Array(rows);
-  for (let from = next.cursor; from < to; from += rows) {
-    const n = Math.min(rows, to - from);
-    for (let r = 0; r < n; r++) indices[r] = from + r;
-    gather(lookup, plan, "test", indices, n, X, y);
+  for (let at = from; at < to; at += rows) {
+    const n = Math.min(rows, to - at);
+    gather(lookup, plan, window, at, n, X, y);
     const { lossSum, correct } = evaluateRows(layout, spec.loss, next.params, X, y, n, ws);
     next.evalTally.seen += n;
     next.evalTally.correct += correct;

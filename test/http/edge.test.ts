@@ -5,7 +5,8 @@
 import { env, exports } from "cloudflare:workers";
 import { afterEach, describe, expect, test, vi } from "vitest";
 import { app } from "../../src/app";
-import { CORS_MAX_AGE, parseCorsOrigins } from "../../src/routes/cors";
+import { parseCorsOrigins } from "../../src/config";
+import { CORS_MAX_AGE } from "../../src/routes/cors";
 import type { LimiterName } from "../../src/routes/policy";
 import { clientKey, LIMITS, NO_CLIENT_IP } from "../../src/routes/rate-limit";
 import { API_SECURITY_HEADERS } from "../../src/routes/security-headers";

@@ -1,6 +1,10 @@
-/** The checkpoint codec: exact round trips (first-order and cg, with an evaluation under way), corruption refused. */
+/**
+ * The checkpoint codec: exact round trips (first-order and cg, with an evaluation under way), corruption refused, and
+ * a header that does not hold a checkpoint refused naming the field.
+ */
 import { describe, expect, test } from "vitest";
 import { cgCreate } from "../../src/nn/cg";
+import { sealFrame } from "../../src/nn/framing";
 import { CheckpointFormatError, decodeCheckpoint, encodeCheckpoint, type Checkpoint } from "../../src/training/checkpoint";
 import { initialCheckpoint } from "../../src/training/plan";
 import { RunSpecSchema } from "../../src/training/spec";
@@ -53,5 +57,64 @@ describe("checkpoint codec", () => {
     const old = bytes.slice();
     new DataView(old.buffer).setUint32(4, 1, true);
     expect(() => decodeCheckpoint(old)).toThrow(/unsupported version 1/);
+  });
+});
+
+/** `bytes` with its JSON header replaced by `edit` of it, laid out and sealed as encodeCheckpoint would. */
+function withHeader(bytes: Uint8Array, edit: (header: Record<string, any>) => void): Uint8Array {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const H = view.getUint32(8, true);
+  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(20, 20 + H)));
+  edit(header);
+  const json = new TextEncoder().encode(JSON.stringify(header));
+  const oldAt = Math.ceil((20 + H) / 4) * 4;
+  const newAt = Math.ceil((20 + json.length) / 4) * 4;
+  const body = bytes.subarray(oldAt, bytes.length - 4);
+  const out = new Uint8Array(newAt + body.length + 4);
+  out.set(bytes.subarray(0, 20));
+  new DataView(out.buffer).setUint32(8, json.length, true);
+  out.set(json, 20);
+  out.set(body, newAt);
+  return sealFrame(out);
+}
+
+describe("the checkpoint header, checked field by field", () => {
+  const good = encodeCheckpoint(adamCheckpoint());
+
+  test("an unedited header decodes", () => {
+    expect(decodeCheckpoint(withHeader(good, () => {})).step).toBe(12);
+  });
+
+  test.each<[string, (h: Record<string, any>) => void, RegExp]>([
+    ["a negative step", (h) => (h.step = -1), /header field step: Too small/],
+    ["a fractional cursor", (h) => (h.cursor = 2.5), /header field cursor: .*int/],
+    ["an unknown phase", (h) => (h.phase = "paused"), /header field phase: /],
+    ["a missing field", (h) => delete h.examplesSeen, /header field examplesSeen: /],
+    ["an unknown field", (h) => (h.learningRate = 0.1), /header: Unrecognized key: "learningRate"/],
+    ["more correct than seen", (h) => (h.epochTally.correct = 301), /header field epochTally\.correct: correct must be ≤ seen/],
+    ["a history loss that is not a number", (h) => (h.history[0].loss = "low"), /header field history\[0\]\.loss: /],
+    ["an accuracy above 1", (h) => (h.evaluations[0].testAccuracy = 1.5), /header field evaluations\[0\]\.testAccuracy: Too big/],
+    ["an rng state of three words", (h) => (h.rng = h.rng.slice(0, 3)), /header field rng: /],
+    ["an rng word that is not a uint32", (h) => (h.rng[2] = 2 ** 32), /header field rng\[2\]: Too big/],
+    ["an all-zero rng state", (h) => (h.rng = [0, 0, 0, 0]), /header field rng: must not be all zero/],
+    ["a cg evaluation that is not one", (h) => (h.cgPartial = { cursor: 0 }), /header field cgPartial\.lossSum: /],
+  ])("refuses %s, naming the field", (_what, edit, message) => {
+    const bad = withHeader(good, edit);
+    expect(() => decodeCheckpoint(bad)).toThrow(CheckpointFormatError);
+    expect(() => decodeCheckpoint(bad)).toThrow(message);
+  });
+
+  test("refuses a header that is not JSON, and one whose counts do not match the bytes", () => {
+    const garbled = good.slice();
+    garbled[20] = 0xff;
+    expect(() => decodeCheckpoint(sealFrame(garbled))).toThrow(/header is not valid JSON/);
+    expect(() => decodeCheckpoint(withHeader(good, (h) => (h.paramCount += 1)))).toThrow(/decodeCheckpoint: \d+ parameters: \d+ bytes, expected \d+ \(truncated/);
+    expect(() => decodeCheckpoint(withHeader(good, (h) => (h.cgPartial = { cursor: 0, lossSum: 0, correct: 0 })))).toThrow(/0 gradient sums: a cg evaluation under way needs one per parameter/);
+  });
+
+  test("refuses an optimizer state for another number of parameters", () => {
+    const ck = adamCheckpoint();
+    const other = { ...ck, optimizer: initialCheckpoint(RunSpecSchema.parse({ layers: [20, 8, 4], optimizer: { name: "adam" } })).optimizer };
+    expect(() => decodeCheckpoint(encodeCheckpoint(other))).toThrow(/the adam state's vector m has 204 entries, the header says 179 parameters/);
   });
 });
