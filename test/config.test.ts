@@ -126,7 +126,7 @@ describe("a bad var surfaces", () => {
     const res = await fetchWith(vars, "/v1/feedback", { headers: asNewClient() });
     expect(res.status).toBe(500);
     expect(await res.json()).toEqual({ error: { code: "misconfigured", message: 'FEEDBACK_PENDING_MAX must be an integer in 0..1000, got "many"' } });
-    expect(logged.mock.calls.flat().join(" ")).toContain("edgeprop: misconfigured: FEEDBACK_PENDING_MAX");
+    expect(logged.mock.calls.flat().join(" ")).toContain("ConfigError: FEEDBACK_PENDING_MAX");
     expect((await fetchWith(vars, "/healthz")).status).toBe(200);
   });
 

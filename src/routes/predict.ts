@@ -49,7 +49,7 @@ const PredictRequest = z
       .optional()
       .openapi({ description: `A batch of 1..${MAX_PREDICT_BATCH} images of equal length.` }),
     model: ModelId.optional()
-      .openapi({ description: "Pin a model by id; by default the served (promoted) model answers." }),
+      .meta({ description: "Pin a model by id; by default the served (promoted) model answers." }),
   })
   .strict()
   .superRefine((b, ctx) => {

@@ -20,7 +20,7 @@ export const MAX_REVIEW_BATCH = 100;
 
 const Page = z.object({
   limit: z.coerce.number().int().min(1).max(MAX_REVIEW_BATCH).default(50),
-  cursor: CorrectionId.optional().openapi({ description: "The `cursor` of the previous page: the id to continue after." }),
+  cursor: CorrectionId.optional().meta({ description: "The `cursor` of the previous page: the id to continue after." }),
 });
 const Item = z.object({
   id: z.string(), label: z.number(), createdAt: z.string(), acceptedAt: z.string().optional(), rows: z.number(), cols: z.number(),

@@ -7,6 +7,12 @@ import { RunId } from "../training/fields";
 import { ENDED, RUN_STATUSES, type RunRecord } from "../training/record";
 import { endRun, needsSettling, startRun } from "../training/runs";
 import { RunSpecSchema } from "../training/spec";
+
+/**
+ * The run spec as the API documents it, a named component of /openapi.json. RunSpecSchema is plain zod (training
+ * knows no HTTP), possibly created before @hono/zod-openapi extends zod, so it is named through a lazy wrapper made here.
+ */
+const RunSpec = z.lazy(() => RunSpecSchema).openapi("RunSpec");
 import { adminOnly, adminRefusals } from "./auth";
 import { errorResponse, NextCursor, pageOf, PageQuery, pathParam } from "./schemas";
 import { jsonBody, validationHook } from "./validation";
@@ -19,7 +25,7 @@ const Evaluation = z.object({
 
 /** What a run record and its summary share (src/training/record.ts). */
 const RunFields = {
-  id: z.string(), name: z.string().nullable(), spec: RunSpecSchema, dataset: z.object({ name: z.string(), version: z.string() }),
+  id: z.string(), name: z.string().nullable(), spec: RunSpec, dataset: z.object({ name: z.string(), version: z.string() }),
   plan: z.object({ paramCount: z.number(), trainCount: z.number(), testCount: z.number(), examplesPerStep: z.number() }).passthrough()
     .openapi({ description: "How the run is cut into steps, fixed when it starts." }),
   status: z.enum(RUN_STATUSES), step: z.number(), phase: z.enum(["train", "evaluate", "done"]), epoch: z.number(),
@@ -56,7 +62,7 @@ export const runRoutes = new OpenAPIHono<{ Bindings: Env }>({ defaultHook: valid
   .openapi(
     createRoute({
       method: "post", path: "/", summary: "Start a training run", ...adminOnly,
-      request: { body: jsonBody(RunSpecSchema) },
+      request: { body: jsonBody(RunSpec) },
       responses: { 202: { description: "The run, queued", content: { "application/json": { schema: Run } } }, 400: errorResponse("Invalid spec"), ...adminRefusals, 404: errorResponse("No such dataset") },
     }),
     async (c) => c.json(await startRun(c.env, c.req.valid("json")), 202),

@@ -17,7 +17,9 @@ export const errorResponse = (description: string) => ({ description, content: {
 
 /** The path parameter `{name}` of a route, validated by `schema` (an id building block of src/training/fields.ts). */
 export const pathParam = <K extends string>(name: K, schema: z.ZodString) =>
-  z.object({ [name]: schema.openapi({ param: { name, in: "path" } }) } as Record<K, z.ZodString>);
+  // .meta, not .openapi: the id schemas come from src/training/fields.ts, plain zod that may be created before
+  // @hono/zod-openapi extends zod (then its instances have no .openapi); the generator reads zod's metadata too.
+  z.object({ [name]: schema.meta({ param: { name, in: "path" } }) } as Record<K, z.ZodString>);
 
 /** `?limit=&cursor=` of a listing: at most `max` items a page (`fallback` when absent), after `cursor`. */
 export const PageQuery = (max: number, fallback: number) =>

@@ -3,7 +3,7 @@
  * is written once, here or next to what it describes (src/nn/layout.ts, src/storage/keys.ts), and every schema that
  * takes a network's layers, a loss, λ or an id uses these.
  */
-import { z } from "@hono/zod-openapi";
+import { z } from "zod";
 import { LOSSES, MAX_LAYER_SIZE } from "../nn/layout";
 import { FEEDBACK_ID_PATTERN, ID_PATTERN, RUN_ID_PATTERN } from "../storage/keys";
 
@@ -16,18 +16,18 @@ export const Layers = z
   .min(3, { error: "layers needs at least 3 sizes: input, one or more hidden, output" })
   .max(MAX_LAYERS, { error: `layers allows at most ${MAX_LAYERS} sizes` })
   .refine((s) => s[s.length - 1] >= 2, { error: "the last layer (classes) needs at least 2 units" })
-  .openapi({ example: [3, 5, 3], description: "Layer sizes s1..sL, bias units not counted." });
+  .meta({ example: [3, 5, 3], description: "Layer sizes s1..sL, bias units not counted." });
 
 /** The output loss. */
 export const LossName = z
   .enum(LOSSES, { error: (iss) => `loss must be one of ${LOSSES.join(", ")}, got ${JSON.stringify(iss.input)}` })
-  .openapi({ description: "`sigmoid`: the course's J; `softmax`: categorical cross-entropy." });
+  .meta({ description: "`sigmoid`: the course's J; `softmax`: categorical cross-entropy." });
 
 /** The regularization strength λ. */
 export const Lambda = z
   .number({ error: "lambda must be a finite number" })
   .min(0, { error: "lambda must be ≥ 0" })
-  .openapi({ description: "Regularization strength λ (bias weights are not regularized)." });
+  .meta({ description: "Regularization strength λ (bias weights are not regularized)." });
 
 /** A string matching `pattern`, refused with `error` (which says what it should be); `typeError` for a non-string. */
 const idString = (pattern: RegExp, error: string, typeError = error) => z.string({ error: typeError }).regex(pattern, { error });

@@ -2,7 +2,7 @@
  * The run spec (`POST /v1/runs`, and the scheduled run in `SCHEDULED_RUN_SPEC`): every key validated, unknown keys
  * refused with a message listing them.
  */
-import { z } from "@hono/zod-openapi";
+import { z } from "zod";
 import type { DatasetManifest } from "../data/shards";
 import { createLayout } from "../nn/layout";
 import { FIRST_ORDER, FIRST_ORDER_NAMES, rangeText, type FirstOrderName, type Hyperparameter } from "../nn/optimizers";
@@ -57,34 +57,34 @@ const FIRST_ORDER_DOC = FIRST_ORDER_NAMES.map((name) => {
 
 export const OptimizerSpec = z.discriminatedUnion("name", [Cg, ...FIRST_ORDER_SPECS], {
   error: (iss) => (iss.code === "invalid_union" ? `optimizer.name must be one of ${OPTIMIZER_NAMES.join(", ")}` : undefined),
-}).openapi({ description: `${FIRST_ORDER_DOC} train on mini-batches for \`epochs\`; \`cg\` is the course's fmincg on the full (limited) training set for \`iterations\` line searches.` });
+}).meta({ description: `${FIRST_ORDER_DOC} train on mini-batches for \`epochs\`; \`cg\` is the course's fmincg on the full (limited) training set for \`iterations\` line searches.` });
 
 export const RunSpecSchema = z.object({
   name: RunName.optional()
-    .openapi({ description: "A label; the scheduled run uses it to know whether a run of it is active." }),
+    .meta({ description: "A label; the scheduled run uses it to know whether a run of it is active." }),
   dataset: DatasetName.default("mnist"),
-  layers: Layers.openapi({ example: [784, 128, 10] }),
+  layers: Layers.meta({ example: [784, 128, 10] }),
   loss: LossName.default("softmax"),
   optimizer: OptimizerSpec,
   lambda: Lambda.default(0),
-  batchSize: int("batchSize", 1, 4096).optional().openapi({ description: "Mini-batch size (default 128); not for cg." }),
-  epochs: int("epochs", 1, 1000).optional().openapi({ description: "Passes over the training set (default 5); not for cg." }),
+  batchSize: int("batchSize", 1, 4096).optional().meta({ description: "Mini-batch size (default 128); not for cg." }),
+  epochs: int("epochs", 1, 1000).optional().meta({ description: "Passes over the training set (default 5); not for cg." }),
   seed: int("seed", 0, 4294967295).default(1),
-  trainLimit: int("trainLimit", 1, 10_000_000).optional().openapi({ description: "Train on the first trainLimit training examples only." }),
+  trainLimit: int("trainLimit", 1, 10_000_000).optional().meta({ description: "Train on the first trainLimit training examples only." }),
   init: z.union([z.literal("default"), positive("init")]).default("default")
-    .openapi({ description: '"default": ε = √6/√(L_in+L_out) per matrix; a number: that ε (the course uses 0.12).' }),
+    .meta({ description: '"default": ε = √6/√(L_in+L_out) per matrix; a number: that ε (the course uses 0.12).' }),
   evalEvery: int("evalEvery", 1, 10_000).default(1)
-    .openapi({ description: "Evaluate on the test set every evalEvery epochs (cg: iterations), and always at the end." }),
+    .meta({ description: "Evaluate on the test set every evalEvery epochs (cg: iterations), and always at the end." }),
   promote: z.enum(PROMOTE_POLICIES).optional()
-    .openapi({ description: "Promote the model when it beats the serving one on the test set (default: PROMOTE_POLICY)." }),
+    .meta({ description: "Promote the model when it beats the serving one on the test set (default: PROMOTE_POLICY)." }),
   includeFeedback: z.boolean({ error: "includeFeedback must be true or false" }).default(false)
-    .openapi({ description: "Also train on the labelled corrections an admin accepted (POST /v1/feedback, then review), the newest 20 000, snapshotted when the run starts." }),
+    .meta({ description: "Also train on the labelled corrections an admin accepted (POST /v1/feedback, then review), the newest 20 000, snapshotted when the run starts." }),
 }).strict().superRefine((spec, ctx) => {
   if (spec.optimizer.name !== "cg") return;
   for (const key of ["epochs", "batchSize"] as const) {
     if (spec[key] !== undefined) ctx.addIssue({ code: "custom", path: [key], message: `cg works on the full training set for optimizer.iterations: remove ${key}` });
   }
-}).openapi("RunSpec");
+});
 
 export type RunSpec = z.infer<typeof RunSpecSchema>;
 
