@@ -18,7 +18,9 @@ const root = fileURLToPath(new URL("..", import.meta.url));
 /** Milliseconds a signalled group has to exit before it is killed. */
 const GRACE_MS = Number(process.env.EDGEPROP_STOP_GRACE_MS) || 5000;
 const tsx = `${root}node_modules/tsx/dist/cli.mjs`;
-const wranglerBin = `${root}node_modules/wrangler/bin/wrangler.js`;
+// wrangler's own entry, started the way its bin/wrangler.js starts it, minus that wrapper: the wrapper neither
+// forwards signals nor keeps the exit status of a wrangler killed by one (it exits 0).
+const wranglerCli = `${root}node_modules/wrangler/wrangler-dist/cli.js`;
 /** Keeps miniflare's loopback from dropping idle connections, which can wedge the local queue (see the file). */
 const loopbackFix = pathToFileURL(`${root}scripts/loopback-keepalive.mjs`).href;
 
@@ -100,7 +102,7 @@ if (stopping === null) {
   // so this script runs the watchdog through its admin route every minute, with a 60 s stall threshold (production:
   // the cron every 5 minutes, WATCHDOG_STALL_SECONDS of wrangler.toml). EDGEPROP_LOCAL_CRON=0 turns it off.
   const STALL_SECONDS = "60";
-  const exited = run(["--import", loopbackFix, wranglerBin, "dev", "--port", port, "--ip", "127.0.0.1", "--var", `WATCHDOG_STALL_SECONDS:${STALL_SECONDS}`, ...args], env);
+  const exited = run(["--no-warnings", "--experimental-vm-modules", "--import", loopbackFix, wranglerCli, "dev", "--port", port, "--ip", "127.0.0.1", "--var", `WATCHDOG_STALL_SECONDS:${STALL_SECONDS}`, ...args], env);
   const token = /^ADMIN_TOKEN=(.*)$/m.exec(readFileSync(devVars, "utf8"))?.[1]?.trim();
   const runWatchdog = () =>
     fetch(`http://127.0.0.1:${port}/v1/cron/watchdog`, { method: "POST", headers: { authorization: `Bearer ${token}` } })
