@@ -12,7 +12,7 @@ import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { constants } from "node:os";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { fileURLToPath } from "node:url";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 /** Milliseconds a signalled group has to exit before it is killed. */
@@ -22,7 +22,7 @@ const tsx = `${root}node_modules/tsx/dist/cli.mjs`;
 // forwards signals nor keeps the exit status of a wrangler killed by one (it exits 0).
 const wranglerCli = `${root}node_modules/wrangler/wrangler-dist/cli.js`;
 /** Keeps miniflare's loopback from dropping idle connections, which can wedge the local queue (see the file). */
-const loopbackFix = pathToFileURL(`${root}scripts/loopback-keepalive.mjs`).href;
+const loopbackFix = `${root}scripts/loopback-keepalive.cjs`;
 
 /** The running child (loader, then wrangler): its pid leads its process group. */
 let current = null;
@@ -102,7 +102,7 @@ if (stopping === null) {
   // so this script runs the watchdog through its admin route every minute, with a 60 s stall threshold (production:
   // the cron every 5 minutes, WATCHDOG_STALL_SECONDS of wrangler.toml). EDGEPROP_LOCAL_CRON=0 turns it off.
   const STALL_SECONDS = "60";
-  const exited = run(["--no-warnings", "--experimental-vm-modules", "--import", loopbackFix, wranglerCli, "dev", "--port", port, "--ip", "127.0.0.1", "--var", `WATCHDOG_STALL_SECONDS:${STALL_SECONDS}`, ...args], env);
+  const exited = run(["--no-warnings", "--experimental-vm-modules", "--require", loopbackFix, wranglerCli, "dev", "--port", port, "--ip", "127.0.0.1", "--var", `WATCHDOG_STALL_SECONDS:${STALL_SECONDS}`, ...args], env);
   const token = /^ADMIN_TOKEN=(.*)$/m.exec(readFileSync(devVars, "utf8"))?.[1]?.trim();
   const runWatchdog = () =>
     fetch(`http://127.0.0.1:${port}/v1/cron/watchdog`, { method: "POST", headers: { authorization: `Bearer ${token}` } })

@@ -27,7 +27,7 @@ const HELP = `npm run stress:chain -- [flags]
   --max-wedges N       stop after N wedged runs (2: the first, and whether a new run gets through after it)
   --no-page            no page traffic (run and units polling)
   --loopback-keepalive MS  idle timeout of miniflare's loopback connections (npm start: 0, none; 5000 is
-                       miniflare's stock value, which can wedge the queue: see scripts/loopback-keepalive.mjs)
+                       miniflare's stock value, which can wedge the queue: see scripts/loopback-keepalive.cjs)
   --log FILE           every server line with its time (stress-chain.log)
   --help               this text
 

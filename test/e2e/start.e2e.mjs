@@ -2,7 +2,7 @@
  * `npm start` leaves nothing behind: started on a free port with its own state (--persist-to), it is stopped with
  * SIGTERM, with SIGINT, and by killing wrangler under it; each time the port closes, every process it started is gone
  * within seconds, and the exit code says why. And miniflare's loopback under it keeps an idle keep-alive connection
- * open past Node's default 5 s (scripts/loopback-keepalive.mjs: without it the local queue can wedge).
+ * open past Node's default 5 s (scripts/loopback-keepalive.cjs: without it the local queue can wedge).
  */
 import { spawn } from "node:child_process";
 import { createWriteStream, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";

@@ -1,17 +1,17 @@
-// Preloaded into wrangler dev by `npm start` (node --import): keeps miniflare's loopback server from closing idle
-// keep-alive connections.
+// Preloaded (node --require) into wrangler dev by `npm start`, and into vitest by `npm test`: keeps miniflare's
+// loopback server from closing idle keep-alive connections. CommonJS, so that --require takes it on any Node 20.
 //
 // Why: miniflare 4.20260426 (pinned by wrangler 4.86, the last wrangler for Node 20) serves its loopback with Node's
-// default keepAliveTimeout of 5 s. workerd pools those connections; when Node closes an idle one just as workerd
-// reuses it, the request fails with "Network connection lost" (cloudflare/workers-sdk#14848, fixed upstream by
-// #14850 in later miniflare). The local queue broker logs every batch's "QUEUE … 1/1" line through that loopback
-// after the consumer returns and before it clears its pending flush, so a lost log leaves the flush pending forever:
-// the queue accepts messages and never delivers another one until wrangler dev restarts. Steps of about 5 s on a
-// busy machine hit that race (see `npm run stress:chain`).
+// default keepAliveTimeout of 5 s. workerd pools those connections; when Node closes an idle one and workerd reuses
+// it before it has seen the close (a training step keeps workerd's thread busy for seconds), the request fails with
+// "Network connection lost" (cloudflare/workers-sdk#14848, fixed upstream by #14850 in later miniflare). The local
+// queue broker logs every batch's "QUEUE … 1/1" line through that loopback after the consumer returns and before it
+// clears its pending flush, so a lost log leaves the flush pending forever: the queue accepts messages and never
+// delivers another one until wrangler dev restarts. `npm run stress:chain -- --loopback-keepalive 5000` shows it.
 //
 // EDGEPROP_LOOPBACK_KEEPALIVE_MS sets another idle timeout (5000 is miniflare's stock behaviour; the stress script
 // uses it to show the wedge).
-import http from "node:http";
+const http = require("node:http");
 
 const keepAliveMs = Number(process.env.EDGEPROP_LOOPBACK_KEEPALIVE_MS ?? 0);
 const createServer = http.createServer;
