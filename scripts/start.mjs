@@ -55,10 +55,16 @@ function run(args, env) {
   });
 }
 
-/** SIGINT/SIGTERM: the current group gets the signal, then SIGKILL after GRACE_MS; exit 128 + the signal number. */
+/**
+ * SIGINT/SIGTERM/SIGHUP: the current group gets the signal, then SIGKILL after GRACE_MS (or at a second signal);
+ * exit 128 + the signal's number.
+ */
 function stop(signal) {
   const code = 128 + constants.signals[signal];
-  if (stopping !== null) return; // a second Ctrl-C while stopping: the SIGKILL timer is already set
+  if (stopping !== null) {
+    if (current !== null) signalGroup(current, "SIGKILL"); // a second Ctrl-C: no more waiting
+    return;
+  }
   stopping = signal;
   if (cron !== null) clearInterval(cron);
   const child = current;
@@ -107,9 +113,9 @@ if (stopping === null) {
   const runWatchdog = () =>
     fetch(`http://127.0.0.1:${port}/v1/cron/watchdog`, { method: "POST", headers: { authorization: `Bearer ${token}` } })
       .then((res) => res.json())
-      .then((answer) => {
-        const acted = Object.values(answer).some((v) => Array.isArray(v) && v.length > 0);
-        if (acted) console.log(`edgeprop: watchdog: ${JSON.stringify(answer)}`);
+      .then(({ revived = [], failed = [], wedged = [] }) => {
+        if (revived.length + failed.length > 0) console.log(`edgeprop: watchdog: revived ${revived.join(", ") || "none"}; failed ${failed.join(", ") || "none"}`);
+        for (const w of wedged) console.error(`edgeprop: watchdog: run ${w.runId}: ${w.message}`);
       })
       .catch(() => {});
   cron = process.env.EDGEPROP_LOCAL_CRON === "0" || !token ? null : setInterval(runWatchdog, 60_000);

@@ -31,7 +31,16 @@ const HELP = `npm run stress:chain -- [flags]
   --log FILE           every server line with its time (stress-chain.log)
   --help               this text
 
-Exit code: 0 when every run succeeded, 1 when one failed or wedged.`;
+Exit code: 0 when every run succeeded, 1 when one failed or wedged.
+
+Examples:
+  npm run stress:chain -- --runs 150
+      many short runs with the page's traffic (about 1 s a run)
+  npm run stress:chain -- --no-page --step-work 8e9 --runs 20 --spec specs/mnist-98.json
+      steps of about 5 s on a busy machine, the loopback idle in between: with --loopback-keepalive 5000
+      (miniflare's stock) the queue wedged in the 2nd run here; with npm start's setting it does not
+  npm run stress:chain -- --loopback-keepalive 100 --stall-seconds 20 --watchdog-every 15 --wedge-seconds 20
+      the same race made frequent: a wedge within a few runs, and the watchdog's report of it`;
 
 interface Options {
   runs: number; load: number; stepWork: string; specs: string[]; stallSeconds: number; watchdogEvery: number;
