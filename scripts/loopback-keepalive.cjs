@@ -13,7 +13,8 @@
 // uses it to show the wedge).
 const http = require("node:http");
 
-const keepAliveMs = Number(process.env.EDGEPROP_LOOPBACK_KEEPALIVE_MS ?? 0);
+const asked = Number(process.env.EDGEPROP_LOOPBACK_KEEPALIVE_MS);
+const keepAliveMs = Number.isFinite(asked) && asked >= 0 ? asked : 0;
 const createServer = http.createServer;
 
 /** miniflare's loopback server is the one whose request handler is its `#handleLoopback` field. */
