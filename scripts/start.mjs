@@ -26,7 +26,9 @@ const loopbackFix = `${root}scripts/loopback-keepalive.cjs`;
 
 /** The running child (loader, then wrangler): its pid leads its process group. */
 let current = null;
+/** The signal being handled, and when it came. */
 let stopping = null;
+let stoppingAt = 0;
 
 /** Sends `signal` to the whole group of `child`; false when the group is gone. */
 function signalGroup(child, signal) {
@@ -62,10 +64,12 @@ function run(args, env) {
 function stop(signal) {
   const code = 128 + constants.signals[signal];
   if (stopping !== null) {
-    if (current !== null) signalGroup(current, "SIGKILL"); // a second Ctrl-C: no more waiting
+    // Ctrl-C reaches npm and this script at once, and npm forwards it: only a later one is a second Ctrl-C.
+    if (current !== null && Date.now() - stoppingAt > 1000 && signalGroup(current, "SIGKILL")) console.error(`edgeprop: ${signal} again: killed`);
     return;
   }
   stopping = signal;
+  stoppingAt = Date.now();
   if (cron !== null) clearInterval(cron);
   const child = current;
   if (child === null || child.exitCode !== null || child.signalCode !== null || !signalGroup(child, signal)) process.exit(code);
