@@ -41,6 +41,8 @@ export default defineConfig({
         queueConsumers: {
           "edgeprop-train": { maxBatchTimeout: 0.01 },
         },
+        // Test-only: a real local queue that nothing consumes, as a training queue whose consumer does not deliver.
+        queueProducers: { UNDELIVERED_QUEUE: { queueName: "edgeprop-test-undelivered" } },
       },
     }),
   ],

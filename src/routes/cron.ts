@@ -11,6 +11,11 @@ import { adminRefusals, requireAdmin } from "./auth";
 import { validationHook } from "./validation";
 
 const security = [{ bearer: [] }];
+const WedgedRun = z.object({
+  runId: z.string(), step: z.number(), resends: z.number(), minutes: z.number(),
+  message: z.string().openapi({ description: "What it means and what to do; also the run's lastError, and its error once it fails" }),
+});
+const WatchdogAnswer = z.object({ revived: z.array(z.string()), failed: z.array(z.string()), wedged: z.array(WedgedRun), servingPointerFixed: z.boolean() });
 
 /** Every path under /v1/cron, known or not, is admin: a route added here can never be open by mistake. */
 const cron = new OpenAPIHono<{ Bindings: Env }>({ defaultHook: validationHook });
@@ -21,7 +26,7 @@ export const cronRoutes = cron
   .openapi(
     createRoute({
       method: "post", path: "/watchdog", summary: "Run the watchdog now: re-send the step of stalled runs", security,
-      responses: { 200: { description: "Runs revived and runs failed", content: { "application/json": { schema: z.object({ revived: z.array(z.string()), failed: z.array(z.string()), servingPointerFixed: z.boolean() }) } } }, ...adminRefusals },
+      responses: { 200: { description: "Runs revived, runs failed, and runs whose re-sends the queue consumer did not pick up", content: { "application/json": { schema: WatchdogAnswer } } }, ...adminRefusals },
     }),
     async (c) => c.json(await watchdog(c.env), 200),
   )

@@ -6,6 +6,8 @@
  *   datasets/<name>/<version>/<split>/<i>.bin   uint8 shards (immutable)
  *   runs/<runId>/record.json                    the run record (status, progress, history)
  *   runs/<runId>/ckpt/<step>.bin                checkpoints, written create-only, one per step
+ *   runs/<runId>/ckpt/delivery.json             the last step message the queue consumer picked up (the watchdog's
+ *                                               evidence that it delivers); scratch, deleted with the checkpoints
  *   runs-active/<runId>                         marker of a run not yet ended, for the watchdog
  *   models/<modelId>.bin                        immutable model blobs
  *   serving.json                                the served model (source of truth; KV holds the fast copy)
@@ -32,6 +34,7 @@ export const keys = {
   runPrefix: (runId: string) => `runs/${runId}/`,
   checkpoint: (runId: string, step: number) => `runs/${runId}/ckpt/${String(step).padStart(8, "0")}.bin`,
   checkpointPrefix: (runId: string) => `runs/${runId}/ckpt/`,
+  delivery: (runId: string) => `runs/${runId}/ckpt/delivery.json`,
   activeRun: (runId: string) => `runs-active/${runId}`,
   activeRunsPrefix: "runs-active/",
   runsPrefix: "runs/",

@@ -53,6 +53,24 @@ export async function checkpointExists(bucket: R2Bucket, runId: string, step: nu
   return (await bucket.head(keys.checkpoint(runId, step))) !== null;
 }
 
+/** A step message the queue consumer picked up: which step, its delivery attempt, and when. */
+export interface Delivery {
+  step: number;
+  attempts: number;
+  at: string;
+}
+
+/** Notes that the consumer picked up a message (overwrites the previous note: only the last one matters). */
+export async function recordDelivery(bucket: R2Bucket, runId: string, delivery: Delivery): Promise<void> {
+  await bucket.put(keys.delivery(runId), JSON.stringify(delivery));
+}
+
+/** The last step message the consumer picked up for a run, or null when none was (or its scratch is gone). */
+export async function getDelivery(bucket: R2Bucket, runId: string): Promise<Delivery | null> {
+  const obj = await bucket.get(keys.delivery(runId));
+  return obj === null ? null : ((await obj.json()) as Delivery);
+}
+
 /** Deletes checkpoints older than `keepFrom` (they are never read again: only the latest two are kept). */
 export async function pruneCheckpoints(bucket: R2Bucket, runId: string, keepFrom: number): Promise<void> {
   const old: string[] = [];

@@ -6,11 +6,17 @@
  * After a checkpoint is written: send the next message, then update the record. A record at `step + 1` therefore
  * means the next message was sent; a message that finds checkpoint `step + 1` written but the record behind it
  * finishes that follow-up (re-sending is harmless).
+ *
+ * Nothing here may wait forever: the handler gives each message a Deadline (src/storage/deadline.ts) that bounds
+ * every R2, KV and queue call and the whole step, so a hung call becomes a recorded, retried failure instead of an
+ * invocation that never returns (locally, one such invocation stops the queue for good). The consumer notes every
+ * message it picks up (storage/runs.ts recordDelivery), which lets the watchdog tell a consumer that does not deliver.
  */
 import type { Shard } from "../data/shards";
 import type { Env, TrainMessage } from "../env";
 import { loadShard, readManifest } from "../storage/datasets";
-import { checkpointExists, deleteRunScratch, getCheckpointBytes, getRecord, pruneCheckpoints, putCheckpoint, updateRecord } from "../storage/runs";
+import { Deadline, type DeadlineLimits } from "../storage/deadline";
+import { checkpointExists, deleteRunScratch, getCheckpointBytes, getRecord, pruneCheckpoints, putCheckpoint, recordDelivery, updateRecord } from "../storage/runs";
 import { decodeCheckpoint, encodeCheckpoint, type Checkpoint } from "./checkpoint";
 import { displayEpoch, progressOf, shardsNeeded } from "./plan";
 import { ENDED, type RunRecord } from "./record";
@@ -20,14 +26,56 @@ import { runStep } from "./step";
 /** The dead-letter queue's name, as in wrangler.toml. */
 export const DEAD_LETTER_QUEUE_NAME = "edgeprop-train-dlq";
 
+/**
+ * Limits of one step message. A call: R2, KV and queue calls answer in milliseconds locally and well within a second
+ * in production (the largest checkpoint is about 16 MB), so 30 s never cuts a slow call and finds a hung one in half
+ * a minute. The step: sized to about 2 s of CPU (STEP_WORK), it waits on a few dozen calls at most; 5 minutes is five
+ * times its whole CPU limit (cpu_ms 60 s), and with FAILURE_LIMITS the invocation ends within 6 of the consumer's 15
+ * minutes of wall clock, so the platform never cuts it off before the failure is recorded.
+ */
+export const STEP_LIMITS: DeadlineLimits = { callMs: 30_000, totalMs: 5 * 60_000 };
+
+/** Limits of recording a failed step (a few record updates), after STEP_LIMITS ran out or the step threw. */
+export const FAILURE_LIMITS: DeadlineLimits = { callMs: 30_000, totalMs: 60_000 };
+
+/**
+ * The queue handler: each message of a batch applies its step (or, on the dead-letter queue, fails its run) within
+ * `limits`; a failure is recorded within FAILURE_LIMITS and the message retried with backoff.
+ */
+export async function handleBatch(batch: MessageBatch<TrainMessage>, env: Env, limits: DeadlineLimits = STEP_LIMITS): Promise<void> {
+  for (const msg of batch.messages) {
+    const { runId, step } = msg.body;
+    if (batch.queue === DEAD_LETTER_QUEUE_NAME) {
+      const deadline = new Deadline(`dead letter ${runId}#${step}`, limits);
+      await deadline.run(() => processDeadLetter(deadline.bind(env), msg.body));
+      msg.ack();
+      continue;
+    }
+    const deadline = new Deadline(`step ${runId}#${step}`, limits);
+    try {
+      const outcome = await deadline.run(() => processStep(deadline.bind(env), msg.body, msg.attempts));
+      console.log(`step ${runId}#${step}: ${outcome}`);
+      msg.ack();
+    } catch (error) {
+      console.error(`step ${runId}#${step} failed (attempt ${msg.attempts}):`, error);
+      const recording = new Deadline(`recording the failure of ${runId}#${step}`, FAILURE_LIMITS);
+      await recording.run(() => recordFailure(recording.bind(env), msg.body, error, msg.attempts)).catch((e) => console.error("could not record the failure:", e));
+      msg.retry({ delaySeconds: retryDelay(msg.attempts) });
+    }
+  }
+}
+
 /** Seconds before retry n (1-based) of a failed step: 2, 4, 8, … capped at a minute. */
 export const retryDelay = (attempts: number): number => Math.min(60, 2 ** Math.max(1, attempts));
 
 /** What a message did. */
 export type StepOutcome = "applied" | "finished" | "diverged" | "duplicate" | "followed-up" | "ignored";
 
-/** Applies the step a message names (see the module comment); throws on a failure worth retrying. */
-export async function processStep(env: Env, msg: TrainMessage): Promise<StepOutcome> {
+/**
+ * Applies the step a message names (see the module comment), `attempts` being its delivery attempt; throws on a
+ * failure worth retrying.
+ */
+export async function processStep(env: Env, msg: TrainMessage, attempts = 1): Promise<StepOutcome> {
   const { runId, step } = msg;
   const found = await getRecord<RunRecord>(env.STORE_BUCKET, runId);
   if (found === null) return "ignored";
@@ -37,6 +85,7 @@ export async function processStep(env: Env, msg: TrainMessage): Promise<StepOutc
     await settleRun(env, record);
     return "finished";
   }
+  await recordDelivery(env.STORE_BUCKET, runId, { step, attempts, at: new Date().toISOString() });
   if (await checkpointExists(env.STORE_BUCKET, runId, step + 1)) {
     if (record.step > step) return "duplicate";
     const bytes = await getCheckpointBytes(env.STORE_BUCKET, runId, step + 1);
@@ -96,7 +145,7 @@ async function followUp(env: Env, record: RunRecord, ck: Checkpoint): Promise<vo
       etaSeconds: progress > 0 && elapsed > 0 ? (elapsed * (1 - progress)) / progress : null,
       history: ck.history.map((h) => ({ ...h, at: at.get(h.step) ?? new Date(now).toISOString() })),
       evaluations: ck.evaluations,
-      lastError: null, revivals: 0,
+      lastError: null, revivals: 0, resends: [],
     };
   });
   // The run ended while this step was applied (a cancel, the watchdog): the checkpoint just written is not needed.

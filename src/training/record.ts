@@ -42,6 +42,12 @@ export interface RunRecord {
   lastError: { step: number; message: string; attempts: number; at: string } | null;
   /** Watchdog re-sends at the current step. */
   revivals: number;
+  /**
+   * The watchdog's re-sends at the current step (absent in records older than them): when each was made, and the
+   * time of the consumer's last pick-up (storage/runs.ts Delivery) as it stood then. A pick-up noted since tells a
+   * consumer that delivers from one that does not.
+   */
+  resends?: { at: string; lastDelivery: string | null }[];
   /** Accepted corrections the run trains on (its feedback snapshot, newest first); 0 without includeFeedback. */
   feedbackExamples: number;
 }

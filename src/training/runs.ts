@@ -41,7 +41,7 @@ export async function startRun(env: Env, spec: RunSpec, options: { enqueue?: boo
     id, name: spec.name ?? null, spec, dataset: { name: manifest.name, version: manifest.version }, plan,
     status: "queued", step: 0, phase: "train", epoch: spec.optimizer.name === "cg" ? 0 : 1, progress: 0, examplesSeen: 0,
     createdAt: now, updatedAt: now, startedAt: null, finishedAt: null, etaSeconds: null, throughput: null,
-    history: [], evaluations: [], modelId: null, promoted: null, promotionReason: null, error: null, lastError: null, revivals: 0,
+    history: [], evaluations: [], modelId: null, promoted: null, promotionReason: null, error: null, lastError: null, revivals: 0, resends: [],
     feedbackExamples: feedback?.count ?? 0,
   };
   await createRecord(env.STORE_BUCKET, record);
