@@ -3,14 +3,18 @@
  * type: the same code runs in float64 (cost API, gradient checking) and float32 (training, serving).
  *
  * Buffers are row-major N × s(l) (one example per row); weights use the layout of layout.ts (column-major Θ, as
- * Octave), so each inner loop runs over a contiguous column of Θ. Backward *adds* into the gradient buffer.
+ * Octave), so each inner loop runs over a contiguous column of Θ. Backward *adds* into the gradient buffer. The hot
+ * loops are the workspace's kernels (kernels.ts): the plain JS reference, or WebAssembly SIMD for float32.
  */
 import { sigmoid, softplus } from "./activations";
+import { jsKernels, type Kernels } from "./kernels";
 import type { Floats, FloatsConstructor, Layout, Loss } from "./layout";
 
 /** Scratch for a batch of up to `rows` examples, allocated once per batch size and reused. */
 export interface Workspace {
   readonly rows: number;
+  /** The kernels that run the hot loops; its buffers (and X, params, grad passed with it) are theirs. */
+  readonly kernels: Kernels;
   /** acts[l]: N × s(l+1) activations of layer l+2 (hidden layers, then the output layer's h). */
   readonly acts: Floats[];
   /** deltas[l]: N × s(l+1) errors δ of the same layers. */
@@ -19,15 +23,19 @@ export interface Workspace {
   readonly zOut: Floats;
 }
 
-/** Allocates a workspace for `rows` examples with the float type `Type` of the parameters. */
-export function createWorkspace(layout: Layout, rows: number, Type: FloatsConstructor): Workspace {
+/**
+ * Allocates a workspace for `rows` examples with the float type `Type` of the parameters, from `kernels` (the JS
+ * reference by default; WebAssembly kernels allocate in their own memory and take float32 only).
+ */
+export function createWorkspace(layout: Layout, rows: number, Type: FloatsConstructor, kernels: Kernels = jsKernels): Workspace {
   if (!Number.isInteger(rows) || rows < 1) throw new RangeError(`createWorkspace: rows must be a positive integer, got ${rows}`);
   const widths = layout.sizes.slice(1);
   return {
     rows,
-    acts: widths.map((s) => new Type(rows * s)),
-    deltas: widths.map((s) => new Type(rows * s)),
-    zOut: new Type(rows * widths[widths.length - 1]),
+    kernels,
+    acts: widths.map((s) => kernels.floats(Type, rows * s)),
+    deltas: widths.map((s) => kernels.floats(Type, rows * s)),
+    zOut: kernels.floats(Type, rows * widths[widths.length - 1]),
   };
 }
 
@@ -35,24 +43,6 @@ function checkShapes(fn: string, layout: Layout, params: Floats, X: Floats, n: n
   if (params.length !== layout.count) throw new RangeError(`${fn}: params has ${params.length} entries, expected ${layout.count}`);
   if (!Number.isInteger(n) || n < 1 || n > ws.rows) throw new RangeError(`${fn}: n = ${n} must be in 1..${ws.rows} (workspace rows)`);
   if (X.length < n * layout.sizes[0]) throw new RangeError(`${fn}: X has ${X.length} entries, expected at least ${n} × ${layout.sizes[0]}`);
-}
-
-/**
- * One affine layer: out[n, j] = Θ[j, 0] + Σ_i Θ[j, i+1] · inp[n, i] for a Θ of shape O × (I+1) at `off`.
- * Zero inputs are skipped: most MNIST pixels are 0.
- */
-function linearForward(out: Floats, inp: Floats, params: Floats, off: number, n: number, I: number, O: number): void {
-  for (let r = 0; r < n; r++) {
-    const o = r * O;
-    for (let j = 0; j < O; j++) out[o + j] = params[off + j];
-    const a = r * I;
-    for (let i = 0; i < I; i++) {
-      const x = inp[a + i];
-      if (x === 0) continue;
-      const col = off + (i + 1) * O;
-      for (let j = 0; j < O; j++) out[o + j] += params[col + j] * x;
-    }
-  }
 }
 
 /**
@@ -68,7 +58,7 @@ export function forward(layout: Layout, loss: Loss, params: Floats, X: Floats, n
     const I = sizes[l];
     const O = sizes[l + 1];
     const out = l === last ? ws.zOut : ws.acts[l];
-    linearForward(out, inp, params, offsets[l], n, I, O);
+    ws.kernels.linearForward(out, inp, params, offsets[l], n, I, O);
     if (l < last) {
       for (let t = 0; t < n * O; t++) out[t] = sigmoid(out[t]);
     }
@@ -130,33 +120,6 @@ export function sumSquaredWeights(layout: Layout, params: Floats): number {
 }
 
 /**
- * Backpropagation of one affine layer: adds δ(out)ᵀ·[1 inp] into dΘ at `off`, and when `dInp` is given writes
- * dInp[n, i] = (Σ_j Θ[j, i+1] δ[n, j]) · a(1 − a) with a = inp[n, i] = g(z): the course's δ(l) for sigmoid units.
- */
-function linearBackward(
-  grad: Floats, dInp: Floats | null, delta: Floats, inp: Floats, params: Floats,
-  off: number, n: number, I: number, O: number,
-): void {
-  for (let r = 0; r < n; r++) {
-    const o = r * O;
-    for (let j = 0; j < O; j++) grad[off + j] += delta[o + j];
-    const a = r * I;
-    for (let i = 0; i < I; i++) {
-      const x = inp[a + i];
-      const col = off + (i + 1) * O;
-      if (x !== 0) {
-        for (let j = 0; j < O; j++) grad[col + j] += delta[o + j] * x;
-      }
-      if (dInp !== null) {
-        let s = 0;
-        for (let j = 0; j < O; j++) s += params[col + j] * delta[o + j];
-        dInp[a + i] = s * (x * (1 - x));
-      }
-    }
-  }
-}
-
-/**
  * The course's nnCostFunction for any depth: returns J over the n rows of X (labels y in 0..K−1) with L2
  * regularization λ/(2m)·ΣΘ² (bias columns excluded), m = n. When `grad` is given it is overwritten with ∂J/∂params
  * in the flat layout: D = Δ/m plus (λ/m)·Θ on every column but the bias column.
@@ -190,8 +153,8 @@ export function costGradient(
   grad.fill(0);
   for (let l = last; l >= 0; l--) {
     const inp = l === 0 ? X : ws.acts[l - 1];
-    const dInp = l === 0 ? null : ws.deltas[l - 1];
-    linearBackward(grad, dInp, ws.deltas[l], inp, params, offsets[l], n, sizes[l], sizes[l + 1]);
+    ws.kernels.weightGradient(grad, ws.deltas[l], inp, offsets[l], n, sizes[l], sizes[l + 1]);
+    if (l > 0) ws.kernels.inputGradient(ws.deltas[l - 1], ws.deltas[l], inp, params, offsets[l], n, sizes[l], sizes[l + 1]);
   }
   for (let l = 0; l <= last; l++) {
     const O = sizes[l + 1];
