@@ -1,7 +1,7 @@
 /**
- * `wrangler dev` for the browser tests and `npm run bench:edge`: a free port, its own fresh local state (--persist-to
- * a temporary folder), and its own ADMIN_TOKEN given through --env-file, which makes wrangler skip the project's
- * .dev.vars entirely.
+ * `wrangler dev` for the browser tests, `npm run bench:edge` and `npm run bench` (which runs its own Worker): a free
+ * port, its own fresh local state (--persist-to a temporary folder), and its own ADMIN_TOKEN given through --env-file,
+ * which makes wrangler skip the project's .dev.vars entirely.
  */
 import { spawn } from "node:child_process";
 import { createWriteStream, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -36,8 +36,11 @@ export interface DevServer {
   stop: () => Promise<void>;
 }
 
-/** Starts wrangler dev and waits until GET /healthz answers. */
-export async function startWrangler({ token, vars = {}, logFile, timeoutMs = 90_000 }: { token: string; vars?: Record<string, string>; logFile: string; timeoutMs?: number }): Promise<DevServer> {
+/**
+ * Starts wrangler dev and waits until GET /healthz answers: the app, or the Worker of another wrangler config
+ * (`config`, relative to the project's root).
+ */
+export async function startWrangler({ token, vars = {}, logFile, timeoutMs = 90_000, config }: { token: string; vars?: Record<string, string>; logFile: string; timeoutMs?: number; config?: string }): Promise<DevServer> {
   const state = mkdtempSync(join(tmpdir(), "edgeprop-e2e-"));
   const envFile = join(state, "e2e.env");
   writeFileSync(envFile, `ADMIN_TOKEN=${token}\n`, { mode: 0o600 });
@@ -45,6 +48,7 @@ export async function startWrangler({ token, vars = {}, logFile, timeoutMs = 90_
   const args = [
     "--require", LOOPBACK_FIX, WRANGLER, "dev", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspectorPort),
     "--persist-to", join(state, "state"), "--env-file", envFile, "--show-interactive-dev-session=false",
+    ...(config === undefined ? [] : ["--config", join(ROOT, config)]),
     ...Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
   ];
   const log = createWriteStream(logFile);

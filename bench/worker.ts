@@ -1,0 +1,144 @@
+/**
+ * The bench Worker of `npm run bench` (scripts/bench.ts starts it with `wrangler dev -c bench/wrangler.toml`): our
+ * kernels measured inside workerd, the production runtime, one measurement per request. Its own entry and config, so
+ * the app is untouched; it has no bindings and keeps the digits it is sent in the isolate's memory.
+ *
+ * - `PUT /digits/train|test?images=BYTES`: an IDX images file followed by its IDX labels file (BYTES: the first's
+ *   length). Measurements answer 409 until both are here (again after the isolate restarts).
+ * - `GET /clock`: whether performance.now() advances during CPU work here (it does not in production), and its step.
+ * - `POST /measure` with `{ task, impl, net, batch, ms, windows }`: runs it, answers its figures (bench/measure.ts).
+ *
+ * Timing is inside the Worker (see measure.ts's `rate`); a request's own overhead is not in any figure.
+ */
+import kernelsModule from "../build/kernels.wasm";
+import peakModule from "../build/bench-peak.wasm";
+import { decodeIdxImages, decodeIdxLabels } from "../src/data/idx";
+import { jsKernels, type Kernels } from "../src/nn/kernels";
+import { createWasmKernels, kernelBytes } from "../src/nn/kernels-wasm";
+import {
+  createPredictor, createTrainer, imagesOf, measurePeak, measurePrediction, measureTraining, predictorBytes, sizesOf, trainerBytes,
+  type Digits, type PeakExports, type Predictor, type Trainer,
+} from "./measure";
+import { kernelBuffers, measureKernels, pixelDensity, profileStep } from "./profile";
+
+/** What `POST /measure` takes. */
+interface MeasureRequest {
+  task: "train" | "predict" | "peak" | "kernel" | "profile";
+  impl?: "edgeprop" | "edgeprop-js";
+  net?: string;
+  batch?: number;
+  /** Milliseconds each figure runs for at least. */
+  ms: number;
+  /** predict: latency windows of 1 ms. */
+  windows?: number;
+}
+
+const now = () => performance.now();
+const digits: { train?: Digits; test?: Digits } = {};
+const trainers = new Map<string, Trainer>();
+const predictors = new Map<string, { model: Predictor; images: Float32Array[] }>();
+let peak: PeakExports | null = null;
+
+class BadRequest extends Error {}
+
+/** Kernels for `impl` with room for `bytes` of buffers (the JS kernels need none). */
+function kernelsFor(impl: MeasureRequest["impl"], bytes: number): Kernels {
+  if (impl === "edgeprop") return createWasmKernels(kernelsModule, bytes);
+  if (impl === "edgeprop-js") return jsKernels;
+  throw new BadRequest(`impl must be "edgeprop" or "edgeprop-js", got ${JSON.stringify(impl)}`);
+}
+
+function need<T>(value: T | undefined, what: string): T {
+  if (value === undefined) throw new BadRequest(`${what} is required`);
+  return value;
+}
+
+function measure(q: MeasureRequest, train: Digits, test: Digits): unknown {
+  switch (q.task) {
+    case "train": {
+      const [impl, net, batch] = [q.impl, need(q.net, "net"), need(q.batch, "batch")];
+      const key = `${impl}/${net}/${batch}`;
+      let t = trainers.get(key);
+      if (t === undefined) {
+        t = createTrainer(kernelsFor(impl, trainerBytes(sizesOf(net), batch)), sizesOf(net), batch);
+        trainers.set(key, t);
+      }
+      return measureTraining(t, train, now, q.ms);
+    }
+    case "predict": {
+      const [impl, net, rows] = [q.impl, need(q.net, "net"), need(q.batch, "batch")];
+      const key = `${impl}/${net}/${rows}`;
+      let p = predictors.get(key);
+      if (p === undefined) {
+        p = { model: createPredictor(kernelsFor(impl, predictorBytes(sizesOf(net), rows)), sizesOf(net), rows), images: imagesOf(test, 100) };
+        predictors.set(key, p);
+      }
+      return measurePrediction(p.model, p.images, test, now, need(q.windows, "windows"), q.ms);
+    }
+    case "peak":
+      peak ??= new WebAssembly.Instance(peakModule, {}).exports as unknown as PeakExports;
+      return { gflops: measurePeak(peak, now, q.ms) };
+    case "kernel": {
+      const [n, sizes] = [need(q.batch, "batch"), sizesOf(need(q.net, "net"))];
+      const k = kernelsFor("edgeprop", kernelBuffers(n, sizes[0], sizes[1]).reduce((s, len) => s + kernelBytes(len), 0));
+      return measureKernels(k, n, sizes[0], sizes[1], now, q.ms);
+    }
+    case "profile": {
+      const [impl, net, batch] = [q.impl, need(q.net, "net"), need(q.batch, "batch")];
+      const t = createTrainer(kernelsFor(impl, trainerBytes(sizesOf(net), batch)), sizesOf(net), batch);
+      return { phases: profileStep(t, train, now, q.ms), pixelDensity: pixelDensity(train) };
+    }
+    default:
+      throw new BadRequest(`unknown task ${JSON.stringify((q as { task: unknown }).task)}`);
+  }
+}
+
+/**
+ * How performance.now() behaves during CPU work: whether it advances over ~50 M additions, and its smallest step
+ * among the first 20 it takes while polled.
+ */
+function clockProbe(): { advances: boolean; resolutionMs: number | null } {
+  const t0 = now();
+  let x = 0;
+  for (let i = 0; i < 50_000_000; i++) x += i & 7;
+  const t1 = now();
+  const steps: number[] = [];
+  for (let i = 0, last = now(); i < 100_000_000 && steps.length < 20; i++) {
+    const t = now();
+    if (t !== last) steps.push(t - last);
+    last = t;
+  }
+  return { advances: t1 > t0 && x > 0, resolutionMs: steps.length > 0 ? Math.min(...steps) : null };
+}
+
+async function handle(request: Request): Promise<Response> {
+  const url = new URL(request.url);
+  if (url.pathname === "/healthz") return new Response("ok");
+  if (url.pathname === "/clock") return Response.json(clockProbe());
+  const split = /^\/digits\/(train|test)$/.exec(url.pathname)?.[1] as "train" | "test" | undefined;
+  if (request.method === "PUT" && split !== undefined) {
+    const body = new Uint8Array(await request.arrayBuffer());
+    const at = Number(url.searchParams.get("images"));
+    const images = decodeIdxImages(body.subarray(0, at));
+    const labels = decodeIdxLabels(body.subarray(at));
+    if (images.rows * images.cols !== 784 || labels.count !== images.count) throw new BadRequest("expected 28 × 28 images and one label each");
+    digits[split] = { count: images.count, pixels: images.pixels, labels: labels.labels };
+    return new Response(null, { status: 204 });
+  }
+  if (request.method === "POST" && url.pathname === "/measure") {
+    if (digits.train === undefined || digits.test === undefined) return new Response("no digits: PUT /digits/train and /digits/test first", { status: 409 });
+    return Response.json(measure((await request.json()) as MeasureRequest, digits.train, digits.test));
+  }
+  return new Response("not found", { status: 404 });
+}
+
+export default {
+  async fetch(request) {
+    try {
+      return await handle(request);
+    } catch (error) {
+      const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+      return new Response(message, { status: error instanceof BadRequest ? 400 : 500 });
+    }
+  },
+} satisfies ExportedHandler;

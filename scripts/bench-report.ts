@@ -1,0 +1,137 @@
+/**
+ * What `npm run bench` prints: the figures of one run (medians, and ratios between them) as tables, or as one JSON
+ * object a line. GFLOP/s count 6 × parameters per training example (forward 2P, backward 4P) and 2P per predicted
+ * image, whatever an implementation skips: our kernels skip the products of zero inputs (most MNIST pixels) and
+ * neither side computes the gradient of the input layer.
+ */
+import type { KernelFigure, Phase } from "../bench/profile";
+import { sizesOf, TRAIN_FLOPS_PER_PARAM } from "../bench/measure";
+import { createLayout } from "../src/nn/layout";
+import type { TfjsInfo } from "./bench-tfjs";
+import { PRICES, PRICES_AS_OF, type CostLine, type RunUsage } from "./prices";
+
+export type TrainImpl = "edgeprop" | "edgeprop-js" | "tfjs-wasm-hand" | "tfjs-wasm-autodiff";
+
+/** Everything one run measured. */
+export interface Results {
+  runs: number;
+  quick: boolean;
+  node: string;
+  tfjs: TfjsInfo;
+  clockResolutionMs: number | null;
+  loadBefore: number[];
+  loadAfter: number[];
+  peak: number;
+  kernels: KernelFigure[];
+  train: { net: string; impl: TrainImpl; examplesPerSecond: number }[];
+  predict: { impl: string; net: string; p50Micros: number; p99Micros: number; examplesPerSecond: number }[];
+  epoch: { examplesPerSecond: number; evalPerSecond: number; cpuMsPerEpoch: number; cpuMsPerEvaluation: number } | null;
+  profile: { net: string; phases: Phase[]; pixelDensity: number }[];
+  cost: { usage: RunUsage; epochs: number; cpuMs: number; lines: CostLine[]; usd: number; runsPerMonthIncluded: number } | null;
+}
+
+const paramsOf = (net: string): number => createLayout(sizesOf(net)).count;
+const runtimeOf = (impl: string): string => (impl.startsWith("edgeprop") ? "workerd" : "node");
+const round = (x: number, digits = 3): number => Number(x.toPrecision(digits));
+
+/** The JSON lines: one object per figure. */
+export function jsonLines(r: Results): object[] {
+  const lines: object[] = [];
+  const timing = `inside the Worker: performance.now() advances during CPU work in local workerd (steps of ${r.clockResolutionMs} ms); production clocks do not`;
+  lines.push({ task: "peak", impl: "wasm-simd", runtime: "workerd", gflops: round(r.peak) });
+  for (const k of r.kernels) lines.push({ task: "kernel", impl: "edgeprop", runtime: "workerd", kernel: k.kernel, shape: k.shape, gflops: round(k.gflops), ratioToPeak: round(k.gflops / r.peak) });
+  for (const t of r.train) {
+    const gflops = (t.examplesPerSecond * TRAIN_FLOPS_PER_PARAM * paramsOf(t.net)) / 1e9;
+    const other = (impl: TrainImpl) => r.train.find((o) => o.net === t.net && o.impl === impl)!.examplesPerSecond;
+    const versus = t.impl === "edgeprop" ? { vsTfjsHand: round(t.examplesPerSecond / other("tfjs-wasm-hand")), vsTfjsAutodiff: round(t.examplesPerSecond / other("tfjs-wasm-autodiff")) } : {};
+    lines.push({ task: "train", impl: t.impl, net: t.net, batch: 128, runtime: runtimeOf(t.impl), examplesPerSecond: round(t.examplesPerSecond, 4), gflops: round(gflops), ratioToPeak: round(gflops / r.peak), ...versus });
+  }
+  for (const p of r.predict) {
+    const gflops = (p.examplesPerSecond * 2 * paramsOf(p.net)) / 1e9;
+    lines.push({ task: "predict", impl: p.impl, net: p.net, runtime: runtimeOf(p.impl), p50Micros: round(p.p50Micros), p99Micros: round(p.p99Micros), batch: 1000, examplesPerSecond: round(p.examplesPerSecond, 4), gflops: round(gflops) });
+  }
+  if (r.epoch !== null) {
+    lines.push({ task: "epoch", impl: "edgeprop", net: "784-300-10", batch: 100, runtime: "workerd", examplesPerSecond: round(r.epoch.examplesPerSecond, 4), cpuMsPerEpoch: round(r.epoch.cpuMsPerEpoch, 4), cpuMsPerEvaluation: round(r.epoch.cpuMsPerEvaluation, 4) });
+  }
+  for (const p of r.profile) {
+    const batch = p.phases.find((f) => f.phase === "batch")!.msPerBatch;
+    for (const f of p.phases) lines.push({ task: "profile", impl: "edgeprop", net: p.net, batch: 128, phase: f.phase, msPerBatch: round(f.msPerBatch), share: round(f.msPerBatch / batch), pixelDensity: round(p.pixelDensity) });
+  }
+  if (r.cost !== null) {
+    const { usage: u, cpuMs, lines: bill, usd, runsPerMonthIncluded } = r.cost;
+    lines.push({
+      task: "cost", spec: "specs/mnist-98.json", steps: u.trainSteps + u.evalSteps, trainSteps: u.trainSteps, evalSteps: u.evalSteps, cpuMs: round(cpuMs, 4),
+      ...u.calls, queueOperations: 3 * u.calls.messages, shardReadsCold: u.shardReads, usd: round(usd), runsPerMonthIncluded,
+      items: Object.fromEntries(bill.map((l) => [l.item, { usage: round(l.usage, 4), usd: round(l.usd) }])),
+    });
+  }
+  lines.push({
+    task: "env", runs: r.runs, quick: r.quick, node: r.node, timing, tfjs: r.tfjs.version, tfjsBackend: r.tfjs.backend, simd: r.tfjs.simd, threads: r.tfjs.threads,
+    threadedBuildInNode: false, loadBefore: r.loadBefore.map((x) => round(x)), loadAfter: r.loadAfter.map((x) => round(x)),
+  });
+  return lines;
+}
+
+/** Columns padded to their widest cell; the first column left-aligned, the others right-aligned. */
+function table(rows: (string | number)[][]): string[] {
+  const cells = rows.map((row) => row.map(String));
+  const widths = cells[0].map((_, c) => Math.max(...cells.map((row) => (row[c] ?? "").length)));
+  return cells.map((row) => row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join("  ").trimEnd());
+}
+
+const f0 = (x: number) => x.toFixed(0);
+const f1 = (x: number) => x.toFixed(1);
+const f2 = (x: number) => x.toFixed(2);
+const pct = (x: number) => `${(100 * x).toFixed(0)}%`;
+
+/** The tables. */
+export function tables(r: Results): string[] {
+  const j = jsonLines(r) as Record<string, never>[];
+  const of = (task: string) => j.filter((l) => l.task === task) as Record<string, never>[];
+  const out: string[] = [
+    `edgeprop in workerd (wrangler dev), timed inside the Worker (performance.now() advances during CPU work locally, ${r.clockResolutionMs} ms steps);`,
+    `TF.js ${r.tfjs.version} ${r.tfjs.backend} backend in Node ${r.node}: SIMD ${r.tfjs.simd ? "on" : "off"}, ${r.tfjs.threads} thread (the threaded build does not run in Node).`,
+    `${r.runs} run(s) per figure after a warm-up, median; batch 128; real MNIST digits. Load average before ${r.loadBefore.map(f2).join(" ")}, after ${r.loadAfter.map(f2).join(" ")}.`,
+    "",
+    `WebAssembly SIMD multiply+add peak (workerd, 12 chains of f32x4 mul+add): ${f1(r.peak)} GFLOP/s`,
+    "",
+    "Training, examples/s (GFLOP/s at 6 × parameters per example)",
+  ];
+  const impls: TrainImpl[] = ["edgeprop", "edgeprop-js", "tfjs-wasm-hand", "tfjs-wasm-autodiff"];
+  const train = of("train");
+  const rows: (string | number)[][] = [["network", "params", ...impls, "vs hand", "vs autodiff", "of peak"]];
+  for (const net of [...new Set(train.map((t) => t.net as string))]) {
+    const at = (impl: TrainImpl) => train.find((t) => t.net === net && t.impl === impl)!;
+    const ours = at("edgeprop") as Record<string, number>;
+    rows.push([net, paramsOf(net), ...impls.map((i) => `${f0(at(i).examplesPerSecond)} (${f1(at(i).gflops)})`), `${f2(ours.vsTfjsHand)}×`, `${f2(ours.vsTfjsAutodiff)}×`, pct(ours.ratioToPeak)]);
+  }
+  out.push(...table(rows), "", "Dense kernels alone (workerd, dense inputs), GFLOP/s at 2·n·I·O per call, and of the peak");
+  const kernels = of("kernel");
+  const shapes = [...new Set(kernels.map((k) => k.shape as string))];
+  out.push(...table([["kernel", ...shapes.flatMap((s) => [s, "of peak"])], ...["linearForward", "weightGradient", "inputGradient"].map((name) => [
+    name, ...shapes.flatMap((s) => {
+      const k = kernels.find((x) => x.kernel === name && x.shape === s) as Record<string, number>;
+      return [f1(k.gflops), pct(k.ratioToPeak)];
+    }),
+  ])]));
+  out.push("", "Prediction, 784-128-10: one image (µs, p50 and p99 over 1 ms windows of back-to-back calls), a batch of 1000 (images/s)");
+  out.push(...table([["impl", "runtime", "p50 µs", "p99 µs", "batch images/s", "GFLOP/s"], ...of("predict").map((p) => [p.impl, p.runtime, f1(p.p50Micros), f1(p.p99Micros), f0(p.examplesPerSecond), f1(p.gflops)])]));
+  for (const p of r.profile) {
+    const batch = p.phases.find((f) => f.phase === "batch")!.msPerBatch;
+    const parts = p.phases.filter((f) => f.phase !== "batch");
+    const sum = parts.reduce((s, f) => s + f.msPerBatch, 0);
+    out.push("", `Where a batch's time goes, edgeprop ${p.net} in workerd, batch 128 (each phase timed alone; nonzero pixels ${pct(p.pixelDensity)})`);
+    out.push(...table([["phase", "ms/batch", "share"], ...parts.map((f) => [f.phase, f2(f.msPerBatch), pct(f.msPerBatch / batch)]), ["sum of the phases", f2(sum), pct(sum / batch)], ["the whole batch", f2(batch), "100%"]]));
+  }
+  if (r.epoch !== null && r.cost !== null) {
+    const { usage: u, epochs, cpuMs, lines: bill, usd, runsPerMonthIncluded } = r.cost;
+    out.push("", `MNIST epoch, 784-300-10, momentum, batch 100 (specs/mnist-98.json), edgeprop in workerd: ${f0(r.epoch.cpuMsPerEpoch)} CPU-ms per epoch of 60 000 (${f0(r.epoch.examplesPerSecond)} examples/s), ${f0(r.epoch.cpuMsPerEvaluation)} CPU-ms per evaluation of the 10 000 test digits`);
+    out.push(`specs/mnist-98.json: ${u.trainSteps} training + ${u.evalSteps} evaluation steps (STEP_WORK), ${u.calls.messages} messages, CPU = ${epochs} epochs + ${u.evaluations} evaluations = ${f0(cpuMs)} ms (step overhead outside the kernels not counted)`);
+    out.push(...table([["item", "usage", "price", "cost (USD)"], ...bill.map((l) => [PRICES[l.item].unit, l.usage < 1 ? l.usage.toExponential(2) : f0(l.usage), `$${PRICES[l.item].usd} per ${PRICES[l.item].per === 1 ? "1" : `${PRICES[l.item].per / 1e6}M`}`, l.usd.toFixed(6)]), ["total at list prices", "", "", usd.toFixed(6)]]));
+    out.push(`R2 class B counts every shard read cold (${u.shardReads}); Workers Paid's included usage covers about ${runsPerMonthIncluded} such runs a month. Prices: ${PRICES_AS_OF} (scripts/prices.ts).`);
+  }
+  return out;
+}
+
+/** The output lines: the tables, or the JSON lines. */
+export const report = (r: Results, json: boolean): string[] => (json ? jsonLines(r).map((l) => JSON.stringify(l)) : tables(r));
