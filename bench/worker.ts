@@ -6,24 +6,29 @@
  * - `PUT /digits/train|test?images=BYTES`: an IDX images file followed by its IDX labels file (BYTES: the first's
  *   length). Measurements answer 409 until both are here (again after the isolate restarts).
  * - `GET /clock`: whether performance.now() advances during CPU work here (it does not in production), and its step.
- * - `POST /measure` with `{ task, impl, net, batch, ms, windows }`: runs it, answers its figures (bench/measure.ts).
+ * - `POST /measure` with `{ task, impl, net, batch, ms, windows, spec }`: runs it, answers its figures
+ *   (bench/measure.ts, bench/profile.ts).
  *
  * Timing is inside the Worker (see measure.ts's `rate`); a request's own overhead is not in any figure.
  */
 import kernelsModule from "../build/kernels.wasm";
 import peakModule from "../build/bench-peak.wasm";
 import { decodeIdxImages, decodeIdxLabels } from "../src/data/idx";
+import { decodeShard, encodeShard } from "../src/data/shards";
+import { decodeCheckpoint, encodeCheckpoint } from "../src/training/checkpoint";
+import { initialCheckpoint } from "../src/training/plan";
+import type { RunSpec } from "../src/training/spec";
 import { jsKernels, type Kernels } from "../src/nn/kernels";
 import { createWasmKernels, kernelBytes } from "../src/nn/kernels-wasm";
 import {
-  createPredictor, createTrainer, imagesOf, measurePeak, measurePrediction, measureTraining, predictorBytes, sizesOf, trainerBytes,
+  createPredictor, createTrainer, imagesOf, measurePeak, measurePrediction, measureTraining, predictorBytes, rate, sizesOf, trainerBytes,
   type Digits, type PeakExports, type Predictor, type Trainer,
 } from "./measure";
 import { kernelBuffers, measureKernels, pixelDensity, profileStep } from "./profile";
 
 /** What `POST /measure` takes. */
 interface MeasureRequest {
-  task: "train" | "predict" | "peak" | "kernel" | "profile";
+  task: "train" | "predict" | "peak" | "kernel" | "profile" | "overhead";
   impl?: "edgeprop" | "edgeprop-js";
   net?: string;
   batch?: number;
@@ -31,6 +36,10 @@ interface MeasureRequest {
   ms: number;
   /** predict: latency windows of 1 ms. */
   windows?: number;
+  /** overhead: the run spec whose checkpoint a step decodes, copies and encodes. */
+  spec?: RunSpec;
+  /** overhead: history entries in it (one per step done). */
+  steps?: number;
 }
 
 const now = () => performance.now();
@@ -88,9 +97,26 @@ function measure(q: MeasureRequest, train: Digits, test: Digits): unknown {
       const t = createTrainer(kernelsFor(impl, trainerBytes(sizesOf(net), batch)), sizesOf(net), batch);
       return { phases: profileStep(t, train, now, q.ms), pixelDensity: pixelDensity(train) };
     }
+    case "overhead":
+      return stepOverhead(need(q.spec, "spec"), need(q.steps, "steps"), train, q.ms);
     default:
       throw new BadRequest(`unknown task ${JSON.stringify((q as { task: unknown }).task)}`);
   }
+}
+
+/**
+ * A step's work around its batches: decodeCheckpoint of what R2 returned, runStep's structuredClone and
+ * encodeCheckpoint of the next one, on a checkpoint of `spec` with `steps` history entries; and decodeShard (with its
+ * CRC-32) of a shard of 1 000 digits read from R2 (src/training/consumer.ts, step.ts, src/storage/datasets.ts).
+ */
+function stepOverhead(spec: RunSpec, steps: number, train: Digits, ms: number): { msPerCheckpoint: number; msPerShard: number; checkpointBytes: number } {
+  const ck = initialCheckpoint(spec);
+  for (let s = 1; s <= steps; s++) ck.history.push({ step: s, epoch: 1, examplesSeen: s * 8300, loss: 0.1, trainAccuracy: 0.97 });
+  const bytes = encodeCheckpoint(ck);
+  const checkpoint = rate(() => encodeCheckpoint(structuredClone(decodeCheckpoint(bytes))), now, ms);
+  const shardBytes = encodeShard(train.labels.subarray(0, 1000), train.pixels.subarray(0, 1000 * 784), 28, 28);
+  const shard = rate(() => decodeShard(shardBytes), now, ms);
+  return { msPerCheckpoint: checkpoint.ms / checkpoint.calls, msPerShard: shard.ms / shard.calls, checkpointBytes: bytes.length };
 }
 
 /**

@@ -25,7 +25,7 @@ export interface Results {
   kernels: KernelFigure[];
   train: { net: string; impl: TrainImpl; examplesPerSecond: number }[];
   predict: { impl: string; net: string; p50Micros: number; p99Micros: number; examplesPerSecond: number }[];
-  epoch: { examplesPerSecond: number; evalPerSecond: number; cpuMsPerEpoch: number; cpuMsPerEvaluation: number } | null;
+  epoch: { examplesPerSecond: number; evalPerSecond: number; cpuMsPerEpoch: number; cpuMsPerEvaluation: number; msPerCheckpoint: number; msPerShard: number } | null;
   profile: { net: string; phases: Phase[]; pixelDensity: number }[];
   cost: { usage: RunUsage; epochs: number; cpuMs: number; lines: CostLine[]; usd: number; runsPerMonthIncluded: number } | null;
 }
@@ -33,6 +33,23 @@ export interface Results {
 const paramsOf = (net: string): number => createLayout(sizesOf(net)).count;
 const runtimeOf = (impl: string): string => (impl.startsWith("edgeprop") ? "workerd" : "node");
 const round = (x: number, digits = 3): number => Number(x.toPrecision(digits));
+
+/**
+ * Flops per example the kernels actually do, by profile phase: the products of nonzero inputs only in the first layer
+ * (a share `density` of the pixels; hidden activations are never exactly 0), and the input gradient of hidden layers
+ * only.
+ */
+function flopsDone(sizes: readonly number[], density: number): Record<string, number> {
+  let [forward, weights, inputs] = [0, 0, 0];
+  for (let l = 0; l + 1 < sizes.length; l++) {
+    const [I, O] = [sizes[l], sizes[l + 1]];
+    const active = l === 0 ? density * I : I;
+    forward += 2 * O * active;
+    weights += 2 * O * (active + 1);
+    if (l > 0) inputs += 2 * O * I;
+  }
+  return { "kernel linearForward": forward, "kernel weightGradient": weights, "kernel inputGradient": inputs };
+}
 
 /** The JSON lines: one object per figure. */
 export function jsonLines(r: Results): object[] {
@@ -44,18 +61,23 @@ export function jsonLines(r: Results): object[] {
     const gflops = (t.examplesPerSecond * TRAIN_FLOPS_PER_PARAM * paramsOf(t.net)) / 1e9;
     const other = (impl: TrainImpl) => r.train.find((o) => o.net === t.net && o.impl === impl)!.examplesPerSecond;
     const versus = t.impl === "edgeprop" ? { vsTfjsHand: round(t.examplesPerSecond / other("tfjs-wasm-hand")), vsTfjsAutodiff: round(t.examplesPerSecond / other("tfjs-wasm-autodiff")) } : {};
-    lines.push({ task: "train", impl: t.impl, net: t.net, batch: 128, runtime: runtimeOf(t.impl), examplesPerSecond: round(t.examplesPerSecond, 4), gflops: round(gflops), ratioToPeak: round(gflops / r.peak), ...versus });
+    lines.push({ task: "train", impl: t.impl, net: t.net, batch: 128, runtime: runtimeOf(t.impl), examplesPerSecond: round(t.examplesPerSecond, 4), gflops: round(gflops), ...versus });
   }
   for (const p of r.predict) {
     const gflops = (p.examplesPerSecond * 2 * paramsOf(p.net)) / 1e9;
     lines.push({ task: "predict", impl: p.impl, net: p.net, runtime: runtimeOf(p.impl), p50Micros: round(p.p50Micros), p99Micros: round(p.p99Micros), batch: 1000, examplesPerSecond: round(p.examplesPerSecond, 4), gflops: round(gflops) });
   }
   if (r.epoch !== null) {
-    lines.push({ task: "epoch", impl: "edgeprop", net: "784-300-10", batch: 100, runtime: "workerd", examplesPerSecond: round(r.epoch.examplesPerSecond, 4), cpuMsPerEpoch: round(r.epoch.cpuMsPerEpoch, 4), cpuMsPerEvaluation: round(r.epoch.cpuMsPerEvaluation, 4) });
+    lines.push({ task: "epoch", impl: "edgeprop", net: "784-300-10", batch: 100, runtime: "workerd", examplesPerSecond: round(r.epoch.examplesPerSecond, 4), cpuMsPerEpoch: round(r.epoch.cpuMsPerEpoch, 4), cpuMsPerEvaluation: round(r.epoch.cpuMsPerEvaluation, 4), msPerCheckpoint: round(r.epoch.msPerCheckpoint), msPerShard: round(r.epoch.msPerShard) });
   }
   for (const p of r.profile) {
     const batch = p.phases.find((f) => f.phase === "batch")!.msPerBatch;
-    for (const f of p.phases) lines.push({ task: "profile", impl: "edgeprop", net: p.net, batch: 128, phase: f.phase, msPerBatch: round(f.msPerBatch), share: round(f.msPerBatch / batch), pixelDensity: round(p.pixelDensity) });
+    const done = flopsDone(sizesOf(p.net), p.pixelDensity);
+    for (const f of p.phases) {
+      const flops = done[f.phase];
+      const rate = flops === undefined ? {} : { gflopsDone: round((128 * flops) / (f.msPerBatch * 1e6)) };
+      lines.push({ task: "profile", impl: "edgeprop", net: p.net, batch: 128, phase: f.phase, msPerBatch: round(f.msPerBatch), share: round(f.msPerBatch / batch), ...rate, pixelDensity: round(p.pixelDensity) });
+    }
   }
   if (r.cost !== null) {
     const { usage: u, cpuMs, lines: bill, usd, runsPerMonthIncluded } = r.cost;
@@ -99,11 +121,11 @@ export function tables(r: Results): string[] {
   ];
   const impls: TrainImpl[] = ["edgeprop", "edgeprop-js", "tfjs-wasm-hand", "tfjs-wasm-autodiff"];
   const train = of("train");
-  const rows: (string | number)[][] = [["network", "params", ...impls, "vs hand", "vs autodiff", "of peak"]];
+  const rows: (string | number)[][] = [["network", "params", ...impls, "vs hand", "vs autodiff"]];
   for (const net of [...new Set(train.map((t) => t.net as string))]) {
     const at = (impl: TrainImpl) => train.find((t) => t.net === net && t.impl === impl)!;
     const ours = at("edgeprop") as Record<string, number>;
-    rows.push([net, paramsOf(net), ...impls.map((i) => `${f0(at(i).examplesPerSecond)} (${f1(at(i).gflops)})`), `${f2(ours.vsTfjsHand)}×`, `${f2(ours.vsTfjsAutodiff)}×`, pct(ours.ratioToPeak)]);
+    rows.push([net, paramsOf(net), ...impls.map((i) => `${f0(at(i).examplesPerSecond)} (${f1(at(i).gflops)})`), `${f2(ours.vsTfjsHand)}×`, `${f2(ours.vsTfjsAutodiff)}×`]);
   }
   out.push(...table(rows), "", "Dense kernels alone (workerd, dense inputs), GFLOP/s at 2·n·I·O per call, and of the peak");
   const kernels = of("kernel");
@@ -116,17 +138,19 @@ export function tables(r: Results): string[] {
   ])]));
   out.push("", "Prediction, 784-128-10: one image (µs, p50 and p99 over 1 ms windows of back-to-back calls), a batch of 1000 (images/s)");
   out.push(...table([["impl", "runtime", "p50 µs", "p99 µs", "batch images/s", "GFLOP/s"], ...of("predict").map((p) => [p.impl, p.runtime, f1(p.p50Micros), f1(p.p99Micros), f0(p.examplesPerSecond), f1(p.gflops)])]));
-  for (const p of r.profile) {
-    const batch = p.phases.find((f) => f.phase === "batch")!.msPerBatch;
-    const parts = p.phases.filter((f) => f.phase !== "batch");
-    const sum = parts.reduce((s, f) => s + f.msPerBatch, 0);
-    out.push("", `Where a batch's time goes, edgeprop ${p.net} in workerd, batch 128 (each phase timed alone; nonzero pixels ${pct(p.pixelDensity)})`);
-    out.push(...table([["phase", "ms/batch", "share"], ...parts.map((f) => [f.phase, f2(f.msPerBatch), pct(f.msPerBatch / batch)]), ["sum of the phases", f2(sum), pct(sum / batch)], ["the whole batch", f2(batch), "100%"]]));
+  for (const net of [...new Set(of("profile").map((p) => p.net as string))]) {
+    const phases = of("profile").filter((p) => p.net === net) as Record<string, never>[];
+    const batch = phases.find((f) => f.phase === "batch")!;
+    const parts = phases.filter((f) => f.phase !== "batch");
+    const sum = parts.reduce((s, f) => s + (f.msPerBatch as number), 0);
+    out.push("", `Where a batch's time goes, edgeprop ${net} in workerd, batch 128 (each phase timed alone; nonzero pixels ${pct(batch.pixelDensity)}; GFLOP/s on the products done)`);
+    out.push(...table([["phase", "ms/batch", "share", "GFLOP/s"], ...parts.map((f) => [f.phase, f2(f.msPerBatch), pct(f.share), f.gflopsDone === undefined ? "" : f1(f.gflopsDone)]),
+      ["sum of the phases", f2(sum), pct(sum / batch.msPerBatch), ""], ["the whole batch", f2(batch.msPerBatch), "100%", ""]]));
   }
   if (r.epoch !== null && r.cost !== null) {
     const { usage: u, epochs, cpuMs, lines: bill, usd, runsPerMonthIncluded } = r.cost;
     out.push("", `MNIST epoch, 784-300-10, momentum, batch 100 (specs/mnist-98.json), edgeprop in workerd: ${f0(r.epoch.cpuMsPerEpoch)} CPU-ms per epoch of 60 000 (${f0(r.epoch.examplesPerSecond)} examples/s), ${f0(r.epoch.cpuMsPerEvaluation)} CPU-ms per evaluation of the 10 000 test digits`);
-    out.push(`specs/mnist-98.json: ${u.trainSteps} training + ${u.evalSteps} evaluation steps (STEP_WORK), ${u.calls.messages} messages, CPU = ${epochs} epochs + ${u.evaluations} evaluations = ${f0(cpuMs)} ms (step overhead outside the kernels not counted)`);
+    out.push(`specs/mnist-98.json: ${u.trainSteps} training + ${u.evalSteps} evaluation steps (STEP_WORK), ${u.calls.messages} messages; CPU = ${epochs} epochs + ${u.evaluations} evaluations + ${u.trainSteps + u.evalSteps} steps × ${f1(r.epoch.msPerCheckpoint)} ms (checkpoint decode, copy, encode) + ${u.shardReads} cold shard reads × ${f2(r.epoch.msPerShard)} ms (decode, CRC-32) = ${f0(cpuMs)} ms`);
     out.push(...table([["item", "usage", "price", "cost (USD)"], ...bill.map((l) => [PRICES[l.item].unit, l.usage < 1 ? l.usage.toExponential(2) : f0(l.usage), `$${PRICES[l.item].usd} per ${PRICES[l.item].per === 1 ? "1" : `${PRICES[l.item].per / 1e6}M`}`, l.usd.toFixed(6)]), ["total at list prices", "", "", usd.toFixed(6)]]));
     out.push(`R2 class B counts every shard read cold (${u.shardReads}); Workers Paid's included usage covers about ${runsPerMonthIncluded} such runs a month. Prices: ${PRICES_AS_OF} (scripts/prices.ts).`);
   }

@@ -210,10 +210,18 @@ async function main({ flags }: Args<typeof command.flags>): Promise<void> {
     }
     const spec = mnist98(ROOT);
     const usage = runUsage(spec, stepWorkOf(readFileSync(join(ROOT, "wrangler.toml"), "utf8")));
-    const epoch = { examplesPerSecond: median(trainRates), evalPerSecond: median(evalRates), cpuMsPerEpoch: 60_000_000 / median(trainRates), cpuMsPerEvaluation: 10_000_000 / median(evalRates) };
+    const steps = usage.trainSteps + usage.evalSteps;
+    const overhead = { task: "overhead", spec, steps: Math.round(steps / 2) };
+    await worker.measure({ ...overhead, ms: T.warm / 3 });
+    const overheads: { msPerCheckpoint: number; msPerShard: number }[] = [];
+    for (let r = 0; r < runs; r++) overheads.push(await worker.measure({ ...overhead, ms: T.phase }));
+    const epoch = {
+      examplesPerSecond: median(trainRates), evalPerSecond: median(evalRates), cpuMsPerEpoch: 60_000_000 / median(trainRates),
+      cpuMsPerEvaluation: 10_000_000 / median(evalRates), msPerCheckpoint: median(overheads.map((o) => o.msPerCheckpoint)), msPerShard: median(overheads.map((o) => o.msPerShard)),
+    };
     results.epoch = epoch;
     const epochs = epochsOf(spec);
-    const cpuMs = epochs * epoch.cpuMsPerEpoch + usage.evaluations * epoch.cpuMsPerEvaluation;
+    const cpuMs = epochs * epoch.cpuMsPerEpoch + usage.evaluations * epoch.cpuMsPerEvaluation + steps * epoch.msPerCheckpoint + usage.shardReads * epoch.msPerShard;
     results.cost = { usage, epochs, cpuMs, ...runCost(usage, cpuMs, RUN_WALL_SECONDS) };
 
     say("profile");
