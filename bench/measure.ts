@@ -125,6 +125,7 @@ export function measureTraining(t: Trainer, data: Digits, now: Clock, ms: number
 /** A served model: weights, one image's input and scratch, a batch's input and scratch, the probabilities. */
 export interface Predictor {
   layout: Layout;
+  kernels: Kernels;
   params: Floats;
   x1: Floats;
   ws1: Workspace;
@@ -148,7 +149,7 @@ export function createPredictor(kernels: Kernels, sizes: readonly number[], rows
   const params = kernels.floats(Float32Array, layout.count);
   randInitialize(layout, seedRng(1), params);
   return {
-    layout, params, rows,
+    layout, kernels, params, rows,
     x1: kernels.floats(Float32Array, D),
     ws1: createWorkspace(layout, 1, Float32Array, kernels),
     Xb: kernels.floats(Float32Array, rows * D),
@@ -216,10 +217,10 @@ export interface PredictFigures {
   examplesPerSecond: number;
 }
 
-/** One run of the prediction measurements: `windows` latency windows, then batches for at least `ms`. */
+/** One run of the prediction measurements: `windows` latency windows (none: NaN), then batches for at least `ms`. */
 export function measurePrediction(m: Predictor, images: readonly Floats[], test: Digits, now: Clock, windows: number, ms: number): PredictFigures {
   let i = 0;
-  const latency = latencyWindows(() => predictOne(m, images[i++ % images.length]), now, windows);
+  const latency = windows > 0 ? latencyWindows(() => predictOne(m, images[i++ % images.length]), now, windows) : { p50Micros: NaN, p99Micros: NaN };
   let k = 0;
   const batches = rate(() => predictBatch(m, test, batchStart(k++, m.rows, test.count)), now, ms);
   return { ...latency, examplesPerSecond: (batches.calls * m.rows * 1000) / batches.ms };

@@ -9,9 +9,9 @@
 import { sigmoid } from "../src/nn/activations";
 import type { Kernels } from "../src/nn/kernels";
 import type { Floats } from "../src/nn/layout";
-import { sumSquaredWeights } from "../src/nn/network";
+import { argmaxRow, sumSquaredWeights } from "../src/nn/network";
 import { momentumStep } from "../src/nn/optimizers";
-import { batchStart, D, gather, K, rate, trainBatch, type Clock, type Digits, type Trainer } from "./measure";
+import { batchStart, D, gather, K, predictBatch, rate, trainBatch, type Clock, type Digits, type Predictor, type Trainer } from "./measure";
 
 /** One phase of a training batch: its name and ms per batch. */
 export interface Phase {
@@ -62,9 +62,39 @@ export function profileStep(t: Trainer, data: Digits, now: Clock, ms: number): P
   return [...out, { phase: "batch", msPerBatch: whole.ms / whole.calls }];
 }
 
-/** costGradient's output layer: softmax of z into h, the loss's sum, δ = h − y (network.ts's loops). */
-function softmaxLossDelta(z: Floats, h: Floats, dOut: Floats, y: ArrayLike<number>, n: number): number {
-  let total = 0;
+/** The phases of a batch prediction (predictBatch: gather, forward, argmax), each timed alone, then the whole. */
+export function profilePrediction(m: Predictor, data: Digits, now: Clock, ms: number): Phase[] {
+  const from = batchStart(0, m.rows, data.count);
+  predictBatch(m, data, from);
+  const { layout: { sizes, offsets }, kernels: k, params, Xb: X, wsb: ws, rows: n } = m;
+  const last = sizes.length - 2;
+  const h = ws.acts[last];
+  const phases: [string, () => void][] = [
+    ["gather (pixels / 255)", () => gather(X, data.pixels, from, n)],
+    ["kernel linearForward", () => {
+      for (let l = 0; l <= last; l++) k.linearForward(l === last ? ws.zOut : ws.acts[l], l === 0 ? X : ws.acts[l - 1], params, offsets[l], n, sizes[l], sizes[l + 1]);
+    }],
+    ["sigmoid of hidden layers", () => {
+      for (let l = 0; l < last; l++) {
+        const a = ws.acts[l];
+        for (let i = 0; i < n * sizes[l + 1]; i++) a[i] = sigmoid(a[i]);
+      }
+    }],
+    ["softmax and argmax", () => {
+      softmax(ws.zOut, h, n);
+      for (let r = 0; r < n; r++) argmaxRow(h, r, K);
+    }],
+  ];
+  const out = phases.map(([phase, fn]) => {
+    const r = rate(fn, now, ms);
+    return { phase, msPerBatch: r.ms / r.calls };
+  });
+  const whole = rate(() => predictBatch(m, data, from), now, ms);
+  return [...out, { phase: "batch", msPerBatch: whole.ms / whole.calls }];
+}
+
+/** forward's softmax of the output layer, z into h (network.ts's outputActivation). */
+function softmax(z: Floats, h: Floats, n: number): void {
   for (let r = 0; r < n; r++) {
     const o = r * K;
     let max = -Infinity;
@@ -77,6 +107,12 @@ function softmaxLossDelta(z: Floats, h: Floats, dOut: Floats, y: ArrayLike<numbe
     }
     for (let j = 0; j < K; j++) h[o + j] /= sum;
   }
+}
+
+/** costGradient's output layer: softmax of z into h, the loss's sum, δ = h − y (network.ts's loops). */
+function softmaxLossDelta(z: Floats, h: Floats, dOut: Floats, y: ArrayLike<number>, n: number): number {
+  let total = 0;
+  softmax(z, h, n);
   for (let r = 0; r < n; r++) {
     const o = r * K;
     let max = -Infinity;

@@ -24,11 +24,11 @@ import {
   createPredictor, createTrainer, imagesOf, measurePeak, measurePrediction, measureTraining, predictorBytes, rate, sizesOf, trainerBytes,
   type Digits, type PeakExports, type Predictor, type Trainer,
 } from "./measure";
-import { kernelBuffers, measureKernels, pixelDensity, profileStep } from "./profile";
+import { kernelBuffers, measureKernels, pixelDensity, profilePrediction, profileStep } from "./profile";
 
 /** What `POST /measure` takes. */
 interface MeasureRequest {
-  task: "train" | "predict" | "peak" | "kernel" | "profile" | "overhead";
+  task: "train" | "predict" | "peak" | "kernel" | "profile" | "profile-predict" | "overhead";
   impl?: "edgeprop" | "edgeprop-js";
   net?: string;
   batch?: number;
@@ -57,6 +57,17 @@ function kernelsFor(impl: MeasureRequest["impl"], bytes: number): Kernels {
   throw new BadRequest(`impl must be "edgeprop" or "edgeprop-js", got ${JSON.stringify(impl)}`);
 }
 
+/** The predictor of `impl`, `net` and batches of `rows`, made once per isolate. */
+function predictor(impl: MeasureRequest["impl"], net: string, rows: number, test: Digits): { model: Predictor; images: Float32Array[] } {
+  const key = `${impl}/${net}/${rows}`;
+  let p = predictors.get(key);
+  if (p === undefined) {
+    p = { model: createPredictor(kernelsFor(impl, predictorBytes(sizesOf(net), rows)), sizesOf(net), rows), images: imagesOf(test, 100) };
+    predictors.set(key, p);
+  }
+  return p;
+}
+
 function need<T>(value: T | undefined, what: string): T {
   if (value === undefined) throw new BadRequest(`${what} is required`);
   return value;
@@ -75,15 +86,11 @@ function measure(q: MeasureRequest, train: Digits, test: Digits): unknown {
       return measureTraining(t, train, now, q.ms);
     }
     case "predict": {
-      const [impl, net, rows] = [q.impl, need(q.net, "net"), need(q.batch, "batch")];
-      const key = `${impl}/${net}/${rows}`;
-      let p = predictors.get(key);
-      if (p === undefined) {
-        p = { model: createPredictor(kernelsFor(impl, predictorBytes(sizesOf(net), rows)), sizesOf(net), rows), images: imagesOf(test, 100) };
-        predictors.set(key, p);
-      }
+      const p = predictor(q.impl, need(q.net, "net"), need(q.batch, "batch"), test);
       return measurePrediction(p.model, p.images, test, now, need(q.windows, "windows"), q.ms);
     }
+    case "profile-predict":
+      return { phases: profilePrediction(predictor(q.impl, need(q.net, "net"), need(q.batch, "batch"), test).model, test, now, q.ms), pixelDensity: pixelDensity(test) };
     case "peak":
       peak ??= new WebAssembly.Instance(peakModule, {}).exports as unknown as PeakExports;
       return { gflops: measurePeak(peak, now, q.ms) };

@@ -10,7 +10,8 @@ import { createLayout } from "../src/nn/layout";
 import type { TfjsInfo } from "./bench-tfjs";
 import { PRICES, PRICES_AS_OF, type CostLine, type RunUsage } from "./prices";
 
-export type TrainImpl = "edgeprop" | "edgeprop-js" | "tfjs-wasm-hand" | "tfjs-wasm-autodiff";
+export type TrainImpl = "edgeprop" | "edgeprop-js" | "edgeprop-node" | "tfjs-wasm-hand" | "tfjs-wasm-autodiff";
+export type PredictImpl = "edgeprop" | "edgeprop-node" | "tfjs-wasm";
 
 /** Everything one run measured. */
 export interface Results {
@@ -24,14 +25,14 @@ export interface Results {
   peak: number;
   kernels: KernelFigure[];
   train: { net: string; impl: TrainImpl; examplesPerSecond: number }[];
-  predict: { impl: string; net: string; p50Micros: number; p99Micros: number; examplesPerSecond: number }[];
+  predict: { impl: PredictImpl; net: string; p50Micros: number; p99Micros: number; examplesPerSecond: number }[];
   epoch: { examplesPerSecond: number; evalPerSecond: number; cpuMsPerEpoch: number; cpuMsPerEvaluation: number; msPerCheckpoint: number; msPerShard: number } | null;
-  profile: { net: string; phases: Phase[]; pixelDensity: number }[];
+  profile: { mode: "train" | "predict"; net: string; batch: number; phases: Phase[]; pixelDensity: number }[];
   cost: { usage: RunUsage; epochs: number; cpuMs: number; lines: CostLine[]; usd: number; runsPerMonthIncluded: number } | null;
 }
 
 const paramsOf = (net: string): number => createLayout(sizesOf(net)).count;
-const runtimeOf = (impl: string): string => (impl.startsWith("edgeprop") ? "workerd" : "node");
+const runtimeOf = (impl: string): string => (impl === "edgeprop" || impl === "edgeprop-js" ? "workerd" : "node");
 const round = (x: number, digits = 3): number => Number(x.toPrecision(digits));
 
 /**
@@ -60,7 +61,7 @@ export function jsonLines(r: Results): object[] {
   for (const t of r.train) {
     const gflops = (t.examplesPerSecond * TRAIN_FLOPS_PER_PARAM * paramsOf(t.net)) / 1e9;
     const other = (impl: TrainImpl) => r.train.find((o) => o.net === t.net && o.impl === impl)!.examplesPerSecond;
-    const versus = t.impl === "edgeprop" ? { vsTfjsHand: round(t.examplesPerSecond / other("tfjs-wasm-hand")), vsTfjsAutodiff: round(t.examplesPerSecond / other("tfjs-wasm-autodiff")) } : {};
+    const versus = t.impl === "edgeprop" || t.impl === "edgeprop-node" ? { vsTfjsHand: round(t.examplesPerSecond / other("tfjs-wasm-hand")), vsTfjsAutodiff: round(t.examplesPerSecond / other("tfjs-wasm-autodiff")) } : {};
     lines.push({ task: "train", impl: t.impl, net: t.net, batch: 128, runtime: runtimeOf(t.impl), examplesPerSecond: round(t.examplesPerSecond, 4), gflops: round(gflops), ...versus });
   }
   for (const p of r.predict) {
@@ -75,8 +76,11 @@ export function jsonLines(r: Results): object[] {
     const done = flopsDone(sizesOf(p.net), p.pixelDensity);
     for (const f of p.phases) {
       const flops = done[f.phase];
-      const rate = flops === undefined ? {} : { gflopsDone: round((128 * flops) / (f.msPerBatch * 1e6)) };
-      lines.push({ task: "profile", impl: "edgeprop", net: p.net, batch: 128, phase: f.phase, msPerBatch: round(f.msPerBatch), share: round(f.msPerBatch / batch), ...rate, pixelDensity: round(p.pixelDensity) });
+      const rate = flops === undefined ? {} : { gflopsDone: round((p.batch * flops) / (f.msPerBatch * 1e6)) };
+      lines.push({
+        task: "profile", mode: p.mode, impl: "edgeprop", runtime: "workerd", net: p.net, batch: p.batch, phase: f.phase, msPerBatch: round(f.msPerBatch),
+        share: round(f.msPerBatch / batch), ...rate, pixelDensity: round(p.pixelDensity),
+      });
     }
   }
   if (r.cost !== null) {
@@ -117,15 +121,19 @@ export function tables(r: Results): string[] {
     "",
     `WebAssembly SIMD multiply+add peak (workerd, 12 chains of f32x4 mul+add): ${f1(r.peak)} GFLOP/s`,
     "",
-    "Training, examples/s (GFLOP/s at 6 × parameters per example)",
+    "Training, examples/s (GFLOP/s at 6 × parameters per example); edgeprop and edgeprop-js in workerd, the others in Node;",
+    "ratios: edgeprop (workerd) and edgeprop-node (same runtime as TF.js) against TF.js",
   ];
-  const impls: TrainImpl[] = ["edgeprop", "edgeprop-js", "tfjs-wasm-hand", "tfjs-wasm-autodiff"];
+  const impls: TrainImpl[] = ["edgeprop", "edgeprop-js", "edgeprop-node", "tfjs-wasm-hand", "tfjs-wasm-autodiff"];
   const train = of("train");
-  const rows: (string | number)[][] = [["network", "params", ...impls, "vs hand", "vs autodiff"]];
+  const rows: (string | number)[][] = [["network", "params", ...impls, "vs hand", "vs autodiff", "node: vs hand", "vs autodiff"]];
   for (const net of [...new Set(train.map((t) => t.net as string))]) {
     const at = (impl: TrainImpl) => train.find((t) => t.net === net && t.impl === impl)!;
-    const ours = at("edgeprop") as Record<string, number>;
-    rows.push([net, paramsOf(net), ...impls.map((i) => `${f0(at(i).examplesPerSecond)} (${f1(at(i).gflops)})`), `${f2(ours.vsTfjsHand)}×`, `${f2(ours.vsTfjsAutodiff)}×`]);
+    const [ours, node] = [at("edgeprop"), at("edgeprop-node")] as Record<string, number>[];
+    rows.push([
+      net, paramsOf(net), ...impls.map((i) => `${f0(at(i).examplesPerSecond)} (${f1(at(i).gflops)})`),
+      `${f2(ours.vsTfjsHand)}×`, `${f2(ours.vsTfjsAutodiff)}×`, `${f2(node.vsTfjsHand)}×`, `${f2(node.vsTfjsAutodiff)}×`,
+    ]);
   }
   out.push(...table(rows), "", "Dense kernels alone (workerd, dense inputs), GFLOP/s at 2·n·I·O per call, and of the peak");
   const kernels = of("kernel");
@@ -138,12 +146,13 @@ export function tables(r: Results): string[] {
   ])]));
   out.push("", "Prediction, 784-128-10: one image (µs, p50 and p99 over 1 ms windows of back-to-back calls), a batch of 1000 (images/s)");
   out.push(...table([["impl", "runtime", "p50 µs", "p99 µs", "batch images/s", "GFLOP/s"], ...of("predict").map((p) => [p.impl, p.runtime, f1(p.p50Micros), f1(p.p99Micros), f0(p.examplesPerSecond), f1(p.gflops)])]));
-  for (const net of [...new Set(of("profile").map((p) => p.net as string))]) {
-    const phases = of("profile").filter((p) => p.net === net) as Record<string, never>[];
+  for (const key of [...new Set(of("profile").map((p) => `${p.mode} ${p.net} ${p.batch}`))]) {
+    const phases = of("profile").filter((p) => `${p.mode} ${p.net} ${p.batch}` === key) as Record<string, never>[];
     const batch = phases.find((f) => f.phase === "batch")!;
     const parts = phases.filter((f) => f.phase !== "batch");
     const sum = parts.reduce((s, f) => s + (f.msPerBatch as number), 0);
-    out.push("", `Where a batch's time goes, edgeprop ${net} in workerd, batch 128 (each phase timed alone; nonzero pixels ${pct(batch.pixelDensity)}; GFLOP/s on the products done)`);
+    const what = batch.mode === "train" ? "a training batch" : "a batch prediction";
+    out.push("", `Where the time of ${what} goes, edgeprop ${batch.net} in workerd, batch ${batch.batch} (each phase timed alone; nonzero pixels ${pct(batch.pixelDensity)}; GFLOP/s on the products done)`);
     out.push(...table([["phase", "ms/batch", "share", "GFLOP/s"], ...parts.map((f) => [f.phase, f2(f.msPerBatch), pct(f.share), f.gflopsDone === undefined ? "" : f1(f.gflopsDone)]),
       ["sum of the phases", f2(sum), pct(sum / batch.msPerBatch), ""], ["the whole batch", f2(batch.msPerBatch), "100%", ""]]));
   }

