@@ -14,6 +14,7 @@
  */
 import type { Shard } from "../data/shards";
 import type { Env, TrainMessage } from "../env";
+import { kernelFactory } from "../kernels";
 import { loadShard, readManifest } from "../storage/datasets";
 import { Deadline, type DeadlineLimits } from "../storage/deadline";
 import { checkpointExists, deleteRunScratch, getCheckpointBytes, getRecord, pruneCheckpoints, putCheckpoint, recordDelivery, updateRecord } from "../storage/runs";
@@ -21,7 +22,7 @@ import { decodeCheckpoint, encodeCheckpoint, type Checkpoint } from "./checkpoin
 import { displayEpoch, progressOf, shardsNeeded } from "./plan";
 import { ENDED, type RunRecord } from "./record";
 import { endRun, finishRun, needsSettling, settleRun } from "./runs";
-import { runStep } from "./step";
+import { stepRun } from "./step";
 
 /** The dead-letter queue's name, as in wrangler.toml. */
 export const DEAD_LETTER_QUEUE_NAME = "edgeprop-train-dlq";
@@ -98,11 +99,18 @@ export async function processStep(env: Env, msg: TrainMessage, attempts = 1): Pr
   const ck = decodeCheckpoint(bytes);
   if (ck.phase === "done") return (await finishRun(env, record, ck)) === "succeeded" ? "finished" : "ignored";
   const shards = await loadShards(env, record, ck);
-  const result = runStep(record.spec, record.plan, ck, (source, index) => {
+  const run = stepRun(record.spec, record.plan, ck, (source, index) => {
     const shard = shards.get(`${source}/${index}`);
     if (shard === undefined) throw new Error(`step ${step}: shard ${source}/${index} was not loaded`);
     return shard;
-  });
+  }, kernelFactory);
+  // Between batches the isolate's other requests (predictions) run: a step holds the thread for one batch at a time.
+  let part = run.next();
+  while (!part.done) {
+    await breathe();
+    part = run.next();
+  }
+  const result = part.value;
   if (result.diverged !== null) {
     await endRun(env, runId, "diverged", result.diverged);
     return "diverged";
@@ -127,6 +135,9 @@ async function loadShards(env: Env, record: RunRecord, ck: Checkpoint): Promise<
   }
   return out;
 }
+
+/** Lets the event loop run whatever else is waiting (a timer of 0 ms: queued work first). */
+const breathe = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 0));
 
 /** After checkpoint `ck.step` is stored: enqueue it, bring the record up to it, drop old checkpoints. */
 async function followUp(env: Env, record: RunRecord, ck: Checkpoint): Promise<void> {
