@@ -19,7 +19,7 @@ import { loadShard, readManifest } from "../storage/datasets";
 import { Deadline, type DeadlineLimits } from "../storage/deadline";
 import { checkpointExists, deleteRunScratch, getCheckpointBytes, getRecord, pruneCheckpoints, putCheckpoint, recordDelivery, updateRecord } from "../storage/runs";
 import { decodeCheckpoint, encodeCheckpoint, type Checkpoint } from "./checkpoint";
-import { displayEpoch, progressOf, shardsNeeded } from "./plan";
+import { displayEpoch, progressOf, shardsNeeded, type Source } from "./plan";
 import { ENDED, type RunRecord } from "./record";
 import { endRun, finishRun, needsSettling, settleRun } from "./runs";
 import { stepRun } from "./step";
@@ -100,7 +100,7 @@ export async function processStep(env: Env, msg: TrainMessage, attempts = 1): Pr
   if (ck.phase === "done") return (await finishRun(env, record, ck)) === "succeeded" ? "finished" : "ignored";
   const shards = await loadShards(env, record, ck);
   const run = stepRun(record.spec, record.plan, ck, (source, index) => {
-    const shard = shards.get(`${source}/${index}`);
+    const shard = shards[source][index];
     if (shard === undefined) throw new Error(`step ${step}: shard ${source}/${index} was not loaded`);
     return shard;
   }, kernelFactory);
@@ -120,9 +120,12 @@ export async function processStep(env: Env, msg: TrainMessage, attempts = 1): Pr
   return "applied";
 }
 
-async function loadShards(env: Env, record: RunRecord, ck: Checkpoint): Promise<Map<string, Shard>> {
+/** The shards a step reads, by source and index (looked up for every example it copies: no key is built). */
+type LoadedShards = Record<Source, Shard[]>;
+
+async function loadShards(env: Env, record: RunRecord, ck: Checkpoint): Promise<LoadedShards> {
   const need = shardsNeeded(record.spec, record.plan, ck);
-  const out = new Map<string, Shard>();
+  const out: LoadedShards = { train: [], test: [], feedback: [] };
   if (need.length === 0) return out;
   const manifest = await readManifest(env.STORE_BUCKET, record.dataset.name);
   if (manifest === null || manifest.version !== record.dataset.version) {
@@ -131,7 +134,7 @@ async function loadShards(env: Env, record: RunRecord, ck: Checkpoint): Promise<
   for (const { source, shard } of need) {
     const split = source === "train" ? manifest.train : source === "test" ? manifest.test : record.plan.feedback;
     if (split === null) throw new Error(`step ${ck.step}: the run has no feedback snapshot`);
-    out.set(`${source}/${shard}`, await loadShard(env.STORE_BUCKET, split, shard));
+    out[source][shard] = await loadShard(env.STORE_BUCKET, split, shard);
   }
   return out;
 }

@@ -105,17 +105,26 @@ export const layoutOf = (spec: RunSpec): Layout => createLayout(spec.layers);
 /** Where a step's examples come from: the dataset's splits, or the run's feedback snapshot. */
 export type Source = "train" | "test" | "feedback";
 
+/** Where an example lives: shard `shard` of `source`, at `offset`. */
+export interface ExampleLocation {
+  source: Source;
+  shard: number;
+  offset: number;
+}
+
 /** Where example `index` of a split lives: training indices from baseCount on are feedback examples. */
-export function locateExample(plan: RunPlan, split: "train" | "test", index: number): { source: Source; shard: number; offset: number } {
-  let source: Source = split;
+export function locateExample(plan: RunPlan, split: "train" | "test", index: number, out: ExampleLocation = { source: split, shard: 0, offset: 0 }): ExampleLocation {
   let i = index;
   let size = plan.shardSize;
+  out.source = split;
   if (split === "train" && index >= plan.baseCount && plan.feedback !== null) {
-    source = "feedback";
+    out.source = "feedback";
     i = index - plan.baseCount;
     size = plan.feedback.shardSize;
   }
-  return { source, shard: Math.floor(i / size), offset: i % size };
+  out.shard = Math.floor(i / size);
+  out.offset = i % size;
+  return out;
 }
 
 /**

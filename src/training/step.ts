@@ -14,7 +14,7 @@ import { jsOnly, type KernelFactory } from "../nn/kernels";
 import { stepBuffers } from "./buffers";
 import { optimizerStep } from "../nn/optimizers";
 import type { CgPartial, Checkpoint, EvaluationEntry } from "./checkpoint";
-import { CHUNK_ROWS, emptyTally, EVAL_ROWS, exampleAt, kernelOf, layoutOf, locateExample, stepWindow, type RunPlan, type Source, type StepWindow } from "./plan";
+import { CHUNK_ROWS, emptyTally, EVAL_ROWS, exampleAt, kernelOf, layoutOf, locateExample, stepWindow, type ExampleLocation, type RunPlan, type Source, type StepWindow } from "./plan";
 import { epochsOf, batchSizeOf, type RunSpec } from "./spec";
 
 /** The shards a step was given: shard `index` of a source. */
@@ -29,16 +29,21 @@ export type StepRun = Generator<void, StepResult, void>;
 /** Example × parameter products between two yields of a step: about 5 ms of CPU with the WebAssembly kernels. */
 export const YIELD_WORK = 5e7;
 
-/** Copies the window's examples at, at + n into a float32 row-major batch (pixels / 255) and their labels. */
+/** Scratch of gather: where the example being copied lives (reused, so that gather allocates nothing). */
+const where: ExampleLocation = { source: "train", shard: 0, offset: 0 };
+
+/**
+ * Copies the window's examples at, at + n into a float32 row-major batch (pixels / 255) and their labels. Allocates
+ * nothing: it runs for every batch of a step's loop.
+ */
 function gather(lookup: ShardLookup, plan: RunPlan, w: StepWindow, at: number, n: number, X: Float32Array, y: Uint8Array): void {
   for (let r = 0; r < n; r++) {
-    const where = locateExample(plan, w.split, exampleAt(w, at + r));
+    locateExample(plan, w.split, exampleAt(w, at + r), where);
     const shard = lookup(where.source, where.shard);
-    const offset = where.offset;
     const D = shard.rows * shard.cols;
-    const src = shard.pixels.subarray(offset * D, offset * D + D);
-    for (let i = 0; i < D; i++) X[r * D + i] = src[i] / 255;
-    y[r] = shard.labels[offset];
+    const pixels = shard.pixels;
+    for (let k = 0, src = where.offset * D, dst = r * D; k < D; k++) X[dst + k] = pixels[src + k] / 255;
+    y[r] = shard.labels[where.offset];
   }
 }
 
