@@ -21,18 +21,38 @@
   }
 }
 
+/** One row, the sparse way: the bias, then Θ's column i times x for each non-zero input x = inp[i], in i order. */
+@inline function fwdSparseRow(o: usize, a: usize, W: usize, I: i32, O: i32, rowOut: usize): void {
+  memory.copy(o, W, rowOut);
+  for (let i = 0; i < I; i++) {
+    const x = load<f32>(a + (<usize>i << 2));
+    if (x == 0) continue;
+    axpyRow(o, W + <usize>(i + 1) * rowOut, x, O);
+  }
+}
+
 export function linearForward(out: usize, inp: usize, W: usize, n: i32, I: i32, O: i32): void {
   const rowOut = <usize>O << 2, rowIn = <usize>I << 2;
-  for (let r = 0; r < n; r++) {
-    const o = out + <usize>r * rowOut;
-    const a = inp + <usize>r * rowIn;
-    memory.copy(o, W, rowOut);
-    for (let i = 0; i < I; i++) {
-      const x = load<f32>(a + (<usize>i << 2));
-      if (x == 0) continue;
-      axpyRow(o, W + <usize>(i + 1) * rowOut, x, O);
+  const O8 = O & ~7;
+  let r = 0;
+  for (; r + 4 <= n; r += 4) {
+    const o = out + <usize>r * rowOut, a = inp + <usize>r * rowIn;
+    if (nonZeros(a, 4 * I) * 2 < 4 * I) {
+      // Mostly zeros (pixels): each row skips its own zero inputs.
+      for (let q = 0; q < 4; q++) fwdSparseRow(o + <usize>q * rowOut, a + <usize>q * rowIn, W, I, O, rowOut);
+      continue;
     }
+    for (let j = 0; j < O8; j += 8) fwdBlock4(o, a, W, I, O, j, rowIn, rowOut);
+    if (O8 < O) for (let q = 0; q < 4; q++) fwdTail(o + <usize>q * rowOut, a + <usize>q * rowIn, W, I, O, O8);
   }
+  for (; r < n; r++) fwdSparseRow(out + <usize>r * rowOut, inp + <usize>r * rowIn, W, I, O, rowOut);
+}
+
+/** How many of the `count` floats from `a` are not zero. */
+@inline function nonZeros(a: usize, count: i32): i32 {
+  let nz = 0;
+  for (let t = 0; t < count; t++) if (load<f32>(a + (<usize>t << 2)) != 0) nz++;
+  return nz;
 }
 
 export function weightGradient(grad: usize, delta: usize, inp: usize, n: i32, I: i32, O: i32): void {
@@ -65,5 +85,50 @@ export function inputGradient(dInp: usize, delta: usize, inp: usize, W: usize, n
       const x = load<f32>(a + (<usize>i << 2));
       store<f32>(g + (<usize>i << 2), s * (x * (1 - x)));
     }
+  }
+}
+
+/**
+ * Four dense rows, outputs j..j+8: eight accumulators (two vectors a row) stay in registers across the whole input
+ * loop, and each column of Θ is loaded once for the four rows. An input zero in all four rows is skipped.
+ */
+@inline function fwdBlock4(out: usize, inp: usize, W: usize, I: i32, O: i32, j: i32, rowIn: usize, rowOut: usize): void {
+  const bias = W + (<usize>j << 2);
+  let a00 = v128.load(bias), a01 = v128.load(bias, 16);
+  let a10 = a00, a11 = a01, a20 = a00, a21 = a01, a30 = a00, a31 = a01;
+  const stride = <usize>O << 2;
+  let col = bias + stride;
+  let x = inp;
+  for (let i = 0; i < I; i++, col += stride, x += 4) {
+    const x0 = load<f32>(x), x1 = load<f32>(x + rowIn), x2 = load<f32>(x + 2 * rowIn), x3 = load<f32>(x + 3 * rowIn);
+    if (x0 == 0 && x1 == 0 && x2 == 0 && x3 == 0) continue;
+    const w0 = v128.load(col), w1 = v128.load(col, 16);
+    let s = f32x4.splat(x0);
+    a00 = f32x4.add(a00, f32x4.mul(w0, s)); a01 = f32x4.add(a01, f32x4.mul(w1, s));
+    s = f32x4.splat(x1);
+    a10 = f32x4.add(a10, f32x4.mul(w0, s)); a11 = f32x4.add(a11, f32x4.mul(w1, s));
+    s = f32x4.splat(x2);
+    a20 = f32x4.add(a20, f32x4.mul(w0, s)); a21 = f32x4.add(a21, f32x4.mul(w1, s));
+    s = f32x4.splat(x3);
+    a30 = f32x4.add(a30, f32x4.mul(w0, s)); a31 = f32x4.add(a31, f32x4.mul(w1, s));
+  }
+  const o = out + (<usize>j << 2);
+  v128.store(o, a00); v128.store(o, a01, 16);
+  v128.store(o + rowOut, a10); v128.store(o + rowOut, a11, 16);
+  v128.store(o + 2 * rowOut, a20); v128.store(o + 2 * rowOut, a21, 16);
+  v128.store(o + 3 * rowOut, a30); v128.store(o + 3 * rowOut, a31, 16);
+}
+
+/** One row, outputs from j to O (fewer than 8), one at a time. */
+function fwdTail(out: usize, inp: usize, W: usize, I: i32, O: i32, j0: i32): void {
+  const stride = <usize>O << 2;
+  for (let j = j0; j < O; j++) {
+    let acc = load<f32>(W + (<usize>j << 2));
+    let col = W + stride + (<usize>j << 2);
+    for (let i = 0; i < I; i++, col += stride) {
+      const x = load<f32>(inp + (<usize>i << 2));
+      if (x != 0) acc += load<f32>(col) * x;
+    }
+    store<f32>(out + (<usize>j << 2), acc);
   }
 }

@@ -6,6 +6,7 @@
  * missing or bad value, a bad argument), one line on stderr; 1 a failure while running (an API error, a server that
  * cannot be reached, a run that did not succeed), one line on stderr, no stack trace.
  */
+import { existsSync, readFileSync } from "node:fs";
 import { EdgepropError, UnreachableError } from "../src/client";
 
 /** How a flag's value is read: `boolean` flags take none; `integers` is a comma list such as 784,128,10. */
@@ -58,6 +59,17 @@ export const defineCommand = <const F extends Record<string, Flag>>(command: Com
 export const URL_FLAG = {
   type: "string", value: "URL", help: "the edgeprop server (default: $EDGEPROP_URL, else http://127.0.0.1:$PORT, else http://127.0.0.1:8787)",
 } as const satisfies Flag;
+
+/** The --token flag of scripts that call admin routes. */
+export const TOKEN_FLAG = { type: "string", value: "TOKEN", help: "the admin token (default: $ADMIN_TOKEN, else ADMIN_TOKEN in .dev.vars)" } as const satisfies Flag;
+
+/** --token, else $ADMIN_TOKEN, else ADMIN_TOKEN in .dev.vars (what npm start writes). */
+export function adminToken(token: string | undefined): string | undefined {
+  if (token !== undefined) return token;
+  if (process.env.ADMIN_TOKEN) return process.env.ADMIN_TOKEN;
+  if (existsSync(".dev.vars")) return /^ADMIN_TOKEN=(.*)$/m.exec(readFileSync(".dev.vars", "utf8"))?.[1]?.trim();
+  return undefined;
+}
 
 /** The server a script talks to: --url, else EDGEPROP_URL, else http://127.0.0.1:$PORT, else http://127.0.0.1:8787. */
 export function serverUrl(url: string | undefined, env: Record<string, string | undefined> = process.env): string {

@@ -4,7 +4,7 @@
  * that is already going. Talks to the API through the typed client (src/client.ts); the spec is checked with the
  * Worker's own schema before anything is sent. `npm run train -- --help` lists the flags.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import type { z } from "@hono/zod-openapi";
 import type { InferResponseType } from "hono/client";
 import { createClient, ok, type EdgepropClient } from "../src/client";
@@ -12,7 +12,7 @@ import { LOSSES, MAX_LAYER_SIZE } from "../src/nn/layout";
 import { formatIssues } from "../src/routes/validation";
 import { RUN_ID_PATTERN } from "../src/storage/keys";
 import { OPTIMIZER_NAMES, PROMOTE_POLICIES, RunSpecSchema } from "../src/training/spec";
-import { defineCommand, runCommand, serverUrl, URL_FLAG, UsageError, type Args } from "./cli";
+import { adminToken, defineCommand, runCommand, serverUrl, TOKEN_FLAG, URL_FLAG, UsageError, type Args } from "./cli";
 
 const command = defineCommand({
   name: "train",
@@ -20,7 +20,7 @@ const command = defineCommand({
   positional: { name: "spec.json", help: "a run spec, as POST /v1/runs takes it (e.g. specs/mnist-98.json)" },
   flags: {
     url: URL_FLAG,
-    token: { type: "string", value: "TOKEN", help: "the admin token (default: $ADMIN_TOKEN, else ADMIN_TOKEN in .dev.vars)" },
+    token: TOKEN_FLAG,
     attach: { type: "string", value: "RUN_ID", help: "follow this run instead of starting one" },
     dataset: { type: "string", value: "NAME", help: "dataset" },
     layers: { type: "integers", value: "784,128,10", min: 1, max: MAX_LAYER_SIZE, help: "layers: input, hidden…, classes" },
@@ -92,14 +92,6 @@ function buildSpec(file: string | null, flags: Flags): RunSpecInput {
   const checked = RunSpecSchema.safeParse(spec);
   if (!checked.success) throw new UsageError(`invalid run spec: ${formatIssues(checked.error.issues)}`);
   return spec as RunSpecInput;
-}
-
-/** --token, else $ADMIN_TOKEN, else ADMIN_TOKEN in .dev.vars (what npm start writes). */
-function adminToken(token: string | undefined): string | undefined {
-  if (token !== undefined) return token;
-  if (process.env.ADMIN_TOKEN) return process.env.ADMIN_TOKEN;
-  if (existsSync(".dev.vars")) return /^ADMIN_TOKEN=(.*)$/m.exec(readFileSync(".dev.vars", "utf8"))?.[1]?.trim();
-  return undefined;
 }
 
 const pct = (x: number | null | undefined) => (typeof x === "number" ? `${(100 * x).toFixed(2)}%` : "–");

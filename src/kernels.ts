@@ -4,6 +4,7 @@
  * free of it (Node scripts read the same file themselves) and takes the module as an argument.
  */
 import kernelsModule from "../build/kernels.wasm";
+import { jsKernels, type KernelFactory } from "./nn/kernels";
 import { createWasmKernels, type WasmKernels } from "./nn/kernels-wasm";
 
 export { kernelsModule };
@@ -12,3 +13,6 @@ export { kernelsModule };
 export function wasmKernels(bytes: number): WasmKernels {
   return createWasmKernels(kernelsModule, bytes);
 }
+
+/** The kernels a plan names, with room for `bytes` of buffers: the JS reference, or the WebAssembly SIMD ones. */
+export const kernelFactory: KernelFactory = (name, bytes) => (name === "js" ? jsKernels : wasmKernels(bytes));

@@ -35,16 +35,16 @@ export function rowProbabilities(loss: Loss, ws: Workspace, r: number, K: number
 }
 
 /**
- * Predicts every row (each s1 inputs) with forward passes of at most ws.rows rows; probabilities come in the
- * parameters' float type. The rows' lengths are the caller's to check.
+ * Predicts every row (each s1 inputs) with forward passes of at most ws.rows rows through the scratch X (at least
+ * ws.rows × s1, of the workspace's kernels); probabilities come in the parameters' float type. The rows' lengths are
+ * the caller's to check.
  */
-export function classify(layout: Layout, loss: Loss, params: Floats, rows: readonly ArrayLike<number>[], ws: Workspace): Prediction[] {
+export function classify(layout: Layout, loss: Loss, params: Floats, rows: readonly ArrayLike<number>[], ws: Workspace, X: Floats): Prediction[] {
   const D = layout.sizes[0];
   const K = layout.sizes[layout.sizes.length - 1];
-  const Type = params instanceof Float32Array ? Float32Array : Float64Array;
+  if (X.length < ws.rows * D) throw new RangeError(`classify: X has ${X.length} entries, expected at least ${ws.rows} × ${D}`);
   const chunk = Math.min(rows.length, ws.rows);
-  const X = new Type(chunk * D);
-  const p = new Type(K);
+  const p = new (params instanceof Float32Array ? Float32Array : Float64Array)(K);
   const out: Prediction[] = [];
   for (let start = 0; start < rows.length; start += chunk) {
     const n = Math.min(chunk, rows.length - start);

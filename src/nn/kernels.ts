@@ -32,6 +32,15 @@ export interface Kernels {
   inputGradient(dInp: Floats, delta: Floats, inp: Floats, params: Floats, off: number, n: number, I: number, O: number): void;
 }
 
+/** Makes the kernels named `name` with room for `bytes` of buffers (the JS kernels ignore it). */
+export type KernelFactory = (name: KernelName, bytes: number) => Kernels;
+
+/** The JS reference kernels only: for code paths and tests that need no WebAssembly. */
+export const jsOnly: KernelFactory = (name) => {
+  if (name !== "js") throw new Error(`kernels "${name}" are not available here`);
+  return jsKernels;
+};
+
 /** The reference kernels: plain loops over any typed array, float64 or float32 (zero inputs skipped). */
 export const jsKernels: Kernels = {
   name: "js",

@@ -141,14 +141,16 @@ export function costGradient(
   }
   const h = forward(layout, loss, params, X, n, ws);
   const m = n;
-  const J = dataLoss(loss, ws.zOut, y, n, K) / m + (lambda / (2 * regM)) * sumSquaredWeights(layout, params);
+  // λ = 0 (most training) needs no pass over the weights for the regularization term.
+  const J = dataLoss(loss, ws.zOut, y, n, K) / m + (lambda === 0 ? 0 : (lambda / (2 * regM)) * sumSquaredWeights(layout, params));
   if (grad === null) return J;
   if (grad.length !== layout.count) throw new RangeError(`costGradient: grad has ${grad.length} entries, expected ${layout.count}`);
 
-  // δ(L) = h − y for both losses (sigmoid + cross-entropy, softmax + categorical cross-entropy).
+  // δ(L) = (h − y)/m for both losses (sigmoid + cross-entropy, softmax + categorical cross-entropy): the course's
+  // D = Δ/m, with the 1/m taken into δ so that backpropagation yields D directly, without a pass over the gradient.
   const dOut = ws.deltas[last];
   for (let r = 0; r < n; r++) {
-    for (let k = 0; k < K; k++) dOut[r * K + k] = h[r * K + k] - (k === y[r] ? 1 : 0);
+    for (let k = 0; k < K; k++) dOut[r * K + k] = (h[r * K + k] - (k === y[r] ? 1 : 0)) / m;
   }
   grad.fill(0);
   for (let l = last; l >= 0; l--) {
@@ -156,11 +158,11 @@ export function costGradient(
     ws.kernels.weightGradient(grad, ws.deltas[l], inp, offsets[l], n, sizes[l], sizes[l + 1]);
     if (l > 0) ws.kernels.inputGradient(ws.deltas[l - 1], ws.deltas[l], inp, params, offsets[l], n, sizes[l], sizes[l + 1]);
   }
-  for (let l = 0; l <= last; l++) {
-    const O = sizes[l + 1];
-    const end = offsets[l] + O * (sizes[l] + 1);
-    for (let t = offsets[l]; t < offsets[l] + O; t++) grad[t] /= m;
-    for (let t = offsets[l] + O; t < end; t++) grad[t] = grad[t] / m + (lambda / regM) * params[t];
+  if (lambda !== 0) {
+    for (let l = 0; l <= last; l++) {
+      const end = offsets[l] + sizes[l + 1] * (sizes[l] + 1);
+      for (let t = offsets[l] + sizes[l + 1]; t < end; t++) grad[t] += (lambda / regM) * params[t];
+    }
   }
   return J;
 }

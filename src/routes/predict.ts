@@ -12,7 +12,7 @@ import type { Env } from "../env";
 import { NotFoundError } from "../errors";
 import { classify } from "../nn/classify";
 import { MAX_LAYER_SIZE } from "../nn/layout";
-import { getServedModel, workspaceFor, type ServedModel } from "../storage/model-cache";
+import { getServedModel, type ServedModel } from "../storage/model-cache";
 import { getServingId, getServingRecord } from "../storage/models";
 import { ModelId } from "../training/fields";
 import { ApiError, badRequest, tooMuchWork } from "./errors";
@@ -108,8 +108,8 @@ async function resolveModel(env: Env, pinned: string | undefined): Promise<Serve
 
 /** The predictions of every row by one model (src/nn/classify.ts), in the API's words; 500 if any is not finite. */
 function predictRows(model: ServedModel, rows: number[][]): { digit: number; probabilities: number[] }[] {
-  // Synchronous from workspaceFor to the last read of the workspace: requests in this isolate share it.
-  const predictions = classify(model.layout, model.loss, model.params, rows, workspaceFor(model, Math.min(rows.length, model.maxRows)));
+  // Synchronous from the first write of the model's buffers to their last read: requests in this isolate share them.
+  const predictions = classify(model.layout, model.loss, model.params, rows, model.ws, model.X);
   const bad = predictions.findIndex((p) => !p.probabilities.every(Number.isFinite));
   if (bad >= 0) throw new ApiError(500, "model_overflow", `model ${model.id} produced non-finite outputs for image ${bad}`);
   return predictions.map((p) => ({ digit: p.label, probabilities: p.probabilities }));

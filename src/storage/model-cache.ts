@@ -1,11 +1,14 @@
 /**
- * Decoded models kept per isolate for serving: a small LRU keyed by model id and bounded by bytes (parameters plus
- * the forward workspace). Model blobs are immutable, so a cached model is never stale and nothing is invalidated;
- * a promotion only changes which id a request asks for.
+ * Decoded models kept per isolate for serving: a small LRU keyed by model id and bounded by bytes. Each model lives
+ * in the fixed memory of its own WebAssembly SIMD kernels: its weights, a batch and a forward workspace of `rows`
+ * rows, allocated once when it is loaded. Model blobs are immutable, so a cached model is never stale and nothing is
+ * invalidated; a promotion only changes which id a request asks for.
  *
- * An isolate's requests share an entry and its workspace. That is safe because a prediction runs its whole batch
- * through `forward` synchronously, with no `await` between filling the workspace and reading it.
+ * An isolate's requests share an entry and its buffers. That is safe because a prediction runs its whole batch
+ * through `forward` synchronously, with no `await` between filling the buffers and reading them.
  */
+import { wasmKernels } from "../kernels";
+import { kernelBytes } from "../nn/kernels-wasm";
 import { createLayout, type Layout, type Loss } from "../nn/layout";
 import { decodeModel, ModelFormatError, type EncodedModel } from "../nn/model-codec";
 import { createWorkspace, type Workspace } from "../nn/network";
@@ -15,19 +18,25 @@ import { getModelBlob } from "./models";
 export const MODEL_CACHE_MAX_MODELS = 4;
 /** At most this many bytes of parameters and workspaces are kept per isolate (an isolate has 128 MB in all). */
 export const MODEL_CACHE_MAX_BYTES = 32 * 1024 * 1024;
-/** Largest forward workspace per model: a batch with more rows is run in chunks of `maxRows`. */
+/** Largest forward workspace per model: a batch with more rows is run in chunks of `rows`. */
 export const WORKSPACE_MAX_BYTES = 4 * 1024 * 1024;
+/** Most rows of one forward pass while serving (a predict request sends at most 256 images). */
+export const SERVE_ROWS = 256;
 
 /** A model ready to serve: its shape, loss and float32 parameters (layout.ts order), and its scratch. */
 export interface ServedModel {
   readonly id: string;
   readonly loss: Loss;
   readonly layout: Layout;
+  /** In its kernels' memory, as are X and ws. */
   readonly params: Float32Array;
-  /** Most rows one forward call takes, so that the workspace stays within WORKSPACE_MAX_BYTES. */
-  readonly maxRows: number;
-  /** Grown on demand by workspaceFor; null until the first prediction. */
-  ws: Workspace | null;
+  /** Rows of one forward pass: at most SERVE_ROWS, and within WORKSPACE_MAX_BYTES. */
+  readonly rows: number;
+  /** A batch of `rows` inputs and a workspace of `rows` rows. */
+  readonly X: Float32Array;
+  readonly ws: Workspace;
+  /** Bytes of its kernels' memory. */
+  readonly bytes: number;
 }
 
 const entries = new Map<string, { model: ServedModel; bytes: number }>();
@@ -83,13 +92,24 @@ function decode(id: string, blob: Uint8Array): EncodedModel {
   }
 }
 
+/** A model's weights in the memory of its own kernels, with a batch and a workspace of `rows` rows. */
+export function servedModel(id: string, loss: Loss, layout: Layout, weights: Float32Array): ServedModel {
+  const rows = Math.min(SERVE_ROWS, rowsWithin(layout));
+  const widths = layout.sizes.slice(1);
+  const wsBytes = [...widths, ...widths, widths[widths.length - 1]].reduce((sum, w) => sum + kernelBytes(rows * w), 0);
+  const kernels = wasmKernels(kernelBytes(layout.count) + kernelBytes(rows * layout.sizes[0]) + wsBytes);
+  const params = kernels.floats(Float32Array, layout.count) as Float32Array;
+  params.set(weights);
+  const X = kernels.floats(Float32Array, rows * layout.sizes[0]) as Float32Array;
+  return { id, loss, layout, params, rows, X, ws: createWorkspace(layout, rows, Float32Array, kernels), bytes: kernels.capacity };
+}
+
 async function load(bucket: R2Bucket, id: string): Promise<ServedModel | null> {
   const blob = await getModelBlob(bucket, id);
   if (blob === null) return null;
   const { layers, loss, params } = decode(id, blob);
-  const layout = createLayout(layers);
-  const model: ServedModel = { id, loss, layout, params, maxRows: rowsWithin(layout), ws: null };
-  remember(model, params.byteLength);
+  const model = servedModel(id, loss, createLayout(layers), params);
+  remember(model, model.bytes);
   return model;
 }
 
@@ -110,19 +130,4 @@ export async function getServedModel(bucket: R2Bucket, id: string): Promise<Serv
     loading.set(id, pending);
   }
   return pending;
-}
-
-/**
- * A workspace of at least `rows` rows (1..model.maxRows) for the model, reused across requests. It grows to twice
- * its size or `rows`, whichever is more (capped at maxRows), so a stream of growing batches reallocates rarely.
- */
-export function workspaceFor(model: ServedModel, rows: number): Workspace {
-  if (!Number.isInteger(rows) || rows < 1 || rows > model.maxRows) {
-    throw new RangeError(`workspaceFor: rows must be an integer in 1..${model.maxRows} for model ${model.id}, got ${rows}`);
-  }
-  if (model.ws !== null && model.ws.rows >= rows) return model.ws;
-  const size = Math.min(model.maxRows, Math.max(rows, 2 * (model.ws?.rows ?? 0)));
-  model.ws = createWorkspace(model.layout, size, Float32Array);
-  if (entries.get(model.id)?.model === model) remember(model, model.params.byteLength + size * workspaceBytesPerRow(model.layout));
-  return model.ws;
 }

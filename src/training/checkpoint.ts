@@ -19,7 +19,7 @@
  * the parsed header is checked field by field (CHECKPOINT_HEADER) before anything in it is trusted.
  */
 import { z } from "zod";
-import { checkCrc, checkLength, newFrame, openFrame, sealFrame, type FrameFormat } from "../nn/framing";
+import { checkCrc, checkLength, copyLittleEndian, newFrame, openFrame, sealFrame, type FrameFormat } from "../nn/framing";
 import type { RngState } from "../nn/random";
 import { decodeOptimizerState, encodeOptimizerState, type OptimizerState } from "../nn/state-codec";
 
@@ -166,9 +166,9 @@ export function encodeCheckpoint(ck: Checkpoint): Uint8Array {
   view.setUint32(12, opt.length, true);
   view.setUint32(16, grad.length, true);
   out.set(header, FIXED);
-  for (let i = 0; i < params.length; i++) view.setFloat32(paramsAt + 4 * i, params[i], true);
+  copyLittleEndian(out.subarray(paramsAt, optAt), new Uint8Array(params.buffer, params.byteOffset, params.byteLength), 4);
   out.set(opt, optAt);
-  for (let i = 0; i < grad.length; i++) view.setFloat64(gradAt + 8 * i, grad[i], true);
+  copyLittleEndian(out.subarray(gradAt, gradAt + 8 * grad.length), new Uint8Array(grad.buffer, grad.byteOffset, grad.byteLength), 8);
   return sealFrame(out);
 }
 
@@ -193,7 +193,7 @@ export function decodeCheckpoint(bytes: Uint8Array): Checkpoint {
     fail(`${gradCount} gradient sums: a cg evaluation under way needs one per parameter (${paramCount}), and only then`);
   }
   const params = new Float32Array(paramCount);
-  for (let i = 0; i < paramCount; i++) params[i] = view.getFloat32(paramsAt + 4 * i, true);
+  copyLittleEndian(new Uint8Array(params.buffer), bytes.subarray(paramsAt, optAt), 4);
   const optimizer = decodeOptimizerState(bytes.slice(optAt, optAt + optBytes));
   for (const [name, v] of Object.entries(optimizer)) {
     if ((v instanceof Float32Array || v instanceof Float64Array) && v.length !== paramCount) {
@@ -201,6 +201,6 @@ export function decodeCheckpoint(bytes: Uint8Array): Checkpoint {
     }
   }
   const grad = new Float64Array(gradCount);
-  for (let i = 0; i < gradCount; i++) grad[i] = view.getFloat64(gradAt + 8 * i, true);
+  copyLittleEndian(new Uint8Array(grad.buffer), bytes.subarray(gradAt, gradAt + 8 * gradCount), 8);
   return { ...rest, params, optimizer, cgPartial: cgPartial === null ? null : { ...cgPartial, grad } };
 }

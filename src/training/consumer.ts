@@ -14,14 +14,15 @@
  */
 import type { Shard } from "../data/shards";
 import type { Env, TrainMessage } from "../env";
+import { kernelFactory } from "../kernels";
 import { loadShard, readManifest } from "../storage/datasets";
 import { Deadline, type DeadlineLimits } from "../storage/deadline";
 import { checkpointExists, deleteRunScratch, getCheckpointBytes, getRecord, pruneCheckpoints, putCheckpoint, recordDelivery, updateRecord } from "../storage/runs";
 import { decodeCheckpoint, encodeCheckpoint, type Checkpoint } from "./checkpoint";
-import { displayEpoch, progressOf, shardsNeeded } from "./plan";
+import { displayEpoch, progressOf, shardsNeeded, type Source } from "./plan";
 import { ENDED, type RunRecord } from "./record";
 import { endRun, finishRun, needsSettling, settleRun } from "./runs";
-import { runStep } from "./step";
+import { stepRun } from "./step";
 
 /** The dead-letter queue's name, as in wrangler.toml. */
 export const DEAD_LETTER_QUEUE_NAME = "edgeprop-train-dlq";
@@ -98,11 +99,18 @@ export async function processStep(env: Env, msg: TrainMessage, attempts = 1): Pr
   const ck = decodeCheckpoint(bytes);
   if (ck.phase === "done") return (await finishRun(env, record, ck)) === "succeeded" ? "finished" : "ignored";
   const shards = await loadShards(env, record, ck);
-  const result = runStep(record.spec, record.plan, ck, (source, index) => {
-    const shard = shards.get(`${source}/${index}`);
+  const run = stepRun(record.spec, record.plan, ck, (source, index) => {
+    const shard = shards[source][index];
     if (shard === undefined) throw new Error(`step ${step}: shard ${source}/${index} was not loaded`);
     return shard;
-  });
+  }, kernelFactory);
+  // Between batches the isolate's other requests (predictions) run: a step holds the thread for one batch at a time.
+  let part = run.next();
+  while (!part.done) {
+    await breathe();
+    part = run.next();
+  }
+  const result = part.value;
   if (result.diverged !== null) {
     await endRun(env, runId, "diverged", result.diverged);
     return "diverged";
@@ -112,9 +120,12 @@ export async function processStep(env: Env, msg: TrainMessage, attempts = 1): Pr
   return "applied";
 }
 
-async function loadShards(env: Env, record: RunRecord, ck: Checkpoint): Promise<Map<string, Shard>> {
+/** The shards a step reads, by source and index (looked up for every example it copies: no key is built). */
+type LoadedShards = Record<Source, Shard[]>;
+
+async function loadShards(env: Env, record: RunRecord, ck: Checkpoint): Promise<LoadedShards> {
   const need = shardsNeeded(record.spec, record.plan, ck);
-  const out = new Map<string, Shard>();
+  const out: LoadedShards = { train: [], test: [], feedback: [] };
   if (need.length === 0) return out;
   const manifest = await readManifest(env.STORE_BUCKET, record.dataset.name);
   if (manifest === null || manifest.version !== record.dataset.version) {
@@ -123,10 +134,13 @@ async function loadShards(env: Env, record: RunRecord, ck: Checkpoint): Promise<
   for (const { source, shard } of need) {
     const split = source === "train" ? manifest.train : source === "test" ? manifest.test : record.plan.feedback;
     if (split === null) throw new Error(`step ${ck.step}: the run has no feedback snapshot`);
-    out.set(`${source}/${shard}`, await loadShard(env.STORE_BUCKET, split, shard));
+    out[source][shard] = await loadShard(env.STORE_BUCKET, split, shard);
   }
   return out;
 }
+
+/** Lets the event loop run whatever else is waiting (a timer of 0 ms: queued work first). */
+const breathe = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 0));
 
 /** After checkpoint `ck.step` is stored: enqueue it, bring the record up to it, drop old checkpoints. */
 async function followUp(env: Env, record: RunRecord, ck: Checkpoint): Promise<void> {

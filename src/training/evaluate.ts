@@ -1,9 +1,10 @@
 /** A model's accuracy on a stored dataset's test set, shard by shard (an imported model is measured with it). */
+import { kernelFactory } from "../kernels";
 import { evaluateImages } from "../nn/classify";
 import type { Layout, Loss } from "../nn/layout";
-import { createWorkspace } from "../nn/network";
 import { loadShard, readManifest } from "../storage/datasets";
 import { rowsWithin } from "../storage/model-cache";
+import { stepBuffers } from "./buffers";
 
 /** Most rows of one forward pass while measuring (a whole shard holds 1 000). */
 const EVAL_ROWS = 1000;
@@ -20,12 +21,12 @@ export async function measureTestAccuracy(bucket: R2Bucket, name: string, layout
   if (manifest === null || manifest.rows * manifest.cols !== D || manifest.classes !== K) return null;
   const total = manifest.test.count;
   if (total === 0 || layout.count * total > maxWork) return null;
-  const ws = createWorkspace(layout, Math.min(rowsWithin(layout), EVAL_ROWS), Float32Array);
-  const X = new Float32Array(ws.rows * D);
+  // On the WebAssembly kernels, as the model will be served.
+  const buffers = stepBuffers(kernelFactory, "wasm-simd", layout, Math.min(rowsWithin(layout), EVAL_ROWS), params, false);
   let correct = 0;
   for (let s = 0; s < manifest.test.shards.length; s++) {
     const shard = await loadShard(bucket, manifest.test, s);
-    correct += evaluateImages(layout, loss, params, shard.pixels, shard.labels, ws, X).correct;
+    correct += evaluateImages(layout, loss, buffers.params, shard.pixels, shard.labels, buffers.ws, buffers.X).correct;
   }
   return correct / total;
 }

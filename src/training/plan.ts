@@ -15,14 +15,17 @@ import type { DatasetManifest, SplitManifest } from "../data/shards";
 import { cgCreate } from "../nn/cg";
 import { randInitialize } from "../nn/init";
 import { createLayout, type Layout } from "../nn/layout";
+import type { KernelName } from "../nn/kernels";
 import { createFirstOrder } from "../nn/optimizers";
 import { seedRng } from "../nn/random";
 import type { OptimizerState } from "../nn/state-codec";
 import type { Checkpoint, Tally } from "./checkpoint";
 import { batchSizeOf, epochsOf, type RunSpec } from "./spec";
 
-/** Rows per forward/backward call in evaluation and full-batch cg (one MNIST shard). */
+/** Rows per forward/backward call of full-batch cg (one MNIST shard): its gradient sums go chunk by chunk. */
 export const CHUNK_ROWS = 1000;
+/** Rows per forward call of a test-set evaluation. */
+export const EVAL_ROWS = 250;
 /** Most training examples a cg step reads (their shards must be in memory together: 20 MNIST shards, 15.7 MB). */
 export const CG_MAX_ROWS_PER_STEP = 20_000;
 
@@ -43,10 +46,19 @@ export interface RunPlan {
   evalExamplesPerStep: number;
   /** cg: whole evaluations of the training set per step; 0 when one evaluation spans several steps. */
   evalsPerStep: number;
+  /**
+   * The kernels of the run's float32 work (first-order training, evaluation; cg's evaluations are float64 and JS),
+   * fixed at its start so its weights stay bit-exact across retries and isolates. Absent in plans made before the
+   * WebAssembly kernels: "js".
+   */
+  kernel?: KernelName;
 }
 
+/** The kernels a run was planned with. */
+export const kernelOf = (plan: RunPlan): KernelName => plan.kernel ?? "js";
+
 /** The plan of a run of `spec` on `manifest` (and the feedback snapshot, if any), with steps of `stepWork` products. */
-export function makePlan(spec: RunSpec, manifest: DatasetManifest, stepWork: number, feedback: SplitManifest | null = null): RunPlan {
+export function makePlan(spec: RunSpec, manifest: DatasetManifest, stepWork: number, feedback: SplitManifest | null = null, kernel: KernelName = "wasm-simd"): RunPlan {
   const paramCount = createLayout(spec.layers).count;
   const baseCount = Math.min(spec.trainLimit ?? Infinity, manifest.train.count);
   const trainCount = baseCount + (feedback?.count ?? 0);
@@ -63,6 +75,7 @@ export function makePlan(spec: RunSpec, manifest: DatasetManifest, stepWork: num
     examplesPerStep: spec.optimizer.name === "cg" ? cgRows : batch * Math.max(1, Math.floor(stepWork / paramCount / batch)),
     evalExamplesPerStep: Math.max(CHUNK_ROWS, Math.floor((3 * stepWork) / paramCount / CHUNK_ROWS) * CHUNK_ROWS),
     evalsPerStep: Math.floor(cgRows / trainCount),
+    kernel,
   };
 }
 
@@ -92,17 +105,26 @@ export const layoutOf = (spec: RunSpec): Layout => createLayout(spec.layers);
 /** Where a step's examples come from: the dataset's splits, or the run's feedback snapshot. */
 export type Source = "train" | "test" | "feedback";
 
+/** Where an example lives: shard `shard` of `source`, at `offset`. */
+export interface ExampleLocation {
+  source: Source;
+  shard: number;
+  offset: number;
+}
+
 /** Where example `index` of a split lives: training indices from baseCount on are feedback examples. */
-export function locateExample(plan: RunPlan, split: "train" | "test", index: number): { source: Source; shard: number; offset: number } {
-  let source: Source = split;
+export function locateExample(plan: RunPlan, split: "train" | "test", index: number, out: ExampleLocation = { source: split, shard: 0, offset: 0 }): ExampleLocation {
   let i = index;
   let size = plan.shardSize;
+  out.source = split;
   if (split === "train" && index >= plan.baseCount && plan.feedback !== null) {
-    source = "feedback";
+    out.source = "feedback";
     i = index - plan.baseCount;
     size = plan.feedback.shardSize;
   }
-  return { source, shard: Math.floor(i / size), offset: i % size };
+  out.shard = Math.floor(i / size);
+  out.offset = i % size;
+  return out;
 }
 
 /**

@@ -1,14 +1,20 @@
 /**
  * One training step, pure: from checkpoint `step` and the dataset shards it needs to checkpoint `step + 1`.
- * No I/O, no clock: the consumer (consumer.ts) loads the shards, calls runStep, and stores what it returns.
+ * No I/O, no clock: the consumer (consumer.ts) loads the shards, runs the step, and stores what it returns.
+ *
+ * A step is a generator that yields between batches (about every YIELD_WORK products), so that the consumer can let
+ * the isolate's other requests (predictions) run while a step trains; where it yields changes nothing it computes.
+ * Its float32 work runs on the kernels its plan names (buffers.ts), the float64 cg evaluations on the JS kernels.
  */
 import type { Shard } from "../data/shards";
 import { cgBest, cgPoint, cgTell } from "../nn/cg";
 import type { Layout } from "../nn/layout";
 import { costGradient, countCorrect, createWorkspace, evaluateRows, regularize } from "../nn/network";
+import { jsOnly, type KernelFactory } from "../nn/kernels";
+import { stepBuffers } from "./buffers";
 import { optimizerStep } from "../nn/optimizers";
 import type { CgPartial, Checkpoint, EvaluationEntry } from "./checkpoint";
-import { CHUNK_ROWS, emptyTally, exampleAt, layoutOf, locateExample, stepWindow, type RunPlan, type Source, type StepWindow } from "./plan";
+import { CHUNK_ROWS, emptyTally, EVAL_ROWS, exampleAt, kernelOf, layoutOf, locateExample, stepWindow, type ExampleLocation, type RunPlan, type Source, type StepWindow } from "./plan";
 import { epochsOf, batchSizeOf, type RunSpec } from "./spec";
 
 /** The shards a step was given: shard `index` of a source. */
@@ -17,16 +23,27 @@ export type ShardLookup = (source: Source, index: number) => Shard;
 /** The next checkpoint, or why the run diverged (then nothing is to be written). */
 export type StepResult = { next: Checkpoint; diverged: null } | { next: null; diverged: string };
 
-/** Copies the window's examples at, at + n into a float32 row-major batch (pixels / 255) and their labels. */
+/** A step under way: each `next()` does some of its work; the last returns its result. */
+export type StepRun = Generator<void, StepResult, void>;
+
+/** Example × parameter products between two yields of a step: about 5 ms of CPU with the WebAssembly kernels. */
+export const YIELD_WORK = 5e7;
+
+/** Scratch of gather: where the example being copied lives (reused, so that gather allocates nothing). */
+const where: ExampleLocation = { source: "train", shard: 0, offset: 0 };
+
+/**
+ * Copies the window's examples at, at + n into a float32 row-major batch (pixels / 255) and their labels. Allocates
+ * nothing: it runs for every batch of a step's loop.
+ */
 function gather(lookup: ShardLookup, plan: RunPlan, w: StepWindow, at: number, n: number, X: Float32Array, y: Uint8Array): void {
   for (let r = 0; r < n; r++) {
-    const where = locateExample(plan, w.split, exampleAt(w, at + r));
+    locateExample(plan, w.split, exampleAt(w, at + r), where);
     const shard = lookup(where.source, where.shard);
-    const offset = where.offset;
     const D = shard.rows * shard.cols;
-    const src = shard.pixels.subarray(offset * D, offset * D + D);
-    for (let i = 0; i < D; i++) X[r * D + i] = src[i] / 255;
-    y[r] = shard.labels[offset];
+    const pixels = shard.pixels;
+    for (let k = 0, src = where.offset * D, dst = r * D; k < D; k++) X[dst + k] = pixels[src + k] / 255;
+    y[r] = shard.labels[where.offset];
   }
 }
 
@@ -49,39 +66,59 @@ function allFinite(a: ArrayLike<number>): boolean {
   return true;
 }
 
-/** Applies one step to the examples of its window (plan.ts's stepWindow). The checkpoint given is not modified. */
-export function runStep(spec: RunSpec, plan: RunPlan, ck: Checkpoint, lookup: ShardLookup): StepResult {
+/**
+ * Applies one step to the examples of its window (plan.ts's stepWindow), on the kernels `make` gives for the plan's
+ * (the JS ones only, by default). The checkpoint given is not modified.
+ */
+export function* stepRun(spec: RunSpec, plan: RunPlan, ck: Checkpoint, lookup: ShardLookup, make: KernelFactory = jsOnly): StepRun {
   const window = stepWindow(spec, plan, ck);
   if (window === null) throw new Error(`runStep: run is done at step ${ck.step}`);
   const next: Checkpoint = structuredClone(ck);
   next.step = ck.step + 1;
   const layout = layoutOf(spec);
-  if (ck.phase === "evaluate") return evaluateStep(spec, plan, layout, next, lookup, window);
-  return spec.optimizer.name === "cg" ? cgStep(spec, plan, layout, next, lookup, window) : firstOrderStep(spec, plan, layout, next, lookup, window);
+  if (ck.phase === "evaluate") return yield* evaluateStep(spec, plan, layout, next, lookup, window, make);
+  if (spec.optimizer.name === "cg") return yield* cgStep(spec, plan, layout, next, lookup, window);
+  return yield* firstOrderStep(spec, plan, layout, next, lookup, window, make);
 }
 
-function firstOrderStep(spec: RunSpec, plan: RunPlan, layout: Layout, next: Checkpoint, lookup: ShardLookup, window: StepWindow): StepResult {
+/** stepRun straight through, without yielding. */
+export function runStep(spec: RunSpec, plan: RunPlan, ck: Checkpoint, lookup: ShardLookup, make: KernelFactory = jsOnly): StepResult {
+  const run = stepRun(spec, plan, ck, lookup, make);
+  for (;;) {
+    const r = run.next();
+    if (r.done) return r.value;
+  }
+}
+
+/** Work units (rows) between two yields, for rows of `paramCount` products each. */
+const rowsPerYield = (paramCount: number): number => Math.max(1, Math.floor(YIELD_WORK / paramCount));
+
+function* firstOrderStep(spec: RunSpec, plan: RunPlan, layout: Layout, next: Checkpoint, lookup: ShardLookup, window: StepWindow, make: KernelFactory): StepRun {
   if (next.optimizer.kind === "cg") throw new Error("firstOrderStep: a cg state in a first-order run");
   const batch = batchSizeOf(spec);
-  const D = layout.sizes[0];
   const { from, to } = window;
-  const ws = createWorkspace(layout, batch, Float32Array);
-  const X = new Float32Array(batch * D);
+  const { params, grad, X, ws } = stepBuffers(make, kernelOf(plan), layout, batch, next.params, true);
   const y = new Uint8Array(batch);
-  const grad = new Float32Array(layout.count);
+  const yieldEvery = rowsPerYield(3 * layout.count);
   let lossSum = 0;
   let correct = 0;
+  let sinceYield = 0;
   for (let b = from; b < to; b += batch) {
     const n = Math.min(batch, to - b);
     gather(lookup, plan, window, b, n, X, y);
-    const J = costGradient(layout, spec.loss, next.params, X, y, n, spec.lambda, grad, ws, plan.trainCount);
+    const J = costGradient(layout, spec.loss, params, X, y, n, spec.lambda, grad, ws, plan.trainCount);
     const why = divergence(spec, J);
     if (why !== null) return { next: null, diverged: `${why} at epoch ${next.epoch + 1}, example ${b} of the epoch` };
     lossSum += J * n;
     correct += countCorrect(layout, ws, y, n);
-    optimizerStep(next.optimizer, next.params, grad);
+    optimizerStep(next.optimizer, params, grad!);
+    if ((sinceYield += n) >= yieldEvery) {
+      sinceYield = 0;
+      yield;
+    }
   }
-  if (!allFinite(next.params)) return { next: null, diverged: `weights became non-finite at epoch ${next.epoch + 1}` };
+  if (!allFinite(params)) return { next: null, diverged: `weights became non-finite at epoch ${next.epoch + 1}` };
+  next.params = params.slice();
   const seen = to - from;
   next.examplesSeen += seen;
   next.cursor = to;
@@ -113,7 +150,7 @@ function nextEpoch(next: Checkpoint): void {
  * (n × the chunk's means) and the correct rows, chunk by chunk from a multiple of CHUNK_ROWS, so the sums come out
  * the same however the evaluation is cut into steps.
  */
-function accumulate(spec: RunSpec, plan: RunPlan, layout: Layout, x: Float64Array, lookup: ShardLookup, partial: CgPartial, window: StepWindow): void {
+function* accumulate(spec: RunSpec, plan: RunPlan, layout: Layout, x: Float64Array, lookup: ShardLookup, partial: CgPartial, window: StepWindow): Generator<void, void, void> {
   const D = layout.sizes[0];
   const rows = Math.min(CHUNK_ROWS, plan.trainCount);
   const ws = createWorkspace(layout, rows, Float64Array);
@@ -126,6 +163,7 @@ function accumulate(spec: RunSpec, plan: RunPlan, layout: Layout, x: Float64Arra
     partial.lossSum += n * costGradient(layout, spec.loss, x, X, y, n, 0, chunkGrad, ws);
     partial.correct += countCorrect(layout, ws, y, n);
     for (let t = 0; t < chunkGrad.length; t++) partial.grad[t] += n * chunkGrad[t];
+    yield;
   }
   partial.cursor = window.to;
 }
@@ -143,7 +181,7 @@ const newPartial = (count: number): CgPartial => ({ cursor: 0, lossSum: 0, corre
  * the whole set), else the window's part of the evaluation under way (next.cgPartial), telling fmincg when it is
  * complete.
  */
-function cgStep(spec: RunSpec, plan: RunPlan, layout: Layout, next: Checkpoint, lookup: ShardLookup, window: StepWindow): StepResult {
+function* cgStep(spec: RunSpec, plan: RunPlan, layout: Layout, next: Checkpoint, lookup: ShardLookup, window: StepWindow): StepRun {
   const st = next.optimizer;
   if (st.kind !== "cg" || spec.optimizer.name !== "cg") throw new Error("cgStep: not a cg run");
   const m = plan.trainCount;
@@ -152,7 +190,7 @@ function cgStep(spec: RunSpec, plan: RunPlan, layout: Layout, next: Checkpoint, 
     if (x === null) break;
     const partial = next.cgPartial ?? newPartial(layout.count);
     const from = partial.cursor;
-    accumulate(spec, plan, layout, x, lookup, partial, window);
+    yield* accumulate(spec, plan, layout, x, lookup, partial, window);
     next.examplesSeen += window.to - from;
     if (window.to < m) {
       next.cgPartial = partial;
@@ -180,20 +218,19 @@ function cgStep(spec: RunSpec, plan: RunPlan, layout: Layout, next: Checkpoint, 
   return { next, diverged: null };
 }
 
-function evaluateStep(spec: RunSpec, plan: RunPlan, layout: Layout, next: Checkpoint, lookup: ShardLookup, window: StepWindow): StepResult {
-  const D = layout.sizes[0];
+function* evaluateStep(spec: RunSpec, plan: RunPlan, layout: Layout, next: Checkpoint, lookup: ShardLookup, window: StepWindow, make: KernelFactory): StepRun {
   const { from, to } = window;
-  const rows = Math.min(CHUNK_ROWS, to - from);
-  const ws = createWorkspace(layout, rows, Float32Array);
-  const X = new Float32Array(rows * D);
+  const rows = Math.min(EVAL_ROWS, to - from);
+  const { params, X, ws } = stepBuffers(make, kernelOf(plan), layout, rows, next.params, false);
   const y = new Uint8Array(rows);
   for (let at = from; at < to; at += rows) {
     const n = Math.min(rows, to - at);
     gather(lookup, plan, window, at, n, X, y);
-    const { lossSum, correct } = evaluateRows(layout, spec.loss, next.params, X, y, n, ws);
+    const { lossSum, correct } = evaluateRows(layout, spec.loss, params, X, y, n, ws);
     next.evalTally.seen += n;
     next.evalTally.correct += correct;
     next.evalTally.lossSum += lossSum;
+    yield;
   }
   next.cursor = to;
   if (to < plan.testCount) return { next, diverged: null };

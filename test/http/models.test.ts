@@ -5,12 +5,13 @@ import type { DatasetManifest } from "../../src/data/shards";
 import { randInitialize } from "../../src/nn/init";
 import { createLayout, type Layout, type Loss } from "../../src/nn/layout";
 import { adamCreate, adamStep } from "../../src/nn/optimizers";
-import { argmaxRow, costGradient, createWorkspace, forward } from "../../src/nn/network";
+import { argmaxRow, costGradient, createWorkspace } from "../../src/nn/network";
 import { seedRng } from "../../src/nn/random";
 import { MAX_IMPORT_EVAL_WORK } from "../../src/routes/models";
 import { loadShard } from "../../src/storage/datasets";
 import { getServingId, getServingRecord } from "../../src/storage/models";
 import { asNewClient } from "../helpers/client";
+import { wasmForward } from "../helpers/forward";
 import { storeMnist } from "../helpers/mnist";
 
 const JSON_HEADERS = { "content-type": "application/json" };
@@ -88,7 +89,7 @@ describe("POST /v1/models: import", () => {
     expect((await importModel({ layers: [2, 2, 2], params: randomParams([2, 2, 2], 2) })).loss).toBe("sigmoid");
   });
 
-  test("round trip: GET weights returns the same numbers as float32, and predictions are the src/nn forward pass", async () => {
+  test("round trip: GET weights returns the same numbers as float32, and predictions are the kernels' forward pass", async () => {
     const layers = [784, 20, 10];
     const sent = randomParams(layers, 3);
     const model = await importModel({ layers, loss: "softmax", params: sent });
@@ -101,7 +102,7 @@ describe("POST /v1/models: import", () => {
     const { X } = await mnistSplit(mnist, "test");
     const images = Array.from({ length: 4 }, (_, r) => Array.from(X.subarray(r * 784, r * 784 + 784)));
     const layout = createLayout(layers);
-    const h = forward(layout, "softmax", f32, X, 4, createWorkspace(layout, 4, Float32Array));
+    const { h } = wasmForward(layout, "softmax", f32, images);
     const res = await call("POST", "/v1/predict", { images, model: model.id }, JSON_HEADERS);
     expect(res.status).toBe(200);
     expect(res.body).toEqual({
@@ -142,9 +143,12 @@ describe("POST /v1/models: import", () => {
     const model = await importModel({ layers: [784, 16, 10], loss: "softmax", params: Array.from(params) });
 
     const { X, y } = await mnistSplit(mnist, "test");
-    const h = forward(layout, "softmax", params, X, y.length, createWorkspace(layout, y.length, Float32Array));
     let correct = 0;
-    for (let r = 0; r < y.length; r++) if (argmaxRow(h, r, 10) === y[r]) correct++;
+    for (let from = 0; from < y.length; from += 1000) {
+      const rows = Array.from({ length: Math.min(1000, y.length - from) }, (_, r) => X.subarray((from + r) * 784, (from + r + 1) * 784));
+      const { h } = wasmForward(layout, "softmax", params, rows);
+      rows.forEach((_, r) => (correct += argmaxRow(h, r, 10) === y[from + r] ? 1 : 0));
+    }
     expect(model.testAccuracy).toBe(correct / y.length);
     expect(model.testAccuracy).toBeGreaterThan(0.8);
     expect(model.dataset).toBe("mnist");

@@ -3,12 +3,12 @@ import { env, exports } from "cloudflare:workers";
 import { beforeAll, describe, expect, test } from "vitest";
 import { randInitialize } from "../../src/nn/init";
 import { createLayout, type Loss } from "../../src/nn/layout";
-import { createWorkspace, forward } from "../../src/nn/network";
 import { nextDouble, seedRng } from "../../src/nn/random";
 import { MAX_PREDICT_BATCH } from "../../src/routes/predict";
 import { MODEL_CACHE_MAX_BYTES, MODEL_CACHE_MAX_MODELS, modelCacheStats, rowsWithin } from "../../src/storage/model-cache";
 import { keys } from "../../src/storage/keys";
 import { asNewClient } from "../helpers/client";
+import { wasmForward } from "../helpers/forward";
 
 const JSON_HEADERS = { "content-type": "application/json" };
 const ADMIN = { ...JSON_HEADERS, authorization: "Bearer test-admin-token" };
@@ -48,9 +48,7 @@ function expected(net: Net, imgs: number[][]): Prediction[] {
   const layout = createLayout(net.layers);
   const D = net.layers[0];
   const K = net.layers[net.layers.length - 1];
-  const X = new Float32Array(imgs.length * D);
-  imgs.forEach((img, r) => X.set(img, r * D));
-  const h = forward(layout, net.loss, net.params, X, imgs.length, createWorkspace(layout, imgs.length, Float32Array));
+  const { h } = wasmForward(layout, net.loss, net.params, imgs);
   return imgs.map((_, r) => {
     const out = Array.from(h.subarray(r * K, r * K + K));
     const sum = out.reduce((a, b) => a + b, 0);

@@ -8,6 +8,7 @@ import { nextDouble, seedRng } from "../../src/nn/random";
 
 const layout = createLayout([6, 5, 4]);
 const K = 4;
+const D = 6;
 
 function weights(seed: number, scale = 1): Float32Array {
   const p = new Float32Array(layout.count);
@@ -78,19 +79,19 @@ describe("classify", () => {
     const params = weights(7);
     const rows = rowsOf(11, 8);
     const { h } = reference(layout, loss, params, rows);
-    const whole = classify(layout, loss, params, rows, createWorkspace(layout, 11, Float32Array));
+    const whole = classify(layout, loss, params, rows, createWorkspace(layout, 11, Float32Array), new Float32Array(11 * D));
     expect(whole.map((p) => p.label)).toEqual(rows.map((_, r) => argmaxRow(h, r, K)));
-    for (const chunk of [1, 3, 4]) expect(classify(layout, loss, params, rows, createWorkspace(layout, chunk, Float32Array))).toEqual(whole);
+    for (const chunk of [1, 3, 4]) expect(classify(layout, loss, params, rows, createWorkspace(layout, chunk, Float32Array), new Float32Array(chunk * D))).toEqual(whole);
   });
 
   test("the predicted class is the first of equal probabilities", () => {
     const params = new Float32Array(layout.count); // all outputs equal
-    expect(classify(layout, "softmax", params, rowsOf(1, 9), createWorkspace(layout, 1, Float32Array))[0]).toEqual({ label: 0, probabilities: [0.25, 0.25, 0.25, 0.25] });
+    expect(classify(layout, "softmax", params, rowsOf(1, 9), createWorkspace(layout, 1, Float32Array), new Float32Array(D))[0]).toEqual({ label: 0, probabilities: [0.25, 0.25, 0.25, 0.25] });
   });
 
   test("float64 parameters give float64 probabilities", () => {
     const params = Float64Array.from(weights(10));
-    const [p] = classify(layout, "sigmoid", params, rowsOf(1, 11), createWorkspace(layout, 1, Float64Array));
+    const [p] = classify(layout, "sigmoid", params, rowsOf(1, 11), createWorkspace(layout, 1, Float64Array), new Float64Array(D));
     expect(p.probabilities.some((v) => v !== Math.fround(v))).toBe(true);
   });
 });

@@ -3,6 +3,7 @@
  * step reads, in every phase, for first-order and cg runs alike, with feedback examples after the dataset's.
  */
 import { describe, expect, test } from "vitest";
+import { kernelFactory } from "../../src/kernels";
 import type { DatasetManifest, Shard, SplitManifest } from "../../src/data/shards";
 import type { Checkpoint } from "../../src/training/checkpoint";
 import { initialCheckpoint, makePlan, shardsNeeded, stepWindow, type Source } from "../../src/training/plan";
@@ -45,7 +46,7 @@ function stepThrough(spec: RunSpec, stepWork: number): { steps: number; windows:
     const result = runStep(spec, plan, ck, (source, index) => {
       read.add(`${source}/${index}`);
       return shardOf(source, index);
-    });
+    }, kernelFactory);
     expect([...read].sort(), `step ${ck.step} (${ck.phase})`).toEqual([...needed].sort());
     ck = result.next!;
   }
