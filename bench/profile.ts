@@ -1,15 +1,17 @@
 /**
- * Where a training batch's time goes, and how fast the dense kernels run alone, for `npm run bench` (inside workerd).
+ * Where the time of a training batch and of a batch prediction goes, and how fast the dense kernels run alone, for
+ * `npm run bench` (inside workerd).
  *
- * `profileStep` times each phase of a batch on its own, for at least `ms` each, on the buffers of a trainer that has
- * just trained a batch: the kernels through the trainer's Kernels, and the JS parts of costGradient (src/nn/network.ts)
- * and momentumStep as they are written there, copied here loop for loop because network.ts runs them inside one
- * function. The whole batch is timed too: the phases should add up to it (a gap means this copy no longer matches).
+ * `profileStep` and `profilePrediction` time each phase of a batch on its own, for at least `ms` each, on the buffers
+ * of a trainer or predictor that has just done a batch: the kernels through its Kernels, and the JS parts of
+ * costGradient and forward (src/nn/network.ts, λ = 0) and momentumStep as they are written there, copied here loop
+ * for loop because network.ts runs them inside one function. The whole batch is timed too: the phases should add up
+ * to it (a gap means this copy no longer matches network.ts).
  */
 import { sigmoid } from "../src/nn/activations";
 import type { Kernels } from "../src/nn/kernels";
 import type { Floats } from "../src/nn/layout";
-import { argmaxRow, sumSquaredWeights } from "../src/nn/network";
+import { argmaxRow } from "../src/nn/network";
 import { momentumStep } from "../src/nn/optimizers";
 import { batchStart, D, gather, K, predictBatch, rate, trainBatch, type Clock, type Digits, type Predictor, type Trainer } from "./measure";
 
@@ -22,8 +24,7 @@ export interface Phase {
 /** The phases of a batch, each timed alone for at least `ms`, then the whole batch (phase "batch"). */
 export function profileStep(t: Trainer, data: Digits, now: Clock, ms: number): Phase[] {
   trainBatch(t, data);
-  const { layout, kernels: k, params, grad, X, ws, batch: n } = t;
-  const { sizes, offsets } = layout;
+  const { layout: { sizes, offsets }, kernels: k, params, grad, X, ws, batch: n } = t;
   const last = sizes.length - 2;
   const from = batchStart(0, n, data.count);
   const y = data.labels.subarray(from, from + n);
@@ -47,11 +48,7 @@ export function profileStep(t: Trainer, data: Digits, now: Clock, ms: number): P
     ["kernel inputGradient", () => {
       for (let l = last; l > 0; l--) k.inputGradient(ws.deltas[l - 1], ws.deltas[l], input(l), params, offsets[l], n, sizes[l], sizes[l + 1]);
     }],
-    ["gradient passes (zero, ÷m, ΣΘ²)", () => {
-      grad.fill(0);
-      scaleGradient(grad, params, sizes, offsets, n);
-      sumSquaredWeights(layout, params);
-    }],
+    ["zero the gradient", () => grad.fill(0)],
     ["momentum step", () => momentumStep(t.opt, params, grad)],
   ];
   const out = phases.map(([phase, fn]) => {
@@ -109,7 +106,7 @@ function softmax(z: Floats, h: Floats, n: number): void {
   }
 }
 
-/** costGradient's output layer: softmax of z into h, the loss's sum, δ = h − y (network.ts's loops). */
+/** costGradient's output layer: softmax of z into h, the loss's sum, δ = (h − y)/m (network.ts's loops). */
 function softmaxLossDelta(z: Floats, h: Floats, dOut: Floats, y: ArrayLike<number>, n: number): number {
   let total = 0;
   softmax(z, h, n);
@@ -122,20 +119,9 @@ function softmaxLossDelta(z: Floats, h: Floats, dOut: Floats, y: ArrayLike<numbe
     total += Math.log(sum) - (z[o + y[r]] - max);
   }
   for (let r = 0; r < n; r++) {
-    for (let j = 0; j < K; j++) dOut[r * K + j] = h[r * K + j] - (j === y[r] ? 1 : 0);
+    for (let j = 0; j < K; j++) dOut[r * K + j] = (h[r * K + j] - (j === y[r] ? 1 : 0)) / n;
   }
   return total;
-}
-
-/** costGradient's last pass: D = Δ/m, plus (λ/m)·Θ off the bias column (λ = 0 here, the multiply still runs). */
-function scaleGradient(grad: Floats, params: Floats, sizes: readonly number[], offsets: readonly number[], m: number): void {
-  const lambda = 0;
-  for (let l = 0; l + 1 < sizes.length; l++) {
-    const O = sizes[l + 1];
-    const end = offsets[l] + O * (sizes[l] + 1);
-    for (let t = offsets[l]; t < offsets[l] + O; t++) grad[t] /= m;
-    for (let t = offsets[l] + O; t < end; t++) grad[t] = grad[t] / m + (lambda / m) * params[t];
-  }
 }
 
 /** One dense kernel's speed: which kernel, its shape n × I × O, GFLOP/s counting 2·n·I·O. */
