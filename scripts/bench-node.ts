@@ -7,7 +7,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import {
-  batchStart, createPredictor, createTrainer, latencyWindows, measurePrediction, measureTraining, predictorBytes, rate, sizesOf, trainerBytes,
+  batchStart, createPredictor, createTrainer, latencyWindows, measurePrediction, measureTraining, predictorBytes, rate, sizesOf, trainBatch, trainerBytes,
   type Digits, type PredictFigures,
 } from "../bench/measure";
 import { createWasmKernels } from "../src/nn/kernels-wasm";
@@ -34,12 +34,27 @@ function tfjsTraining(t: TfjsTrainer, data: Digits, batch: number, ms: number): 
   return (r.calls * batch * 1000) / r.ms;
 }
 
-/** The Node-side trainers of one network: each measures its examples/s for at least `ms`. */
-export function nodeTrainers(net: string, batch: number): { measure: Record<NodeTrainImpl, (data: Digits, ms: number) => number>; dispose: () => void } {
+/** Batches the trainers' losses are compared on before they are measured. */
+export const AGREE_BATCHES = 3;
+
+/**
+ * The Node-side trainers of one network: each measures its examples/s for at least `ms`. `agree` trains the first
+ * AGREE_BATCHES batches with ours and TF.js's two from the same weights and returns the largest relative difference of
+ * their losses: they compute the same thing, or the comparison means nothing.
+ */
+export function nodeTrainers(net: string, batch: number): { agree: (data: Digits) => number; measure: Record<NodeTrainImpl, (data: Digits, ms: number) => number>; dispose: () => void } {
   const sizes = sizesOf(net);
   const ours = createTrainer(wasmKernels(trainerBytes(sizes, batch)), sizes, batch);
   const [hand, autodiff] = [handTrainer(sizes, batch), autodiffTrainer(sizes, batch)];
   return {
+    agree(data) {
+      let worst = 0;
+      for (let b = 0; b < AGREE_BATCHES; b++) {
+        const J = trainBatch(ours, data);
+        for (const t of [hand, autodiff]) worst = Math.max(worst, Math.abs(t.trainBatch(data) - J) / Math.abs(J));
+      }
+      return worst;
+    },
     measure: {
       "edgeprop-node": (data, ms) => measureTraining(ours, data, now, ms).examplesPerSecond,
       "tfjs-wasm-hand": (data, ms) => tfjsTraining(hand, data, batch, ms),

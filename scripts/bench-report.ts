@@ -24,6 +24,8 @@ export interface Results {
   loadAfter: number[];
   peak: number;
   kernels: KernelFigure[];
+  /** The largest relative difference between our losses and TF.js's on the first batches, per network. */
+  agreement: { net: string; maxRelativeDifference: number }[];
   train: { net: string; impl: TrainImpl; examplesPerSecond: number }[];
   predict: { impl: PredictImpl; net: string; p50Micros: number; p99Micros: number; examplesPerSecond: number }[];
   epoch: { examplesPerSecond: number; evalPerSecond: number; cpuMsPerEpoch: number; cpuMsPerEvaluation: number; msPerCheckpoint: number; msPerShard: number } | null;
@@ -58,6 +60,7 @@ export function jsonLines(r: Results): object[] {
   const timing = `inside the Worker: performance.now() advances during CPU work in local workerd (steps of ${r.clockResolutionMs} ms); production clocks do not`;
   lines.push({ task: "peak", impl: "wasm-simd", runtime: "workerd", gflops: round(r.peak) });
   for (const k of r.kernels) lines.push({ task: "kernel", impl: "edgeprop", runtime: "workerd", kernel: k.kernel, shape: k.shape, gflops: round(k.gflops), ratioToPeak: round(k.gflops / r.peak) });
+  for (const a of r.agreement) lines.push({ task: "check", net: a.net, batches: 3, impls: ["edgeprop-node", "tfjs-wasm-hand", "tfjs-wasm-autodiff"], maxRelativeDifference: Number(a.maxRelativeDifference.toExponential(2)) });
   for (const t of r.train) {
     const gflops = (t.examplesPerSecond * TRAIN_FLOPS_PER_PARAM * paramsOf(t.net)) / 1e9;
     const other = (impl: TrainImpl) => r.train.find((o) => o.net === t.net && o.impl === impl)!.examplesPerSecond;
@@ -122,7 +125,8 @@ export function tables(r: Results): string[] {
     `WebAssembly SIMD multiply+add peak (workerd, 12 chains of f32x4 mul+add): ${f1(r.peak)} GFLOP/s`,
     "",
     "Training, examples/s (GFLOP/s at 6 × parameters per example); edgeprop and edgeprop-js in workerd, the others in Node;",
-    "ratios: edgeprop (workerd) and edgeprop-node (same runtime as TF.js) against TF.js",
+    "ratios: edgeprop (workerd) and edgeprop-node (same runtime as TF.js) against TF.js. From the same weights, the three",
+    `computed the same losses on the first 3 batches (largest relative difference ${Math.max(...r.agreement.map((a) => a.maxRelativeDifference)).toExponential(1)}).`,
   ];
   const impls: TrainImpl[] = ["edgeprop", "edgeprop-js", "edgeprop-node", "tfjs-wasm-hand", "tfjs-wasm-autodiff"];
   const train = of("train");

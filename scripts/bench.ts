@@ -18,7 +18,7 @@ import { buildSync } from "esbuild";
 import { imagesOf, quantile, type Digits, type PredictFigures } from "../bench/measure";
 import type { KernelFigure, Phase } from "../bench/profile";
 import { decodeIdxImages, decodeIdxLabels, encodeIdx } from "../src/data/idx";
-import { nodePredictors, nodeTrainers } from "./bench-node";
+import { AGREE_BATCHES, nodePredictors, nodeTrainers } from "./bench-node";
 import { initTfjs } from "./bench-tfjs";
 import { report, type PredictImpl, type Results, type TrainImpl } from "./bench-report";
 import { defineCommand, runCommand, type Args } from "./cli";
@@ -143,6 +143,9 @@ async function peakAndKernels(c: Context): Promise<void> {
 /** Every implementation on one network, runs interleaved (each run measures all of them in turn). */
 async function training(c: Context, net: string): Promise<void> {
   const node = nodeTrainers(net, BATCH);
+  const difference = node.agree(c.train);
+  if (!(difference < 1e-4)) throw new Error(`${net}: TF.js's losses differ from ours by ${difference} (relative) on the first ${AGREE_BATCHES} batches`);
+  c.results.agreement.push({ net, maxRelativeDifference: difference });
   const once = async (impl: TrainImpl, ms: number): Promise<number> => {
     if (impl === "edgeprop" || impl === "edgeprop-js") return (await c.worker.measure<Pred>({ task: "train", impl, net, batch: BATCH, ms })).examplesPerSecond;
     return node.measure[impl](c.train, ms);
@@ -233,7 +236,7 @@ async function main({ flags }: Args<typeof command.flags>): Promise<void> {
     const tfjs = await initTfjs(gradients);
     const results: Results = {
       runs, quick, node: process.version, tfjs, clockResolutionMs: clock.resolutionMs, loadBefore, loadAfter: [],
-      peak: 0, kernels: [], train: [], predict: [], epoch: null, profile: [], cost: null,
+      peak: 0, kernels: [], agreement: [], train: [], predict: [], epoch: null, profile: [], cost: null,
     };
     const c: Context = { worker, T: quick ? TIMES.quick : TIMES.full, runs, train, test, results };
     say(`bench: ${runs} run(s) per figure after a warm-up; wrangler dev's log: ${logFile}`);

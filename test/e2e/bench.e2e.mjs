@@ -9,7 +9,7 @@ import { beforeAll, describe, expect, test } from "vitest";
 import { ROOT } from "./server.mjs";
 
 const NETS = ["784-25-10", "784-128-10", "784-800-10"];
-const IMPLS = ["edgeprop", "edgeprop-js", "tfjs-wasm-hand", "tfjs-wasm-autodiff"];
+const IMPLS = ["edgeprop", "edgeprop-js", "edgeprop-node", "tfjs-wasm-hand", "tfjs-wasm-autodiff"];
 
 /** Every listed field of `line` is a finite number above 0. */
 function expectPositive(line, fields) {
@@ -51,17 +51,18 @@ describe("npm run bench -- --quick --json", () => {
     for (const k of kernels) expectPositive(k, ["gflops", "ratioToPeak"]);
   });
 
-  test.each(NETS)("training %s: every implementation, with ours against TF.js's two", (net) => {
+  test.each(NETS)("training %s: every implementation, with ours against TF.js's two, which computed the same losses", (net) => {
+    expect(of("check").find((l) => l.net === net).maxRelativeDifference).toBeLessThan(1e-4);
     for (const impl of IMPLS) {
       const line = of("train").find((l) => l.net === net && l.impl === impl);
       expect(line, `${impl} ${net}`).toBeDefined();
-      expect(line.runtime).toBe(impl.startsWith("edgeprop") ? "workerd" : "node");
-      expectPositive(line, ["examplesPerSecond", "gflops", ...(impl === "edgeprop" ? ["vsTfjsHand", "vsTfjsAutodiff"] : [])]);
+      expect(line.runtime).toBe(impl === "edgeprop" || impl === "edgeprop-js" ? "workerd" : "node");
+      expectPositive(line, ["examplesPerSecond", "gflops", ...(impl === "edgeprop" || impl === "edgeprop-node" ? ["vsTfjsHand", "vsTfjsAutodiff"] : [])]);
     }
   });
 
   test("prediction 784-128-10, ours and TF.js: p50, p99, batch throughput", () => {
-    for (const impl of ["edgeprop", "tfjs-wasm"]) {
+    for (const impl of ["edgeprop", "edgeprop-node", "tfjs-wasm"]) {
       const line = of("predict").find((l) => l.impl === impl && l.net === "784-128-10");
       expect(line, impl).toBeDefined();
       expectPositive(line, ["p50Micros", "p99Micros", "examplesPerSecond", "gflops"]);
@@ -70,10 +71,10 @@ describe("npm run bench -- --quick --json", () => {
 
   test("the epoch of specs/mnist-98.json, the profile, and the run's price", () => {
     expectPositive(of("epoch")[0], ["cpuMsPerEpoch", "cpuMsPerEvaluation", "msPerCheckpoint", "msPerShard"]);
-    for (const net of ["784-128-10", "784-800-10"]) {
-      const phases = of("profile").filter((l) => l.net === net);
+    for (const [mode, net] of [["train", "784-128-10"], ["train", "784-800-10"], ["predict", "784-128-10"]]) {
+      const phases = of("profile").filter((l) => l.mode === mode && l.net === net);
       expect(phases.map((p) => p.phase)).toContain("batch");
-      expect(phases.length).toBeGreaterThan(5);
+      expect(phases.length).toBeGreaterThan(4);
       for (const p of phases) expectPositive(p, ["msPerBatch", "share"]);
     }
     const cost = of("cost")[0];
