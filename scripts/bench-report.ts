@@ -113,21 +113,20 @@ const f1 = (x: number) => x.toFixed(1);
 const f2 = (x: number) => x.toFixed(2);
 const pct = (x: number) => `${(100 * x).toFixed(0)}%`;
 
-/** The tables. */
-export function tables(r: Results): string[] {
-  const j = jsonLines(r) as Record<string, never>[];
-  const of = (task: string) => j.filter((l) => l.task === task) as Record<string, never>[];
-  const out: string[] = [
+type Line = Record<string, never>;
+type Lines = (task: string) => Line[];
+
+function header(r: Results): string[] {
+  return [
     `edgeprop in workerd (wrangler dev), timed inside the Worker (performance.now() advances during CPU work locally, ${r.clockResolutionMs} ms steps);`,
     `TF.js ${r.tfjs.version} ${r.tfjs.backend} backend in Node ${r.node}: SIMD ${r.tfjs.simd ? "on" : "off"}, ${r.tfjs.threads} thread (the threaded build does not run in Node).`,
     `${r.runs} run(s) per figure after a warm-up, median; batch 128; real MNIST digits. Load average before ${r.loadBefore.map(f2).join(" ")}, after ${r.loadAfter.map(f2).join(" ")}.`,
     "",
     `WebAssembly SIMD multiply+add peak (workerd, 12 chains of f32x4 mul+add): ${f1(r.peak)} GFLOP/s`,
-    "",
-    "Training, examples/s (GFLOP/s at 6 × parameters per example); edgeprop and edgeprop-js in workerd, the others in Node;",
-    "ratios: edgeprop (workerd) and edgeprop-node (same runtime as TF.js) against TF.js. From the same weights, the three",
-    `computed the same losses on the first 3 batches (largest relative difference ${Math.max(...r.agreement.map((a) => a.maxRelativeDifference)).toExponential(1)}).`,
   ];
+}
+
+function trainingTable(r: Results, of: Lines): string[] {
   const impls: TrainImpl[] = ["edgeprop", "edgeprop-js", "edgeprop-node", "tfjs-wasm-hand", "tfjs-wasm-autodiff"];
   const train = of("train");
   const rows: (string | number)[][] = [["network", "params", ...impls, "vs hand", "vs autodiff", "node: vs hand", "vs autodiff"]];
@@ -139,19 +138,38 @@ export function tables(r: Results): string[] {
       `${f2(ours.vsTfjsHand)}×`, `${f2(ours.vsTfjsAutodiff)}×`, `${f2(node.vsTfjsHand)}×`, `${f2(node.vsTfjsAutodiff)}×`,
     ]);
   }
-  out.push(...table(rows), "", "Dense kernels alone (workerd, dense inputs), GFLOP/s at 2·n·I·O per call, and of the peak");
+  const agree = Math.max(...r.agreement.map((a) => a.maxRelativeDifference)).toExponential(1);
+  return [
+    "Training, examples/s (GFLOP/s at 6 × parameters per example); edgeprop and edgeprop-js in workerd, the others in Node;",
+    "ratios: edgeprop (workerd) and edgeprop-node (same runtime as TF.js) against TF.js. From the same weights, the three",
+    `computed the same losses on the first 3 batches (largest relative difference ${agree}).`,
+    ...table(rows),
+  ];
+}
+
+function kernelTable(of: Lines): string[] {
   const kernels = of("kernel");
   const shapes = [...new Set(kernels.map((k) => k.shape as string))];
-  out.push(...table([["kernel", ...shapes.flatMap((s) => [s, "of peak"])], ...["linearForward", "weightGradient", "inputGradient"].map((name) => [
+  const rows = ["linearForward", "weightGradient", "inputGradient"].map((name) => [
     name, ...shapes.flatMap((s) => {
       const k = kernels.find((x) => x.kernel === name && x.shape === s) as Record<string, number>;
       return [f1(k.gflops), pct(k.ratioToPeak)];
     }),
-  ])]));
-  out.push("", "Prediction, 784-128-10: one image (µs, p50 and p99 over 1 ms windows of back-to-back calls), a batch of 1000 (images/s)");
-  out.push(...table([["impl", "runtime", "p50 µs", "p99 µs", "batch images/s", "GFLOP/s"], ...of("predict").map((p) => [p.impl, p.runtime, f1(p.p50Micros), f1(p.p99Micros), f0(p.examplesPerSecond), f1(p.gflops)])]));
+  ]);
+  return ["Dense kernels alone (workerd, dense inputs), GFLOP/s at 2·n·I·O per call, and of the peak", ...table([["kernel", ...shapes.flatMap((s) => [s, "of peak"])], ...rows])];
+}
+
+function predictionTable(of: Lines): string[] {
+  return [
+    "Prediction, 784-128-10: one image (µs, p50 and p99 over 1 ms windows of back-to-back calls), a batch of 1000 (images/s)",
+    ...table([["impl", "runtime", "p50 µs", "p99 µs", "batch images/s", "GFLOP/s"], ...of("predict").map((p) => [p.impl, p.runtime, f1(p.p50Micros), f1(p.p99Micros), f0(p.examplesPerSecond), f1(p.gflops)])]),
+  ];
+}
+
+function profileTables(of: Lines): string[] {
+  const out: string[] = [];
   for (const key of [...new Set(of("profile").map((p) => `${p.mode} ${p.net} ${p.batch}`))]) {
-    const phases = of("profile").filter((p) => `${p.mode} ${p.net} ${p.batch}` === key) as Record<string, never>[];
+    const phases = of("profile").filter((p) => `${p.mode} ${p.net} ${p.batch}` === key);
     const batch = phases.find((f) => f.phase === "batch")!;
     const parts = phases.filter((f) => f.phase !== "batch");
     const sum = parts.reduce((s, f) => s + (f.msPerBatch as number), 0);
@@ -160,14 +178,32 @@ export function tables(r: Results): string[] {
     out.push(...table([["phase", "ms/batch", "share", "GFLOP/s"], ...parts.map((f) => [f.phase, f2(f.msPerBatch), pct(f.share), f.gflopsDone === undefined ? "" : f1(f.gflopsDone)]),
       ["sum of the phases", f2(sum), pct(sum / batch.msPerBatch), ""], ["the whole batch", f2(batch.msPerBatch), "100%", ""]]));
   }
-  if (r.epoch !== null && r.cost !== null) {
-    const { usage: u, epochs, cpuMs, lines: bill, usd, runsPerMonthIncluded } = r.cost;
-    out.push("", `MNIST epoch, 784-300-10, momentum, batch 100 (specs/mnist-98.json), edgeprop in workerd: ${f0(r.epoch.cpuMsPerEpoch)} CPU-ms per epoch of 60 000 (${f0(r.epoch.examplesPerSecond)} examples/s), ${f0(r.epoch.cpuMsPerEvaluation)} CPU-ms per evaluation of the 10 000 test digits`);
-    out.push(`specs/mnist-98.json: ${u.trainSteps} training + ${u.evalSteps} evaluation steps (STEP_WORK), ${u.calls.messages} messages; CPU = ${epochs} epochs + ${u.evaluations} evaluations + ${u.trainSteps + u.evalSteps} steps × ${f1(r.epoch.msPerCheckpoint)} ms (checkpoint decode, copy, encode) + ${u.shardReads} cold shard reads × ${f2(r.epoch.msPerShard)} ms (decode, CRC-32) = ${f0(cpuMs)} ms`);
-    out.push(...table([["item", "usage", "price", "cost (USD)"], ...bill.map((l) => [PRICES[l.item].unit, l.usage < 1 ? l.usage.toExponential(2) : f0(l.usage), `$${PRICES[l.item].usd} per ${PRICES[l.item].per === 1 ? "1" : `${PRICES[l.item].per / 1e6}M`}`, l.usd.toFixed(6)]), ["total at list prices", "", "", usd.toFixed(6)]]));
-    out.push(`R2 class B counts every shard read cold (${u.shardReads}); Workers Paid's included usage covers about ${runsPerMonthIncluded} such runs a month. Prices: ${PRICES_AS_OF} (scripts/prices.ts).`);
-  }
   return out;
+}
+
+function costTable(r: Results): string[] {
+  if (r.epoch === null || r.cost === null) return [];
+  const { usage: u, epochs, cpuMs, lines: bill, usd, runsPerMonthIncluded } = r.cost;
+  const money = (x: number) => `$${x < 0.1 ? String(x) : x.toFixed(2)}`;
+  const per = (n: number) => (n === 1 ? "" : ` per ${n / 1e6}M`);
+  return [
+    `MNIST epoch, 784-300-10, momentum, batch 100 (specs/mnist-98.json), edgeprop in workerd: ${f0(r.epoch.cpuMsPerEpoch)} CPU-ms per epoch of 60 000 (${f0(r.epoch.examplesPerSecond)} examples/s), ${f0(r.epoch.cpuMsPerEvaluation)} CPU-ms per evaluation of the 10 000 test digits.`,
+    `specs/mnist-98.json: ${u.trainSteps} training + ${u.evalSteps} evaluation steps (STEP_WORK), ${u.calls.messages} messages; CPU = ${epochs} epochs + ${u.evaluations} evaluations + ${u.trainSteps + u.evalSteps} steps × ${f1(r.epoch.msPerCheckpoint)} ms (checkpoint decode, copy, encode) + ${u.shardReads} cold shard reads × ${f2(r.epoch.msPerShard)} ms (decode, CRC-32) = ${f0(cpuMs)} ms`,
+    ...table([
+      ["item", "usage", "list price", "cost (USD)"],
+      ...bill.map((l) => [PRICES[l.item].unit, l.usage < 1 ? l.usage.toExponential(2) : f0(l.usage), `${money(PRICES[l.item].usd)}${per(PRICES[l.item].per)}`, l.usd.toFixed(6)]),
+      ["total at list prices", "", "", usd.toFixed(6)],
+    ]),
+    `R2 class B counts every shard read cold (${u.shardReads}); Workers Paid's included usage covers about ${runsPerMonthIncluded} such runs a month.`,
+    `Prices: ${PRICES_AS_OF}; scripts/prices.ts, from ${[...new Set(Object.values(PRICES).map((p) => p.page))].join(", ")}`,
+  ];
+}
+
+/** The tables. */
+export function tables(r: Results): string[] {
+  const lines = jsonLines(r) as Line[];
+  const of: Lines = (task) => lines.filter((l) => l.task === task);
+  return [...header(r), "", ...trainingTable(r, of), "", ...kernelTable(of), "", ...predictionTable(of), ...profileTables(of), "", ...costTable(r)];
 }
 
 /** The output lines: the tables, or the JSON lines. */
