@@ -26,7 +26,8 @@ export interface Results {
   kernels: KernelFigure[];
   /** The largest relative difference between our losses and TF.js's on the first batches, per network. */
   agreement: { net: string; maxRelativeDifference: number }[];
-  train: { net: string; impl: TrainImpl; examplesPerSecond: number }[];
+  /** Medians, and the slowest and fastest run. */
+  train: { net: string; impl: TrainImpl; examplesPerSecond: number; range: [number, number] }[];
   predict: { impl: PredictImpl; net: string; p50Micros: number; p99Micros: number; examplesPerSecond: number }[];
   epoch: { examplesPerSecond: number; evalPerSecond: number; cpuMsPerEpoch: number; cpuMsPerEvaluation: number; msPerCheckpoint: number; msPerShard: number } | null;
   profile: { mode: "train" | "predict"; net: string; batch: number; phases: Phase[]; pixelDensity: number }[];
@@ -65,7 +66,7 @@ export function jsonLines(r: Results): object[] {
     const gflops = (t.examplesPerSecond * TRAIN_FLOPS_PER_PARAM * paramsOf(t.net)) / 1e9;
     const other = (impl: TrainImpl) => r.train.find((o) => o.net === t.net && o.impl === impl)!.examplesPerSecond;
     const versus = t.impl === "edgeprop" || t.impl === "edgeprop-node" ? { vsTfjsHand: round(t.examplesPerSecond / other("tfjs-wasm-hand")), vsTfjsAutodiff: round(t.examplesPerSecond / other("tfjs-wasm-autodiff")) } : {};
-    lines.push({ task: "train", impl: t.impl, net: t.net, batch: 128, runtime: runtimeOf(t.impl), examplesPerSecond: round(t.examplesPerSecond, 4), gflops: round(gflops), ...versus });
+    lines.push({ task: "train", impl: t.impl, net: t.net, batch: 128, runtime: runtimeOf(t.impl), examplesPerSecond: round(t.examplesPerSecond, 4), runsRange: t.range.map((x) => round(x, 4)), gflops: round(gflops), ...versus });
   }
   for (const p of r.predict) {
     const gflops = (p.examplesPerSecond * 2 * paramsOf(p.net)) / 1e9;

@@ -73,7 +73,10 @@ function build(): string {
   return out;
 }
 
-/** The bench Worker: PUT the digits, POST measurements (sending the digits again if its isolate restarted). */
+/**
+ * The bench Worker: PUT the digits, POST measurements (sending the digits again if its isolate restarted, and a
+ * request again if its connection was closed: a measurement can be repeated).
+ */
 function workerClient(url: string, train: Digits, test: Digits) {
   const put = async (split: string, d: Digits) => {
     const images = encodeIdx([d.count, 28, 28], d.pixels);
@@ -94,7 +97,14 @@ function workerClient(url: string, train: Digits, test: Digits) {
     },
     async measure<T>(body: Record<string, unknown>): Promise<T> {
       for (let attempt = 0; ; attempt++) {
-        const res = await fetch(`${url}/measure`, { method: "POST", body: JSON.stringify(body) });
+        let res: Response;
+        try {
+          res = await fetch(`${url}/measure`, { method: "POST", body: JSON.stringify(body) });
+        } catch (error) {
+          // A kept-alive connection that the dev server closed while Node measured TF.js for seconds: once more.
+          if (attempt === 0) continue;
+          throw error;
+        }
         if (res.status === 409 && attempt === 0) {
           await res.body?.cancel();
           await upload();
@@ -153,7 +163,10 @@ async function training(c: Context, net: string): Promise<void> {
   for (const impl of TRAIN_IMPLS) await once(impl, c.T.warm);
   const figures = new Map<TrainImpl, number[]>(TRAIN_IMPLS.map((i) => [i, []]));
   for (let r = 0; r < c.runs; r++) for (const impl of TRAIN_IMPLS) figures.get(impl)!.push(await once(impl, c.T.train));
-  for (const impl of TRAIN_IMPLS) c.results.train.push({ net, impl, examplesPerSecond: median(figures.get(impl)!) });
+  for (const impl of TRAIN_IMPLS) {
+    const xs = figures.get(impl)!;
+    c.results.train.push({ net, impl, examplesPerSecond: median(xs), range: [Math.min(...xs), Math.max(...xs)] });
+  }
   node.dispose();
 }
 
