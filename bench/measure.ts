@@ -16,6 +16,7 @@ import { createLayout, type Floats, type Layout } from "../src/nn/layout";
 import { argmaxRow, costGradient, createWorkspace, forward, type Workspace } from "../src/nn/network";
 import { momentumCreate, momentumStep, type MomentumState } from "../src/nn/optimizers";
 import { seedRng } from "../src/nn/random";
+import { stepBufferBytes } from "../src/training/buffers";
 
 /** Pixels per digit (28 × 28) and classes. */
 export const D = 784;
@@ -83,12 +84,8 @@ export interface Trainer {
   next: number;
 }
 
-/** Bytes of WebAssembly memory a trainer of these sizes and batch takes (createWasmKernels's `bytes`). */
-export function trainerBytes(sizes: readonly number[], batch: number): number {
-  const P = createLayout(sizes).count;
-  const widths = sizes.slice(1);
-  return 2 * kernelBytes(P) + kernelBytes(batch * D) + widths.reduce((s, w) => s + 2 * kernelBytes(batch * w), kernelBytes(batch * widths[widths.length - 1]));
-}
+/** Bytes of WebAssembly memory a trainer of these sizes and batch takes: a training step's buffers. */
+export const trainerBytes = (sizes: readonly number[], batch: number): number => stepBufferBytes(createLayout(sizes), batch, true);
 
 /** A trainer with weights drawn from seed 1, zero velocity, batch `batch`. */
 export function createTrainer(kernels: Kernels, sizes: readonly number[], batch: number): Trainer {
