@@ -2,12 +2,12 @@
  * How a run is cut into steps, and where it starts.
  *
  * A step does a bounded amount of work, counted in example × parameter products: `stepWork` (the STEP_WORK var,
- * 2e9 in wrangler.toml) for training, forward and backward, and three times that for forward-only
- * evaluation. Measured on this machine (`npm run bench`), float32 training runs at about 1.1e9 example·parameters
- * per second, so a default step is about 2 s of CPU: 1/30 of the `limits.cpu_ms` of wrangler.toml (60 s) and 1/15
- * of the Paid plan's 30 s default. The cut is derived from the network's size, never from a clock (production
- * clocks stand still during CPU work), and fixed in the run's record when it starts. Where the steps are cut does
- * not change the weights: batches follow the epoch order whatever the step, so the same spec gives the same
+ * 2e9 in wrangler.toml) for training, forward and backward, and three times that for forward-only evaluation. On the
+ * WebAssembly SIMD kernels float32 training runs at about 5e9–1.3e10 example·parameters per second here
+ * (`npm run bench`), so a default step is 0.15–0.4 s of CPU: a fraction of a second, 1/150 of the `limits.cpu_ms` of
+ * wrangler.toml (60 s). The cut is derived from the network's size, never from a clock (production clocks stand still
+ * during CPU work), and fixed in the run's record when it starts, with the kernels it uses. Where the steps are cut
+ * does not change the weights: batches follow the epoch order whatever the step, so the same spec gives the same
  * weights bit for bit.
  */
 import { epochOrder } from "../data/batches";
