@@ -16,6 +16,7 @@ import { createLayout, type Floats, type Layout } from "../src/nn/layout";
 import { argmaxRow, costGradient, createWorkspace, forward, type Workspace } from "../src/nn/network";
 import { momentumCreate, momentumStep, type MomentumState } from "../src/nn/optimizers";
 import { seedRng } from "../src/nn/random";
+import { pixelsToUnit } from "../src/nn/pixels";
 import { stepBufferBytes } from "../src/training/buffers";
 
 /** Pixels per digit (28 × 28) and classes. */
@@ -60,8 +61,7 @@ export const batchStart = (k: number, n: number, count: number): number => (k * 
 
 /** Fills n rows of X with digits from..from+n, each pixel byte / 255 (as a training step gathers them). */
 export function gather(X: Floats, pixels: Uint8Array, from: number, n: number): void {
-  const base = from * D;
-  for (let i = 0; i < n * D; i++) X[i] = pixels[base + i] / 255;
+  pixelsToUnit(X, 0, pixels, from * D, n * D);
 }
 
 /** Network sizes "784-128-10" → [784, 128, 10]. */

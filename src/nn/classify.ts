@@ -5,6 +5,7 @@
  */
 import type { Floats, Layout, Loss } from "./layout";
 import { argmaxRow, evaluateRows, forward, type Workspace } from "./network";
+import { pixelsToUnit } from "./pixels";
 
 /** One row's prediction: the most probable class (the first on ties) and one probability per class. */
 export interface Prediction {
@@ -74,7 +75,7 @@ export function evaluateImages(
   let correct = 0;
   for (let from = 0; from < n; from += ws.rows) {
     const m = Math.min(ws.rows, n - from);
-    for (let i = 0; i < m * D; i++) X[i] = pixels[from * D + i] / 255;
+    pixelsToUnit(X, 0, pixels, from * D, m * D);
     const part = evaluateRows(layout, loss, params, X, labels.subarray(from, from + m), m, ws);
     lossSum += part.lossSum;
     correct += part.correct;

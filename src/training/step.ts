@@ -11,6 +11,7 @@ import { cgBest, cgPoint, cgTell } from "../nn/cg";
 import type { Layout } from "../nn/layout";
 import { costGradient, countCorrect, createWorkspace, evaluateRows, regularize } from "../nn/network";
 import { jsOnly, type KernelFactory } from "../nn/kernels";
+import { pixelsToUnit } from "../nn/pixels";
 import { stepBuffers } from "./buffers";
 import { optimizerStep } from "../nn/optimizers";
 import type { CgPartial, Checkpoint, EvaluationEntry } from "./checkpoint";
@@ -42,7 +43,7 @@ function gather(lookup: ShardLookup, plan: RunPlan, w: StepWindow, at: number, n
     const shard = lookup(where.source, where.shard);
     const D = shard.rows * shard.cols;
     const pixels = shard.pixels;
-    for (let k = 0, src = where.offset * D, dst = r * D; k < D; k++) X[dst + k] = pixels[src + k] / 255;
+    pixelsToUnit(X, r * D, pixels, where.offset * D, D);
     y[r] = shard.labels[where.offset];
   }
 }
