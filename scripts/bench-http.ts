@@ -7,7 +7,12 @@
  * Each prediction is sent as a client of its own (CF-Connecting-IP), which wrangler dev honours, so that the rate
  * limit of POST /v1/predict (100 per 10 s per client) does not stop the run; Cloudflare replaces that header with
  * the real address, so against a deployed Worker keep --n under 90.
+ * Against a local server, one image is also measured while another process keeps one core busy and nothing trains:
+ * on a small machine a training run's cost to serving is partly the isolate's (training and serving share its thread)
+ * and partly the machine's (the run takes a core from wrangler dev's proxy and this client); that row shows the
+ * second alone.
  */
+import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { ClientResponse } from "hono/client";
@@ -53,6 +58,17 @@ const TRAINING_SPEC = {
   batchSize: 100, epochs: 50, seed: 1, evalEvery: 1, promote: "never" as const,
 };
 
+/** Runs `fn` while a child process spins on one core (nothing else: no I/O, no memory). */
+async function withBusyCore<T>(fn: () => Promise<T>): Promise<T> {
+  const spinner = spawn(process.execPath, ["-e", "for (;;) {}"], { stdio: "ignore" });
+  try {
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    return await fn();
+  } finally {
+    spinner.kill("SIGKILL");
+  }
+}
+
 async function main({ flags }: Args<typeof command.flags>): Promise<void> {
   const { n } = flags;
   const url = serverUrl(flags.url);
@@ -70,6 +86,8 @@ async function main({ flags }: Args<typeof command.flags>): Promise<void> {
   const one = (i: number) => client.v1.predict.$post({ json: { image: image(i % 1000) } }, asNewClient());
   const idle = await measure("POST /v1/predict (1 image)", n, one);
   await measure("POST /v1/predict (64 images)", n, (i) => client.v1.predict.$post({ json: { images: Array.from({ length: 64 }, (_, k) => image((i * 64 + k) % 10000)) } }, asNewClient()));
+  const local = ["127.0.0.1", "localhost", "[::1]"].includes(new URL(url).hostname);
+  const busy = local ? await withBusyCore(() => measure("POST /v1/predict (1 image), a core busy", n, one)) : undefined;
   if (flags["no-training"] || token === undefined) return;
   const run = await ok(client.v1.runs.$post({ json: TRAINING_SPEC }));
   try {
@@ -77,7 +95,8 @@ async function main({ flags }: Args<typeof command.flags>): Promise<void> {
     while ((await ok(client.v1.runs[":id"].$get({ param: { id: run.id } }))).step < 2) await new Promise((r) => setTimeout(r, 200));
     const during = await measure("POST /v1/predict (1 image), training", n, one);
     const r = await ok(client.v1.runs[":id"].$get({ param: { id: run.id } }));
-    console.log(`\nwhile ${run.id} trained (${r.status}, steps ${r.step}, ${Math.round(r.throughput ?? 0)} examples/s): p99 ${(during / idle).toFixed(2)}× idle`);
+    const vsBusy = busy === undefined ? "" : `, ${(during / busy).toFixed(2)}× with a core busy`;
+    console.log(`\nwhile ${run.id} trained (${r.status}, steps ${r.step}, ${Math.round(r.throughput ?? 0)} examples/s): p99 ${(during / idle).toFixed(2)}× idle${vsBusy}`);
   } finally {
     await client.v1.runs[":id"].cancel.$post({ param: { id: run.id } }).catch(() => undefined);
   }

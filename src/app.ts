@@ -28,6 +28,7 @@ import { predictRoutes } from "./routes/predict";
 import { rateLimits } from "./routes/rate-limit";
 import { reviewRoutes } from "./routes/review";
 import { runRoutes } from "./routes/runs";
+import { beginRequest } from "./training/yielding";
 import { securityHeaders } from "./routes/security-headers";
 import { unitRoutes } from "./routes/units";
 import { validationHook } from "./routes/validation";
@@ -56,10 +57,20 @@ function limitBody(maxSize: number): MiddlewareHandler {
   return limit;
 }
 
-// The public edge, outermost first: security headers on every answer; CORS, so that the refusals below carry it;
+/** Counts the request as in flight while it is served: a training step on this isolate waits for it between batches. */
+const servingFirst: MiddlewareHandler = async (_c, next) => {
+  const end = beginRequest();
+  try {
+    await next();
+  } finally {
+    end();
+  }
+};
+
+// Training waits for requests (src/training/yielding.ts). The public edge, outermost first: security headers on every answer; CORS, so that the refusals below carry it;
 // the rate limits; then the body limits (src/routes/policy.ts: tighter for anonymous routes; dataset uploads have
 // their own, larger one in src/routes/datasets.ts).
-app.use("*", securityHeaders, apiCors, rateLimits);
+app.use("*", servingFirst, securityHeaders, apiCors, rateLimits);
 app.use(
   "/v1/*",
   except(["/v1/datasets", "/v1/datasets/*"], (c, next) => limitBody(classify(c.req.method, c.req.path)?.maxBodyBytes ?? MAX_BODY_BYTES)(c, next)),

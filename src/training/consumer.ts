@@ -18,6 +18,7 @@ import { kernelFactory } from "../kernels";
 import { loadShard, readManifest } from "../storage/datasets";
 import { Deadline, type DeadlineLimits } from "../storage/deadline";
 import { checkpointExists, deleteRunScratch, getCheckpointBytes, getRecord, pruneCheckpoints, putCheckpoint, recordDelivery, updateRecord } from "../storage/runs";
+import { breathe } from "./yielding";
 import { decodeCheckpoint, encodeCheckpoint, type Checkpoint } from "./checkpoint";
 import { displayEpoch, progressOf, shardsNeeded, type Source } from "./plan";
 import { ENDED, type RunRecord } from "./record";
@@ -104,7 +105,8 @@ export async function processStep(env: Env, msg: TrainMessage, attempts = 1): Pr
     if (shard === undefined) throw new Error(`step ${step}: shard ${source}/${index} was not loaded`);
     return shard;
   }, kernelFactory);
-  // Between batches the isolate's other requests (predictions) run: a step holds the thread for one batch at a time.
+  // Between batches the isolate's requests (predictions) go first (./yielding.ts): a step holds the thread for one
+  // batch at a time.
   let part = run.next();
   while (!part.done) {
     await breathe();
@@ -139,8 +141,6 @@ async function loadShards(env: Env, record: RunRecord, ck: Checkpoint): Promise<
   return out;
 }
 
-/** Lets the event loop run whatever else is waiting (a timer of 0 ms: queued work first). */
-const breathe = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 0));
 
 /** After checkpoint `ck.step` is stored: enqueue it, bring the record up to it, drop old checkpoints. */
 async function followUp(env: Env, record: RunRecord, ck: Checkpoint): Promise<void> {

@@ -27,8 +27,8 @@ export type StepResult = { next: Checkpoint; diverged: null } | { next: null; di
 /** A step under way: each `next()` does some of its work; the last returns its result. */
 export type StepRun = Generator<void, StepResult, void>;
 
-/** Example × parameter products between two yields of a step: about 5 ms of CPU with the WebAssembly kernels. */
-export const YIELD_WORK = 5e7;
+/** Example × parameter products between two yields of a step (at least a batch): about 1 ms of CPU with the WebAssembly kernels. */
+export const YIELD_WORK = 1e7;
 
 /** Scratch of gather: where the example being copied lives (reused, so that gather allocates nothing). */
 const where: ExampleLocation = { source: "train", shard: 0, offset: 0 };
