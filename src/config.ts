@@ -51,7 +51,10 @@ export class ConfigError extends Error {
   }
 }
 
-/** Largest STEP_WORK: about 27 s of CPU at the measured 1.1e9 products per second, under half of limits.cpu_ms. */
+/**
+ * Largest STEP_WORK: about 27 s of CPU on the slowest path, the JavaScript float64 kernels of `cg` runs (about 1.1e9
+ * products per second), under half of limits.cpu_ms; 2–6 s on the WebAssembly kernels.
+ */
 export const MAX_STEP_WORK = 3e10;
 
 /** A var: its name, what it may be (in words), and its parser, which throws an Error saying what is wrong. */
@@ -121,7 +124,7 @@ function parseScheduledRunSpec(text: string): RunSpec | null {
 }
 
 const VARS: { readonly [K in keyof Config]: Var<Config[K]> } = {
-  stepWork: numberVar("STEP_WORK", `a number of example × parameter products > 0 and ≤ ${MAX_STEP_WORK} (2e9 is about 2 s of CPU)`, (n) => n > 0 && n <= MAX_STEP_WORK),
+  stepWork: numberVar("STEP_WORK", `a number of example × parameter products > 0 and ≤ ${MAX_STEP_WORK} (2e9 is 0.15–0.4 s of CPU on the WebAssembly kernels)`, (n) => n > 0 && n <= MAX_STEP_WORK),
   watchdogStallSeconds: numberVar("WATCHDOG_STALL_SECONDS", "a whole number of seconds in 30..86400", (n) => Number.isInteger(n) && n >= 30 && n <= 86_400),
   scheduledRunSpec: { name: "SCHEDULED_RUN_SPEC", allowed: "empty (no scheduled run) or a run spec as JSON, as POST /v1/runs takes", parse: parseScheduledRunSpec },
   promotePolicy: {

@@ -58,7 +58,7 @@ describe("each var", () => {
   });
 
   test.each<[keyof Config, Record<string, string | undefined>, string]>([
-    ["stepWork", { STEP_WORK: "lots" }, 'STEP_WORK must be a number of example × parameter products > 0 and ≤ 30000000000 (2e9 is about 2 s of CPU), got "lots"'],
+    ["stepWork", { STEP_WORK: "lots" }, 'STEP_WORK must be a number of example × parameter products > 0 and ≤ 30000000000 (2e9 is 0.15–0.4 s of CPU on the WebAssembly kernels), got "lots"'],
     ["stepWork", { STEP_WORK: "0" }, 'got "0"'],
     ["stepWork", { STEP_WORK: "1e11" }, 'got "1e11"'],
     ["stepWork", { STEP_WORK: "-2e9" }, 'got "-2e9"'],

@@ -31,7 +31,7 @@ export const DEAD_LETTER_QUEUE_NAME = "edgeprop-train-dlq";
 /**
  * Limits of one step message. A call: R2, KV and queue calls answer in milliseconds locally and well within a second
  * in production (the largest checkpoint is about 16 MB), so 30 s never cuts a slow call and finds a hung one in half
- * a minute. The step: sized to about 2 s of CPU (STEP_WORK), it waits on a few dozen calls at most; 5 minutes is five
+ * a minute. The step: sized to a fraction of a second of CPU (STEP_WORK), it waits on a few dozen calls at most; 5 minutes is five
  * times its whole CPU limit (cpu_ms 60 s), and with FAILURE_LIMITS the invocation ends within 6 of the consumer's 15
  * minutes of wall clock, so the platform never cuts it off before the failure is recorded.
  */
