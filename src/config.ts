@@ -38,6 +38,10 @@ export interface Config {
   readonly feedbackPendingMax: number;
   /** SERVING_DATASET: the dataset whose shape every served model must have. */
   readonly servingDataset: string;
+  /** REFRESH_MIN_CORRECTIONS: new accepted training corrections that make the daily cron start a refresh. */
+  readonly refreshMinCorrections: number;
+  /** REFRESH_MAX_TEST_DROP: most a refresh may lower the test accuracy (points) and be promoted. */
+  readonly refreshMaxTestDrop: number;
 }
 
 /** A var that is missing or malformed; the message names it, its value and what is allowed. */
@@ -146,6 +150,8 @@ const VARS: { readonly [K in keyof Config]: Var<Config[K]> } = {
       return text;
     },
   },
+  refreshMinCorrections: numberVar("REFRESH_MIN_CORRECTIONS", "a whole number of corrections in 1..20000", (n) => Number.isInteger(n) && n >= 1 && n <= 20_000),
+  refreshMaxTestDrop: numberVar("REFRESH_MAX_TEST_DROP", "a number of accuracy points in 0..100", (n) => n >= 0 && n <= 100),
 };
 
 const KEYS = Object.keys(VARS) as (keyof Config)[];

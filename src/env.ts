@@ -28,6 +28,8 @@ export interface Env {
   FEEDBACK_PENDING_MAX: string;
   /** The dataset whose shape (pixels, classes) the page and predict serve: promotion refuses other shapes. */
   SERVING_DATASET: string;
+  REFRESH_MIN_CORRECTIONS: string;
+  REFRESH_MAX_TEST_DROP: string;
 }
 
 type WorkerEnv = Env;

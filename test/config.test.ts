@@ -20,7 +20,7 @@ import { storeMnist } from "./helpers/mnist";
 
 const GOOD = {
   STEP_WORK: "2e9", WATCHDOG_STALL_SECONDS: "300", SCHEDULED_RUN_SPEC: "", PROMOTE_POLICY: "better",
-  CORS_ORIGINS: "*", FEEDBACK_PENDING_MAX: "1000", SERVING_DATASET: "mnist",
+  CORS_ORIGINS: "*", FEEDBACK_PENDING_MAX: "1000", SERVING_DATASET: "mnist", REFRESH_MIN_CORRECTIONS: "50", REFRESH_MAX_TEST_DROP: "0.3",
 };
 
 /** The ConfigError that reading `key` of a config of GOOD with `vars` throws. */
@@ -47,8 +47,11 @@ describe("each var", () => {
     ["corsOrigins", "https://a.example, *", { anyOrigin: true, named: new Set(["https://a.example"]) }],
     ["feedbackPendingMax", "0", 0],
     ["servingDataset", "digits-2", "digits-2"],
+    ["refreshMinCorrections", "1", 1],
+    ["refreshMaxTestDrop", "0", 0],
+    ["refreshMaxTestDrop", "0.5", 0.5],
   ])("%s reads %j as %j", (key, text, value) => {
-    const name = { stepWork: "STEP_WORK", watchdogStallSeconds: "WATCHDOG_STALL_SECONDS", scheduledRunSpec: "SCHEDULED_RUN_SPEC", promotePolicy: "PROMOTE_POLICY", corsOrigins: "CORS_ORIGINS", feedbackPendingMax: "FEEDBACK_PENDING_MAX", servingDataset: "SERVING_DATASET" }[key];
+    const name = { stepWork: "STEP_WORK", watchdogStallSeconds: "WATCHDOG_STALL_SECONDS", scheduledRunSpec: "SCHEDULED_RUN_SPEC", promotePolicy: "PROMOTE_POLICY", corsOrigins: "CORS_ORIGINS", feedbackPendingMax: "FEEDBACK_PENDING_MAX", servingDataset: "SERVING_DATASET", refreshMinCorrections: "REFRESH_MIN_CORRECTIONS", refreshMaxTestDrop: "REFRESH_MAX_TEST_DROP" }[key];
     expect(configOf({ ...GOOD, [name]: text })[key]).toEqual(value);
   });
 
@@ -74,6 +77,9 @@ describe("each var", () => {
     ["feedbackPendingMax", { FEEDBACK_PENDING_MAX: "1001" }, 'FEEDBACK_PENDING_MAX must be an integer in 0..1000, got "1001"'],
     ["servingDataset", { SERVING_DATASET: "" }, 'SERVING_DATASET must be a dataset name (lowercase letters, digits and dashes, such as mnist), got ""'],
     ["servingDataset", { SERVING_DATASET: "MNIST" }, 'got "MNIST"'],
+    ["refreshMinCorrections", { REFRESH_MIN_CORRECTIONS: "0" }, 'REFRESH_MIN_CORRECTIONS must be a whole number of corrections in 1..20000, got "0"'],
+    ["refreshMinCorrections", { REFRESH_MIN_CORRECTIONS: "2.5" }, 'got "2.5"'],
+    ["refreshMaxTestDrop", { REFRESH_MAX_TEST_DROP: "-1" }, 'REFRESH_MAX_TEST_DROP must be a number of accuracy points in 0..100, got "-1"'],
   ])("%s refuses %j, naming the var, the value and what is allowed", (key, vars, message) => {
     const err = refusal(key, vars);
     expect(err.varName).toBe(Object.keys(vars)[0]);

@@ -14,6 +14,26 @@ export const MAX_FEEDBACK = 20_000;
 /** The largest pending cap: one R2 list page, so that one list call counts the pending corrections. */
 export const MAX_PENDING_CAP = 1000;
 
+/** Share of the accepted corrections held out (never trained on, only evaluated): one in HOLDOUT_EVERY. */
+export const HOLDOUT_EVERY = 5;
+
+/** Which part of the accepted corrections a correction belongs to, fixed by its id. */
+export type CorrectionPart = "train" | "holdout";
+
+/**
+ * The part correction `id` belongs to, by a stable hash of its id (32-bit FNV-1a of its characters): the holdout
+ * when the hash is a multiple of HOLDOUT_EVERY (20%), else training. The same id is always in the same part, on
+ * every run and every machine, so a holdout correction is never trained on by any run.
+ */
+export function partOf(id: string): CorrectionPart {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < id.length; i++) {
+    h ^= id.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h % HOLDOUT_EVERY === 0 ? "holdout" : "train";
+}
+
 /** A stored correction, decoded. */
 export interface Correction {
   id: string;
@@ -112,24 +132,60 @@ export async function listCorrections(bucket: R2Bucket, state: "pending" | "acce
   return { items: found.filter((c) => c !== null), next: page.truncated && last !== undefined ? feedbackIdOf(last.key) : null };
 }
 
-/** Keys of the newest `max` accepted corrections, newest first (their keys sort that way). */
-async function newestAccepted(bucket: R2Bucket, max: number): Promise<string[]> {
-  const out: string[] = [];
+/** An accepted correction as listed: its key, id, part and when it was accepted (null if not recorded). */
+interface ListedAccepted {
+  key: string;
+  id: string;
+  part: CorrectionPart;
+  acceptedAt: string | null;
+}
+
+/**
+ * The newest accepted corrections of `part` (null: both), newest first (their keys sort that way), at most `max`,
+ * reading at most `maxListed` listed corrections.
+ */
+async function newestAccepted(bucket: R2Bucket, part: CorrectionPart | null, max: number, maxListed = Infinity): Promise<ListedAccepted[]> {
+  const out: ListedAccepted[] = [];
+  let listed = 0;
   let cursor: string | undefined;
   do {
-    const page = await bucket.list({ prefix: keys.feedbackAcceptedPrefix, cursor, limit: Math.min(1000, max - out.length) });
-    for (const o of page.objects) out.push(o.key);
+    // `include` (R2's list option for custom metadata) is missing from this project's older workers-types.
+    const options: R2ListOptions & { include: "customMetadata"[] } = { prefix: keys.feedbackAcceptedPrefix, cursor, limit: 1000, include: ["customMetadata"] };
+    const page = await bucket.list(options);
+    for (const o of page.objects) {
+      listed++;
+      const id = feedbackIdOf(o.key);
+      if (id === null) continue;
+      const p = partOf(id);
+      if (part === null || p === part) out.push({ key: o.key, id, part: p, acceptedAt: o.customMetadata?.acceptedAt ?? null });
+      if (out.length >= max) return out;
+    }
     cursor = page.truncated ? page.cursor : undefined;
-  } while (cursor !== undefined && out.length < max);
+  } while (cursor !== undefined && listed < maxListed);
   return out;
 }
 
 /**
- * Writes the accepted corrections of shape rows × cols (the newest `max`, newest first) as shards for run `runId`
- * and returns them as a split, or null when there are none. Pending corrections are never read.
+ * How many accepted corrections of `part` were accepted after `since` (an ISO time), counting up to `max`: the
+ * newest MAX_FEEDBACK accepted are looked at (a correction accepted later may have been sent earlier, so all of them
+ * are listed, 1 000 a call).
  */
-export async function snapshotFeedback(bucket: R2Bucket, runId: string, rows: number, cols: number, classes: number, max = MAX_FEEDBACK): Promise<SplitManifest | null> {
-  const itemKeys = await newestAccepted(bucket, max);
+export async function countAcceptedSince(bucket: R2Bucket, part: CorrectionPart, since: string, max = MAX_FEEDBACK): Promise<number> {
+  const t = Date.parse(since);
+  const all = await newestAccepted(bucket, part, MAX_FEEDBACK, MAX_FEEDBACK);
+  let n = 0;
+  for (const c of all) if (c.acceptedAt !== null && Date.parse(c.acceptedAt) > t && ++n >= max) break;
+  return n;
+}
+
+/**
+ * Writes the accepted corrections of shape rows × cols (the newest `max` of the training part, newest first) as
+ * shards for run `runId` and returns them as a split, or null when there are none. Pending corrections are never
+ * read, and holdout corrections (partOf) never train: `part` "holdout" snapshots those instead, for a refresh's
+ * before-and-after figures, under their own keys.
+ */
+export async function snapshotFeedback(bucket: R2Bucket, runId: string, rows: number, cols: number, classes: number, max = MAX_FEEDBACK, part: CorrectionPart = "train"): Promise<SplitManifest | null> {
+  const itemKeys = (await newestAccepted(bucket, part, max)).map((c) => c.key);
   const D = rows * cols;
   const labels: number[] = [];
   const pixels = new Uint8Array(itemKeys.length * D);
@@ -146,7 +202,8 @@ export async function snapshotFeedback(bucket: R2Bucket, runId: string, rows: nu
   if (labels.length === 0) return null;
   const shards: ShardEntry[] = [];
   const data = { labels: Uint8Array.from(labels), pixels: pixels.subarray(0, labels.length * D) };
-  for (const shard of splitShards("train", data, { rows, cols }, (_split, s) => keys.feedbackSnapshotShard(runId, s), shards)) {
+  const keyOf = part === "train" ? keys.feedbackSnapshotShard : keys.holdoutSnapshotShard;
+  for (const shard of splitShards("train", data, { rows, cols }, (_split, s) => keyOf(runId, s), shards)) {
     await bucket.put(shard.key, shard.bytes);
   }
   return { count: labels.length, shardSize: SHARD_SIZE, shards };

@@ -17,6 +17,7 @@
  *   feedback/accepted-count.json                how many are accepted (display only; compare-and-swap; recount repairs)
  *   feedback/<id>.bin                           the layout before review existed: moved to pending by the review listing
  *   feedback-snapshots/<runId>/<i>.bin           the corrections a run trains on, as shards, fixed at its start
+ *   feedback-snapshots/<runId>/holdout-<i>.bin   a refresh run's holdout corrections, as shards, fixed at its start
  *
  * KV (`SERVING_KV`, read at the edge, eventually consistent):
  *   serving                                     the id of the model being served
@@ -50,6 +51,7 @@ export const keys = {
   feedbackAcceptedCount: "feedback/accepted-count.json",
   feedbackSnapshotShard: (runId: string, index: number) => `feedback-snapshots/${runId}/${String(index).padStart(5, "0")}.bin`,
   feedbackSnapshotPrefix: (runId: string) => `feedback-snapshots/${runId}/`,
+  holdoutSnapshotShard: (runId: string, index: number) => `feedback-snapshots/${runId}/holdout-${String(index).padStart(5, "0")}.bin`,
   feedbackSnapshotsPrefix: "feedback-snapshots/",
   servingPointer: "serving",
   modelMeta: (modelId: string) => `model:${modelId}`,

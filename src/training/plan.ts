@@ -17,7 +17,7 @@ import { randInitialize } from "../nn/init";
 import { createLayout, type Layout } from "../nn/layout";
 import type { KernelName } from "../nn/kernels";
 import { createFirstOrder } from "../nn/optimizers";
-import { seedRng } from "../nn/random";
+import { seedRng, shuffle } from "../nn/random";
 import type { OptimizerState } from "../nn/state-codec";
 import type { Checkpoint, Tally } from "./checkpoint";
 import { batchSizeOf, epochsOf, type RunSpec } from "./spec";
@@ -36,8 +36,15 @@ export interface RunPlan {
   trainCount: number;
   /** How many of them come from the dataset; examples from baseCount on are feedback. */
   baseCount: number;
-  /** The labelled corrections snapshotted when the run started (includeFeedback), or null. */
+  /** The labelled corrections snapshotted when the run started (includeFeedback, or a refresh's training split), or null. */
   feedback: SplitManifest | null;
+  /**
+   * A refresh run's replay: the dataset's training shards it samples, in order (the first baseCount examples of
+   * these shards are the run's dataset examples, in place of the dataset's first ones). Absent for other runs.
+   */
+  replayShards?: number[];
+  /** A refresh run's holdout corrections, snapshotted at its start: evaluated before and after, never trained on. */
+  holdout?: SplitManifest | null;
   testCount: number;
   shardSize: number;
   /** First-order: examples per training step (a whole number of batches). cg: examples evaluated per step. */
@@ -57,10 +64,33 @@ export interface RunPlan {
 /** The kernels a run was planned with. */
 export const kernelOf = (plan: RunPlan): KernelName => plan.kernel ?? "js";
 
-/** The plan of a run of `spec` on `manifest` (and the feedback snapshot, if any), with steps of `stepWork` products. */
-export function makePlan(spec: RunSpec, manifest: DatasetManifest, stepWork: number, feedback: SplitManifest | null = null, kernel: KernelName = "wasm-simd"): RunPlan {
+/** What a run's data is besides the dataset: corrections snapshotted at its start, a refresh's replay and holdout. */
+export interface PlanData {
+  feedback?: SplitManifest | null;
+  holdout?: SplitManifest | null;
+  /** Dataset training examples replayed (a refresh): taken from whole shards chosen by replayShardsOf. */
+  replay?: number;
+}
+
+/**
+ * The shards a refresh replays `count` training examples from: whole shards of the dataset's training set (full
+ * ones only), in an order drawn from `seed`, as many as `count` needs. A sample of whole shards keeps a step's reads
+ * to a few shards; MNIST's training file is in random order, so a shard is a random sample of digits itself.
+ */
+export function replayShardsOf(seed: number, count: number, train: SplitManifest): number[] {
+  const full = train.shards.map((_, s) => s).filter((s) => Math.min(train.shardSize, train.count - s * train.shardSize) === train.shardSize);
+  shuffle(seedRng((seed ^ 0x5eed) >>> 0), full);
+  return full.slice(0, Math.ceil(count / train.shardSize));
+}
+
+/** The plan of a run of `spec` on `manifest` (and its corrections, replay, holdout), with steps of `stepWork` products. */
+export function makePlan(spec: RunSpec, manifest: DatasetManifest, stepWork: number, data: PlanData = {}, kernel: KernelName = "wasm-simd"): RunPlan {
+  const feedback = data.feedback ?? null;
   const paramCount = createLayout(spec.layers).count;
-  const baseCount = Math.min(spec.trainLimit ?? Infinity, manifest.train.count);
+  const replayShards = data.replay === undefined ? undefined : replayShardsOf(spec.seed, data.replay, manifest.train);
+  const baseCount = replayShards === undefined
+    ? Math.min(spec.trainLimit ?? Infinity, manifest.train.count)
+    : Math.min(data.replay!, replayShards.length * manifest.train.shardSize);
   const trainCount = baseCount + (feedback?.count ?? 0);
   const batch = batchSizeOf(spec);
   // cg: whole chunks, so that an evaluation is summed chunk by chunk in the same order however steps are cut.
@@ -76,6 +106,7 @@ export function makePlan(spec: RunSpec, manifest: DatasetManifest, stepWork: num
     evalExamplesPerStep: Math.max(CHUNK_ROWS, Math.floor((3 * stepWork) / paramCount / CHUNK_ROWS) * CHUNK_ROWS),
     evalsPerStep: Math.floor(cgRows / trainCount),
     kernel,
+    ...(replayShards === undefined ? {} : { replayShards, holdout: data.holdout ?? null }),
   };
 }
 
@@ -86,12 +117,22 @@ function createOptimizer(spec: RunSpec, params: Float32Array): OptimizerState {
   return o.name === "cg" ? cgCreate(Float64Array.from(params), { length: o.iterations }) : createFirstOrder(o.name, params, o);
 }
 
-/** Checkpoint 0: weights drawn from the spec's seed, a fresh optimizer, nothing seen. */
-export function initialCheckpoint(spec: RunSpec): Checkpoint {
+/**
+ * Checkpoint 0: a fresh optimizer, nothing seen, and the weights: `start` (a warm start's, the parent model's) or
+ * drawn from the spec's seed.
+ */
+export function initialCheckpoint(spec: RunSpec, start?: Float32Array): Checkpoint {
   const layout = createLayout(spec.layers);
   const rng = seedRng(spec.seed);
-  const params = new Float32Array(layout.count);
-  randInitialize(layout, rng, params, spec.init);
+  let params: Float32Array;
+  if (start !== undefined) {
+    if (start.length !== layout.count) throw new RangeError(`initialCheckpoint: the starting weights have ${start.length} entries, expected ${layout.count}`);
+    params = Float32Array.from(start);
+  } else {
+    if (typeof spec.init === "object") throw new Error("initialCheckpoint: a warm start needs its model's weights");
+    params = new Float32Array(layout.count);
+    randInitialize(layout, rng, params, spec.init);
+  }
   return {
     step: 0, phase: "train", epoch: 0, cursor: 0, examplesSeen: 0,
     epochTally: emptyTally(), evalTally: emptyTally(), history: [], evaluations: [],
@@ -121,6 +162,11 @@ export function locateExample(plan: RunPlan, split: "train" | "test", index: num
     out.source = "feedback";
     i = index - plan.baseCount;
     size = plan.feedback.shardSize;
+  } else if (split === "train" && plan.replayShards !== undefined) {
+    // A refresh's replay: its k-th example is example k % size of the k / size-th shard it samples.
+    out.shard = plan.replayShards[Math.floor(i / size)];
+    out.offset = i % size;
+    return out;
   }
   out.shard = Math.floor(i / size);
   out.offset = i % size;

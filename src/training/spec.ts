@@ -6,7 +6,7 @@ import { z } from "zod";
 import type { DatasetManifest } from "../data/shards";
 import { createLayout } from "../nn/layout";
 import { FIRST_ORDER, FIRST_ORDER_NAMES, rangeText, type FirstOrderName, type Hyperparameter } from "../nn/optimizers";
-import { DatasetName, Lambda, Layers, LossName, RunName } from "./fields";
+import { DatasetName, Lambda, Layers, LossName, ModelId, RunName } from "./fields";
 
 const positive = (name: string) => z.number({ error: `${name} must be a number` }).positive({ error: `${name} must be > 0` });
 const int = (name: string, min: number, max: number) =>
@@ -59,6 +59,27 @@ export const OptimizerSpec = z.discriminatedUnion("name", [Cg, ...FIRST_ORDER_SP
   error: (iss) => (iss.code === "invalid_union" ? `optimizer.name must be one of ${OPTIMIZER_NAMES.join(", ")}` : undefined),
 }).meta({ description: `${FIRST_ORDER_DOC} train on mini-batches for \`epochs\`; \`cg\` is the course's fmincg on the full (limited) training set for \`iterations\` line searches.` });
 
+/** A warm start: the run begins from a stored model's weights (same layers and loss) instead of random ones. */
+const WarmStart = z.object({ model: ModelId.meta({ description: "The id of the model whose weights the run starts from." }) }).strict();
+
+/** Defaults of a refresh run's data (RefreshSpec). */
+export const REFRESH_DEFAULTS = { corrections: 2000, replay: 10 } as const;
+
+/**
+ * A refresh run: fine-tunes a model (init.model; the served one when POST /v1/refresh starts it) on the accepted
+ * corrections of the training split (newest first, at most `corrections`) mixed with `replay` examples of the
+ * dataset's training set per correction, a seeded sample; the holdout split of the corrections is only evaluated.
+ */
+export const RefreshSpec = z.object({
+  corrections: int("refresh.corrections", 1, 20_000).default(REFRESH_DEFAULTS.corrections)
+    .meta({ description: "Most accepted corrections trained on, newest first (the training split's)." }),
+  replay: int("refresh.replay", 0, 100).default(REFRESH_DEFAULTS.replay)
+    .meta({ description: "Examples of the dataset's training set replayed per correction, so the model does not forget it." }),
+  maxTestDrop: z.number({ error: "refresh.maxTestDrop must be a number" }).min(0, { error: "refresh.maxTestDrop must be ≥ 0" }).max(100, { error: "refresh.maxTestDrop must be ≤ 100" }).optional()
+    .meta({ description: "Most the test accuracy may drop, in points, for the refresh to be promoted (default: REFRESH_MAX_TEST_DROP)." }),
+}).strict();
+export type RefreshSpec = z.infer<typeof RefreshSpec>;
+
 export const RunSpecSchema = z.object({
   name: RunName.optional()
     .meta({ description: "A label; the scheduled run uses it to know whether a run of it is active." }),
@@ -71,15 +92,23 @@ export const RunSpecSchema = z.object({
   epochs: int("epochs", 1, 1000).optional().meta({ description: "Passes over the training set (default 5); not for cg." }),
   seed: int("seed", 0, 4294967295).default(1),
   trainLimit: int("trainLimit", 1, 10_000_000).optional().meta({ description: "Train on the first trainLimit training examples only." }),
-  init: z.union([z.literal("default"), positive("init")]).default("default")
-    .meta({ description: '"default": ε = √6/√(L_in+L_out) per matrix; a number: that ε (the course uses 0.12).' }),
+  init: z.union([z.literal("default"), positive("init"), WarmStart], { error: 'init must be "default", a number ε > 0, or {"model": "<model id>"}' }).default("default")
+    .meta({ description: '"default": ε = √6/√(L_in+L_out) per matrix; a number: that ε (the course uses 0.12); {"model": id}: start from that model\'s weights (a warm start; its layers and loss must be the spec\'s).' }),
   evalEvery: int("evalEvery", 1, 10_000).default(1)
     .meta({ description: "Evaluate on the test set every evalEvery epochs (cg: iterations), and always at the end." }),
   promote: z.enum(PROMOTE_POLICIES).optional()
     .meta({ description: "Promote the model when it beats the serving one on the test set (default: PROMOTE_POLICY)." }),
   includeFeedback: z.boolean({ error: "includeFeedback must be true or false" }).default(false)
     .meta({ description: "Also train on the labelled corrections an admin accepted (POST /v1/feedback, then review), the newest 20 000, snapshotted when the run starts." }),
+  refresh: RefreshSpec.optional()
+    .meta({ description: "Makes the run a refresh: fine-tuning init.model on accepted corrections with replay, promoted only by the guard (holdout up, test down by at most maxTestDrop)." }),
 }).strict().superRefine((spec, ctx) => {
+  if (spec.refresh !== undefined && typeof spec.init !== "object") {
+    ctx.addIssue({ code: "custom", path: ["init"], message: 'a refresh run starts from a model: init must be {"model": "<model id>"}' });
+  }
+  if (spec.refresh !== undefined && spec.includeFeedback) {
+    ctx.addIssue({ code: "custom", path: ["includeFeedback"], message: "a refresh run trains on the corrections already: remove includeFeedback" });
+  }
   if (spec.optimizer.name !== "cg") return;
   for (const key of ["epochs", "batchSize"] as const) {
     if (spec[key] !== undefined) ctx.addIssue({ code: "custom", path: [key], message: `cg works on the full training set for optimizer.iterations: remove ${key}` });
@@ -87,6 +116,10 @@ export const RunSpecSchema = z.object({
 });
 
 export type RunSpec = z.infer<typeof RunSpecSchema>;
+export type InitSpec = RunSpec["init"];
+
+/** The model a run starts from (a warm start or a refresh), or null for random weights. */
+export const parentOf = (spec: RunSpec): string | null => (typeof spec.init === "object" ? spec.init.model : null);
 
 /** Passes over the training set of a first-order run. */
 export const epochsOf = (spec: RunSpec): number => spec.epochs ?? 5;

@@ -43,7 +43,7 @@ describe("makePlan", () => {
   test("feedback examples follow the dataset's in the training index space", () => {
     const spec = RunSpecSchema.parse({ layers: [784, 10, 10], optimizer: { name: "adam" }, trainLimit: 2500 });
     const feedback = { count: 1200, shardSize: 1000, shards: [] };
-    const plan = makePlan(spec, manifest(60_000, 10_000), 2e9, feedback);
+    const plan = makePlan(spec, manifest(60_000, 10_000), 2e9, { feedback });
     expect(plan).toMatchObject({ baseCount: 2500, trainCount: 3700 });
     expect(locateExample(plan, "train", 2499)).toEqual({ source: "train", shard: 2, offset: 499 });
     expect(locateExample(plan, "train", 2500)).toEqual({ source: "feedback", shard: 0, offset: 0 });

@@ -35,7 +35,7 @@ function makeShard(source: Source, index: number): Shard {
 
 /** Steps a run to its end; at each step, compares the shards it was given with the shards it read. */
 function stepThrough(spec: RunSpec, stepWork: number): { steps: number; windows: number[] } {
-  const plan = makePlan(spec, manifest, stepWork, feedback);
+  const plan = makePlan(spec, manifest, stepWork, { feedback });
   let ck: Checkpoint = initialCheckpoint(spec);
   const windows: number[] = [];
   while (ck.phase !== "done") {
