@@ -40,8 +40,20 @@ export interface DevServer {
  * Starts wrangler dev and waits until GET /healthz answers: the app, or the Worker of another wrangler config
  * (`config`, relative to the project's root).
  */
-export async function startWrangler({ token, vars = {}, logFile, timeoutMs = 90_000, config }: { token: string; vars?: Record<string, string>; logFile: string; timeoutMs?: number; config?: string }): Promise<DevServer> {
+export async function startWrangler({ token, vars = {}, logFile, timeoutMs = 90_000, config, prepare }: {
+  token: string; vars?: Record<string, string>; logFile: string; timeoutMs?: number; config?: string;
+  /** Runs before wrangler dev starts, given the fresh state folder (its --persist-to): to load datasets into it. */
+  prepare?: (persistTo: string) => Promise<void>;
+}): Promise<DevServer> {
   const state = mkdtempSync(join(tmpdir(), "edgeprop-e2e-"));
+  if (prepare !== undefined) {
+    try {
+      await prepare(join(state, "state"));
+    } catch (err) {
+      rmSync(state, { recursive: true, force: true });
+      throw err;
+    }
+  }
   const envFile = join(state, "e2e.env");
   writeFileSync(envFile, `ADMIN_TOKEN=${token}\n`, { mode: 0o600 });
   const [port, inspectorPort] = [await freePort(), await freePort()];
