@@ -51,8 +51,10 @@ async function main({ flags }: Args<typeof command.flags>): Promise<void> {
   const labels = decodeIdxLabels(new Uint8Array(readFileSync(join(MNIST, "train-labels-idx1-ubyte")))).labels;
   const n = Math.min(flags.corrections, images.count - KEPT);
 
+  const logFile = join(ROOT, "test-results", "wrangler-demo-refresh.log");
   const server = await startWrangler({
-    token: TOKEN, logFile: join(ROOT, "test-results", "wrangler-demo-refresh.log"),
+    // As npm start: local queue messages can be lost (a reload), so the watchdog runs often (below) with a short stall.
+    token: TOKEN, logFile, vars: { WATCHDOG_STALL_SECONDS: "30" },
     prepare: async (persistTo) => {
       // The dataset without its last training digits, as four IDX files, loaded as npm start loads MNIST.
       const dir = mkdtempSync(join(tmpdir(), "edgeprop-demo-"));
@@ -72,16 +74,20 @@ async function main({ flags }: Args<typeof command.flags>): Promise<void> {
   const api = async <T>(method: string, path: string, body?: unknown, admin = true): Promise<T> => {
     const headers: Record<string, string> = { "content-type": "application/json", "cf-connecting-ip": `10.9.${(++clients >> 8) & 255}.${clients & 255}` };
     if (admin) headers.authorization = `Bearer ${TOKEN}`;
-    const res = await fetch(server.url + path, { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+    const res = await fetch(server.url + path, { method, headers, signal: AbortSignal.timeout(60_000), ...(body === undefined ? {} : { body: JSON.stringify(body) }) })
+      .catch((err: Error) => {
+        throw new Error(`${method} ${path}: ${err.message} (wrangler dev's log: ${logFile})`);
+      });
     const json = (await res.json()) as T & { error?: { message: string } };
     if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${json.error?.message ?? ""}`);
     return json;
   };
   const waitFor = async (id: string): Promise<Run> => {
-    for (;;) {
+    for (let polls = 1; ; polls++) {
       const r = await api<Run>("GET", `/v1/runs/${id}`);
       if (["failed", "diverged", "cancelled"].includes(r.status)) throw new Error(`run ${id} ${r.status}: ${r.error}`);
       if (r.status === "succeeded" && r.promoted !== null) return r;
+      if (polls % 60 === 0) await api("POST", "/v1/cron/watchdog"); // every 15 s
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
   };
