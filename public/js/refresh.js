@@ -215,7 +215,7 @@ function verdictText(r) {
   if (!isOver(r)) return r.status === "succeeded" ? "Measured: deciding whether to promote it…" : "Training on the corrections; the before → after figures come when it ends.";
   if (r.status !== "succeeded") return r.error ? `${r.status}: ${r.error}` : `The refresh ${r.status}; the served model is unchanged.`;
   const reason = r.promotionReason || (r.promoted ? "promoted" : "not promoted");
-  return `${reason[0].toUpperCase()}${reason.slice(1)}.`;
+  return `${reason[0].toUpperCase()}${reason.slice(1)}${/[.…!?]$/.test(reason) ? "" : "."}`;
 }
 
 /** The "all" row always in view; the digits' rows behind "Per digit" (open for the newest refresh). */
@@ -234,10 +234,13 @@ function figuresTables(rows, open) {
       el("table", { className: "figures-table" }, head("Digit"), el("tbody", {}, ...digits.map((d) => row(d, true))))));
 }
 
-/** before → after (the after coloured by the way it went), the change in points, and for the holdout its count. */
+/**
+ * before → after (the after coloured by the way it went), and under it the change in points and, for a digit's
+ * holdout, how many corrections of that digit are held out.
+ */
 function figureCell(c, withCount) {
+  const notes = [c.change ? `${c.change}${withCount ? "" : " pts"}` : "", withCount ? `${formatCount(c.count)} held out` : ""].filter(Boolean).join(", ");
   return el("td", {},
     el("span", { className: "before" }, c.before), " → ", el("span", { className: `after ${c.direction}` }, c.after),
-    c.change ? el("small", { className: "change" }, ` ${c.change}`) : null,
-    withCount ? el("small", { className: "count" }, ` (${c.count})`) : null);
+    notes ? el("small", { className: "change" }, ` ${notes}`) : null);
 }
