@@ -90,10 +90,8 @@ export function initRefresh(hooks) {
     const how = parent.kind === "refresh" ? "Refreshed from" : "Warm-started from";
     const on = parent.kind === "refresh" || parent.corrections > 0 ? ` on ${formatCount(parent.corrections)} correction${parent.corrections === 1 ? "" : "s"}` : "";
     const ancestors = served.lineage ?? [];
-    lineage.replaceChildren(
-      el("span", {}, `${served.modelId}: ${how.toLowerCase()} `), el("span", { className: "mono" }, parent.modelId), `${on}.`,
-      ancestors.length > 1 ? el("span", { className: "lineage-chain muted" }, `Lineage, nearest first: ${ancestors.join(" ← ")}`) : null,
-    );
+    const chain = ancestors.length > 1 ? [el("span", { className: "lineage-chain muted" }, `Lineage, nearest first: ${ancestors.join(" ← ")}`)] : [];
+    lineage.replaceChildren(`${served.modelId}: ${how.toLowerCase()} `, el("span", { className: "mono" }, parent.modelId), `${on}.`, ...chain);
     lineage.hidden = false;
   }
 

@@ -87,10 +87,12 @@ function shownFigures(page, runId) {
 
 describe("refreshes on the page", () => {
   test("an admin accepts corrections, starts a refresh from the Models panel and sees its before → after and verdict", async () => {
-    // Digits the served model never trained on (it saw the first 20 000), moved 4 pixels right and 3 down: MNIST's
-    // digits are centred, so many of these fool it. Ten clients at most ten corrections each (the rate limit).
+    // Digits the served model never trained on (it saw the first 20 000), moved 2 pixels right and 2 down: MNIST's
+    // digits are centred, so many of these fool it, and a refresh on them usually lifts the holdout (7 refreshes in 8
+    // were promoted while this test was written; either verdict is checked). At most ten corrections a client (the
+    // rate limit).
     const sent = [];
-    for (const [n, correction] of shiftedDigits({ from: 30_000, count: CORRECTIONS, dx: 4, dy: 3 }).entries()) {
+    for (const [n, correction] of shiftedDigits({ from: 30_000, count: CORRECTIONS, dx: 2, dy: 2 }).entries()) {
       const headers = { "cf-connecting-ip": `198.51.100.${1 + Math.floor(n / PER_CLIENT)}` };
       const res = await call(server.url, "/v1/feedback", { method: "POST", body: correction, headers });
       expect(res.status, JSON.stringify(res.body)).toBe(201);
