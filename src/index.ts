@@ -2,7 +2,7 @@
 import { app } from "./app";
 import type { Env, TrainMessage } from "./env";
 import { handleBatch } from "./training/consumer";
-import { startScheduledRun, TRAINING_CRON, watchdog, WATCHDOG_CRON } from "./training/cron";
+import { scheduledRefresh, startScheduledRun, TRAINING_CRON, watchdog, WATCHDOG_CRON } from "./training/cron";
 import { sweep } from "./training/sweep";
 
 export default {
@@ -17,6 +17,7 @@ export default {
     } else if (controller.cron === TRAINING_CRON) {
       console.log(`sweep: ${JSON.stringify(await sweep(env))}`);
       console.log(`scheduled training: ${JSON.stringify(await startScheduledRun(env))}`);
+      console.log(`refresh check: ${JSON.stringify(await scheduledRefresh(env))}`);
     } else {
       console.warn(`no handler for cron "${controller.cron}"`);
     }

@@ -82,3 +82,29 @@ export function evaluateImages(
   }
   return { lossSum, correct };
 }
+
+/**
+ * Per class k: how many of the n = labels.length images in `pixels` have label k (`total[k]`) and how many of them are
+ * classified k (`correct[k]`), added to the counts given; forward passes of ws.rows rows through X, as evaluateImages.
+ */
+export function classCounts(
+  layout: Layout, loss: Loss, params: Floats, pixels: Uint8Array, labels: Uint8Array, ws: Workspace, X: Floats,
+  correct: Uint32Array, total: Uint32Array,
+): void {
+  const D = layout.sizes[0];
+  const K = layout.sizes[layout.sizes.length - 1];
+  const n = labels.length;
+  if (pixels.length !== n * D) throw new RangeError(`classCounts: pixels has ${pixels.length} bytes, expected ${n} × ${D}`);
+  if (correct.length < K || total.length < K) throw new RangeError(`classCounts: the counts need ${K} entries`);
+  for (let from = 0; from < n; from += ws.rows) {
+    const m = Math.min(ws.rows, n - from);
+    pixelsToUnit(X, 0, pixels, from * D, m * D);
+    const h = forward(layout, loss, params, X, m, ws);
+    for (let r = 0; r < m; r++) {
+      const y = labels[from + r];
+      if (y >= K) continue;
+      total[y]++;
+      if (argmaxRow(h, r, K) === y) correct[y]++;
+    }
+  }
+}

@@ -24,6 +24,20 @@ export const requireAdmin = createMiddleware<{ Bindings: Env }>(async (c, next) 
   await next();
 });
 
+/**
+ * Whether a request to a public route comes from the admin (which may see more): false without an Authorization
+ * header or without a configured ADMIN_TOKEN; a bearer token that is not the admin token is refused (403), as on
+ * admin routes, so that a client learns its token is wrong.
+ */
+export async function isAdmin(c: { env: Env; req: { header(name: string): string | undefined } }): Promise<boolean> {
+  const header = c.req.header("authorization");
+  const token = c.env.ADMIN_TOKEN;
+  if (header === undefined || !token) return false;
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  if (match === null || !(await timingSafeEqual(match[1], token))) throw new ApiError(403, "forbidden", "the bearer token is not the admin token");
+  return true;
+}
+
 /** What an admin route spreads into its createRoute: the bearer scheme in /openapi.json, requireAdmin before validation. */
 export const adminOnly = { security: [{ bearer: [] }], middleware: requireAdmin };
 

@@ -5,7 +5,7 @@
  */
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Env } from "../env";
-import { startScheduledRun, watchdog } from "../training/cron";
+import { scheduledRefresh, startScheduledRun, watchdog } from "../training/cron";
 import { sweep } from "../training/sweep";
 import { adminRefusals, requireAdmin } from "./auth";
 import { validationHook } from "./validation";
@@ -36,6 +36,13 @@ export const cronRoutes = cron
       responses: { 200: { description: "The run started, or why none was", content: { "application/json": { schema: z.object({ started: z.string().nullable(), reason: z.string() }) } } }, ...adminRefusals },
     }),
     async (c) => c.json(await startScheduledRun(c.env), 200),
+  )
+  .openapi(
+    createRoute({
+      method: "post", path: "/refresh", summary: "Run the daily refresh check now: refresh the served model if enough accepted corrections are new to it", security,
+      responses: { 200: { description: "The refresh run started, or why none was", content: { "application/json": { schema: z.object({ started: z.string().nullable(), reason: z.string() }) } } }, ...adminRefusals },
+    }),
+    async (c) => c.json(await scheduledRefresh(c.env), 200),
   )
   .openapi(
     createRoute({

@@ -17,7 +17,7 @@ import { Layers, LossName, ModelId } from "../training/fields";
 import { promoteModel } from "../training/promotion";
 import { MAX_TRAIN_PARAMS } from "../training/spec";
 import { adminOnly, adminRefusals } from "./auth";
-import { errorResponse, NextCursor, pageOf, PageQuery, pathParam } from "./schemas";
+import { errorResponse, ModelParent, NextCursor, pageOf, PageQuery, pathParam, RefreshSummary } from "./schemas";
 import { jsonBody, validationHook } from "./validation";
 
 /** The dataset an imported model is measured on, when its shape fits. */
@@ -34,6 +34,10 @@ const Model = z.object({
   dataset: z.string().nullable(), runId: z.string().nullable(), createdAt: z.string(), serving: z.boolean(),
   name: z.string().nullable().optional(),
   spec: z.object({}).passthrough().optional().openapi({ description: "The run spec a trained model came from (GET /v1/models/:id only)." }),
+  parent: ModelParent.nullable().optional().openapi({ description: "The model its run started from (a warm start or a refresh); null or absent otherwise." }),
+  lineage: z.array(z.string()).optional().openapi({ description: "Its ancestors, nearest first (GET /v1/models/:id only)." }),
+  dataAt: z.string().optional().openapi({ description: "When the data it was trained on was taken: its run's start." }),
+  refresh: RefreshSummary.optional().openapi({ description: "A refreshed model's data and accuracies before and after (GET /v1/models/:id only; per digit in its run's record)." }),
 }).openapi("Model");
 const ModelParam = pathParam("id", ModelId);
 

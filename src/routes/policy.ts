@@ -66,6 +66,7 @@ export const ROUTE_POLICY: Readonly<Record<string, Partial<Record<Method, RouteC
   "/v1/models/:id/promote": { POST: ADMIN },
   "/v1/datasets": { GET: PUBLIC },
   "/v1/datasets/:name": { GET: PUBLIC, PUT: ADMIN, DELETE: ADMIN },
+  "/v1/refresh": { GET: PUBLIC, POST: ADMIN },
   "/v1/cron/*": { POST: ADMIN },
 };
 

@@ -14,7 +14,7 @@ import { RunSpecSchema } from "../training/spec";
  */
 const RunSpec = z.lazy(() => RunSpecSchema).openapi("RunSpec");
 import { adminOnly, adminRefusals } from "./auth";
-import { errorResponse, NextCursor, pageOf, PageQuery, pathParam } from "./schemas";
+import { errorResponse, NextCursor, pageOf, PageQuery, pathParam, RefreshReport } from "./schemas";
 import { jsonBody, validationHook } from "./validation";
 
 const RunParam = pathParam("id", RunId);
@@ -34,9 +34,12 @@ const RunFields = {
   modelId: z.string().nullable(), promoted: z.boolean().nullable(), promotionReason: z.string().nullable(), error: z.string().nullable(),
   lastError: z.object({ step: z.number(), message: z.string(), attempts: z.number(), at: z.string() }).nullable(),
   revivals: z.number(), feedbackExamples: z.number(),
+  kind: z.enum(["train", "refresh"]).openapi({ description: "\"refresh\": a refresh run (spec.refresh)." }),
+  parentModelId: z.string().nullable().openapi({ description: "The model the run started from (spec.init.model), or null." }),
+  refresh: RefreshReport.nullable().openapi({ description: "A refresh run's data and, once finished, its before-and-after figures; null otherwise." }),
 };
 
-const Run = z.object({
+export const Run = z.object({
   ...RunFields,
   history: z.array(z.object({
     step: z.number(), epoch: z.number(), iteration: z.number().optional(), examplesSeen: z.number(), loss: z.number(), trainAccuracy: z.number(), at: z.string(),
@@ -50,9 +53,14 @@ const RunSummary = z.object({ ...RunFields, steps: z.number(), lastEvaluation: E
 /** Most runs a page lists: each is a run record read and parsed from R2 (with its per-step history). */
 export const MAX_RUNS_PAGE = 50;
 
+/** A run record as the API shows it: the fields records older than refreshes lack, filled in. */
+export function runView(r: RunRecord): RunRecord & Required<Pick<RunRecord, "kind" | "parentModelId" | "refresh">> {
+  return { ...r, kind: r.kind ?? "train", parentModelId: r.parentModelId ?? null, refresh: r.refresh ?? null };
+}
+
 /** The record without its per-step history, for listings. */
 function summary(r: RunRecord) {
-  const { history, evaluations, ...rest } = r;
+  const { history, evaluations, ...rest } = runView(r);
   const last = evaluations[evaluations.length - 1] ?? null;
   return { ...rest, steps: history.length, lastEvaluation: last };
 }
@@ -65,7 +73,7 @@ export const runRoutes = new OpenAPIHono<{ Bindings: Env }>({ defaultHook: valid
       request: { body: jsonBody(RunSpec) },
       responses: { 202: { description: "The run, queued", content: { "application/json": { schema: Run } } }, 400: errorResponse("Invalid spec"), ...adminRefusals, 404: errorResponse("No such dataset") },
     }),
-    async (c) => c.json(await startRun(c.env, c.req.valid("json")), 202),
+    async (c) => c.json(runView(await startRun(c.env, c.req.valid("json"))), 202),
   )
   .openapi(
     createRoute({
@@ -91,7 +99,7 @@ export const runRoutes = new OpenAPIHono<{ Bindings: Env }>({ defaultHook: valid
     async (c) => {
       const found = await getRecord<RunRecord>(c.env.STORE_BUCKET, c.req.valid("param").id);
       if (found === null) throw new NotFoundError("not_found", `no run ${c.req.valid("param").id}`);
-      return c.json(found.record, 200);
+      return c.json(runView(found.record), 200);
     },
   )
   .openapi(
@@ -110,7 +118,7 @@ export const runRoutes = new OpenAPIHono<{ Bindings: Env }>({ defaultHook: valid
         const now = await getRecord<RunRecord>(c.env.STORE_BUCKET, id);
         throw new ConflictError("run_ended", `run ${id} ended meanwhile: ${now?.record.status ?? "deleted"}; it was not cancelled`);
       }
-      return c.json(record, 200);
+      return c.json(runView(record), 200);
     },
   )
   .openapi(

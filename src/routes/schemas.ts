@@ -44,3 +44,27 @@ export function pageOf<T>(sorted: readonly T[], key: (item: T) => string, descen
   const more = start >= 0 && start + limit < sorted.length;
   return { items, cursor: more ? key(items[items.length - 1]) : null };
 }
+
+const Figures = z.object({
+  accuracy: z.number().nullable(), correct: z.number(), count: z.number(),
+  perDigit: z.array(z.object({ digit: z.number(), correct: z.number(), count: z.number() })),
+}).openapi("Figures", { description: "Accuracy over a set of examples (null when it has none), and per digit." });
+const RefreshFigures = z.object({ holdout: Figures, test: Figures });
+/** A refresh run's data and before-and-after figures (src/training/refresh.ts RefreshReport). */
+export const RefreshReport = z.object({
+  corrections: z.number().openapi({ description: "Corrections of the training split trained on." }),
+  holdout: z.number().openapi({ description: "Corrections of the holdout split measured on, never trained on." }),
+  replay: z.number().openapi({ description: "Examples of the dataset's training set replayed." }),
+  maxTestDrop: z.number(),
+  before: RefreshFigures.nullable().openapi({ description: "The parent model's figures; null until the run has finished." }),
+  after: RefreshFigures.nullable().openapi({ description: "The refreshed model's figures; null until the run has finished." }),
+}).openapi("RefreshReport");
+/** src/storage/models.ts ModelParent. */
+export const ModelParent = z.object({ modelId: z.string(), kind: z.enum(["warm", "refresh"]), corrections: z.number() })
+  .openapi("ModelParent", { description: "The model a model's run started from, how, and on how many accepted corrections." });
+
+const Accuracies = z.object({ holdout: z.number().nullable(), test: z.number().nullable() });
+/** src/storage/models.ts RefreshSummary. */
+export const RefreshSummary = z.object({
+  corrections: z.number(), holdout: z.number(), replay: z.number(), before: Accuracies.nullable(), after: Accuracies.nullable(),
+}).openapi("RefreshSummary");

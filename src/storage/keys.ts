@@ -18,6 +18,7 @@
  *   feedback/<id>.bin                           the layout before review existed: moved to pending by the review listing
  *   feedback-snapshots/<runId>/<i>.bin           the corrections a run trains on, as shards, fixed at its start
  *   feedback-snapshots/<runId>/holdout-<i>.bin   a refresh run's holdout corrections, as shards, fixed at its start
+ *   refresh/state.json                          the last refresh run started (and from which model), the newest refresh runs
  *
  * KV (`SERVING_KV`, read at the edge, eventually consistent):
  *   serving                                     the id of the model being served
@@ -51,6 +52,7 @@ export const keys = {
   feedbackAcceptedCount: "feedback/accepted-count.json",
   feedbackSnapshotShard: (runId: string, index: number) => `feedback-snapshots/${runId}/${String(index).padStart(5, "0")}.bin`,
   feedbackSnapshotPrefix: (runId: string) => `feedback-snapshots/${runId}/`,
+  refreshState: "refresh/state.json",
   holdoutSnapshotShard: (runId: string, index: number) => `feedback-snapshots/${runId}/holdout-${String(index).padStart(5, "0")}.bin`,
   feedbackSnapshotsPrefix: "feedback-snapshots/",
   servingPointer: "serving",

@@ -19,7 +19,75 @@ export interface ModelMeta {
   name?: string | null;
   /** The run spec a trained model came from; kept in R2 only (KV metadata is limited to 1 KB). */
   spec?: Record<string, unknown>;
+  /** The model its run started from (a warm start or a refresh); absent or null for one trained from random weights or imported. */
+  parent?: ModelParent | null;
+  /** Its ancestors, nearest first, at most MAX_LINEAGE; kept in R2 only. */
+  lineage?: string[];
+  /** When the data it was trained on was taken (its run's start); absent for imports (their createdAt). */
+  dataAt?: string;
+  /**
+   * A refreshed model's data and its parent's and its own accuracies (R2 custom metadata holds 2 KB: the per-digit
+   * figures are in its run's record); kept in R2 only.
+   */
+  refresh?: RefreshSummary;
 }
+
+/** A refresh in a model's metadata: what it trained on, and the accuracies before and after. */
+export interface RefreshSummary {
+  corrections: number;
+  holdout: number;
+  replay: number;
+  before: { holdout: number | null; test: number | null } | null;
+  after: { holdout: number | null; test: number | null } | null;
+}
+
+/** One digit's figures: how many examples have that label and how many of them the model gets right. */
+export interface DigitFigure {
+  digit: number;
+  correct: number;
+  count: number;
+}
+
+/** Accuracy over a set of examples (null when it has none), and per digit. */
+export interface Figures {
+  accuracy: number | null;
+  correct: number;
+  count: number;
+  perDigit: DigitFigure[];
+}
+
+/** A model measured on the holdout corrections and on the dataset's test set. */
+export interface RefreshFigures {
+  holdout: Figures;
+  test: Figures;
+}
+
+/** What a refresh run trained on, and its parent's and its own figures once it has finished. */
+export interface RefreshReport {
+  /** Corrections of the training split it trained on. */
+  corrections: number;
+  /** Corrections of the holdout split it was measured on (never trained on). */
+  holdout: number;
+  /** Examples of the dataset's training set replayed. */
+  replay: number;
+  /** Most the test accuracy may drop, in points, for the refresh to be promoted. */
+  maxTestDrop: number;
+  before: RefreshFigures | null;
+  after: RefreshFigures | null;
+}
+
+
+/** The model a model's run started from. */
+export interface ModelParent {
+  modelId: string;
+  /** "refresh": fine-tuned on corrections by a refresh run; "warm": any other run started from it. */
+  kind: "warm" | "refresh";
+  /** Accepted corrections the run trained on. */
+  corrections: number;
+}
+
+/** Ancestors a model's metadata lists (R2 custom metadata holds 2 KB in all). */
+export const MAX_LINEAGE = 10;
 
 /** The served model and why. */
 export interface ServingRecord {
@@ -37,7 +105,7 @@ export async function putModel(bucket: R2Bucket, kv: KVNamespace, meta: ModelMet
     onlyIf: { etagDoesNotMatch: "*" },
     customMetadata: { meta: JSON.stringify(meta) },
   });
-  const { spec: _spec, ...listed } = meta;
+  const { spec: _spec, lineage: _lineage, refresh: _refresh, ...listed } = meta;
   await kv.put(keys.modelMeta(meta.id), "", { metadata: listed });
   return put !== null;
 }

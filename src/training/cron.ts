@@ -1,5 +1,6 @@
 /**
- * Cron: the watchdog that revives runs whose next message was lost, and the scheduled training run.
+ * Cron: the watchdog that revives runs whose next message was lost, the scheduled training run, and the daily
+ * refresh check.
  * The expressions match wrangler.toml's [triggers].
  *
  * The watchdog also tells a queue consumer that does not deliver from a step that fails: the consumer notes every
@@ -10,6 +11,7 @@ import type { Env } from "../env";
 import { syncServingPointer } from "../storage/models";
 import { getDelivery, getRecord, listActive, unmarkActive, updateRecord } from "../storage/runs";
 import { ENDED, type RunRecord } from "./record";
+import { maybeStartRefresh } from "./refresh";
 import { activeRuns, endRun, needsSettling, retire, settleRun, startRun } from "./runs";
 import type { RunSpec } from "./spec";
 
@@ -120,4 +122,17 @@ export async function startScheduledRun(env: Env): Promise<{ started: string | n
   if (running !== undefined) return { started: null, reason: `run ${running.id} of "${spec.name}" is still ${running.status}` };
   const record = await startRun(env, spec);
   return { started: record.id, reason: "started" };
+}
+
+/**
+ * The daily refresh check (src/training/refresh.ts maybeStartRefresh): a refresh of the served model once at least
+ * REFRESH_MIN_CORRECTIONS accepted training corrections are new to it. A malformed var is reported as the reason.
+ */
+export async function scheduledRefresh(env: Env): Promise<{ started: string | null; reason: string }> {
+  try {
+    return await maybeStartRefresh(env, startRun);
+  } catch (err) {
+    if (err instanceof ConfigError) return { started: null, reason: err.message };
+    throw err;
+  }
 }

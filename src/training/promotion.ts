@@ -54,13 +54,20 @@ export type PromotionResult =
 
 const pct = (x: number | null | undefined) => (typeof x === "number" ? `${(100 * x).toFixed(2)}%` : "no test accuracy");
 
+/** Conditions of a promotion: only while `onlyIfServing` is the served model; `reason` to give when it switches. */
+export interface PromotionOptions {
+  onlyIfServing?: string;
+  reason?: string;
+}
+
 /**
  * Makes `meta` (whose weights are `params`) the served model if it fits and `policy` allows: R2's serving record is
  * switched conditionally on the record read (retried on a concurrent switch), then the KV copy. With "better" it must
  * beat the served model's test accuracy (any model beats none). Also rewrites an already served model's record, which
- * repairs a KV pointer a failed switch left behind.
+ * repairs a KV pointer a failed switch left behind. With `options.onlyIfServing` it switches only from that model
+ * (checked on the record read, so a concurrent switch is seen).
  */
-export async function promoteModel(env: Env, meta: ModelMeta, params: Float32Array, policy: PromotionPolicy): Promise<PromotionResult> {
+export async function promoteModel(env: Env, meta: ModelMeta, params: Float32Array, policy: PromotionPolicy, options: PromotionOptions = {}): Promise<PromotionResult> {
   const misfit = shapeProblem(meta.layers, await servingShape(env));
   if (misfit !== null) return { promoted: false, code: "shape_mismatch", reason: misfit };
   const overflow = overflowProblem(createLayout(meta.layers), params);
@@ -69,12 +76,16 @@ export async function promoteModel(env: Env, meta: ModelMeta, params: Float32Arr
     const current = await getServingRecord(env.STORE_BUCKET);
     const served = current?.serving ?? null;
     if (policy === "never") return { promoted: false, code: "policy", reason: "the promote policy is never" };
+    // (A retry after this very switch finds the model served already: that counts as the same promotion.)
+    if (options.onlyIfServing !== undefined && served?.modelId !== options.onlyIfServing && served?.modelId !== meta.id) {
+      return { promoted: false, code: "policy", reason: `not promoted: the served model changed since the run started from ${options.onlyIfServing} (now ${served?.modelId ?? "none"})` };
+    }
     if (policy === "better" && served !== null && served.modelId !== meta.id && !((meta.testAccuracy ?? -1) > (served.testAccuracy ?? -1))) {
       return { promoted: false, code: "policy", reason: `test accuracy ${pct(meta.testAccuracy)} does not beat the served ${served.modelId}'s ${pct(served.testAccuracy)}` };
     }
     const serving = { modelId: meta.id, testAccuracy: meta.testAccuracy, promotedAt: new Date().toISOString() };
     if (await setServing(env.STORE_BUCKET, env.SERVING_KV, serving, current?.etag ?? null)) {
-      const reason = policy === "always" ? "promoted" : served === null ? "no model was served" : `test accuracy ${pct(meta.testAccuracy)} beats ${pct(served.testAccuracy)}`;
+      const reason = options.reason !== undefined ? options.reason : policy === "always" ? "promoted" : served === null ? "no model was served" : `test accuracy ${pct(meta.testAccuracy)} beats ${pct(served.testAccuracy)}`;
       return { promoted: true, previousModelId: served?.modelId ?? null, reason };
     }
   }

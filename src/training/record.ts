@@ -1,6 +1,7 @@
 /** The run record: what GET /v1/runs/:id shows, a view of the latest checkpoint plus wall-clock facts. */
 import type { EvaluationEntry, StepEntry } from "./checkpoint";
 import type { RunPlan } from "./plan";
+import type { RefreshReport } from "./refresh";
 import type { RunSpec } from "./spec";
 
 /** A run's status, in the order a run goes through them. */
@@ -50,5 +51,11 @@ export interface RunRecord {
   resends?: { at: string; lastDelivery: string | null }[];
   /** Accepted corrections the run trains on (its feedback snapshot, newest first); 0 without includeFeedback. */
   feedbackExamples: number;
+  /** "refresh" for a refresh run (spec.refresh); absent in records older than refreshes: "train". */
+  kind?: "train" | "refresh";
+  /** The model the run started from (spec.init.model), or null; absent in older records. */
+  parentModelId?: string | null;
+  /** A refresh run's data and, once it has finished, its before-and-after figures; absent or null otherwise. */
+  refresh?: RefreshReport | null;
 }
 

@@ -24,3 +24,12 @@ export async function storeMnist(name: string, trainCount: number, testCount: nu
     { pixels: test.pixels.subarray(0, testCount * 784), labels: decodeIdxLabels(teL).labels.subarray(0, testCount) },
   );
 }
+
+/** MNIST digits from..from+count of a split, as stored (bytes), with their labels. */
+export async function mnistDigits(split: "train" | "t10k", from: number, count: number): Promise<{ pixels: Uint8Array; labels: Uint8Array }> {
+  const [images, labels] = await Promise.all([hostFile(`${split}-images-idx3-ubyte`), hostFile(`${split}-labels-idx1-ubyte`)]);
+  return {
+    pixels: decodeIdxImages(images).pixels.slice(from * 784, (from + count) * 784),
+    labels: decodeIdxLabels(labels).labels.slice(from, from + count),
+  };
+}

@@ -7,7 +7,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, test } from "vitest";
 import { decodeShard, encodeShard } from "../../src/data/shards";
 import { CapacityError } from "../../src/errors";
-import { countPending, feedbackCounts, MAX_PENDING_CAP, pendingCapFrom, putPending, readAcceptedCount, snapshotFeedback } from "../../src/storage/feedback";
+import { countPending, feedbackCounts, MAX_PENDING_CAP, pendingCapFrom, partOf, putPending, readAcceptedCount, snapshotFeedback } from "../../src/storage/feedback";
 import { keys, timeId } from "../../src/storage/keys";
 import { adoptLegacy, deleteCorrection, recountAccepted, reviewCorrections } from "../../src/storage/review";
 
@@ -117,19 +117,32 @@ describe("review", () => {
 });
 
 describe("the snapshot a run trains on", () => {
-  test("takes accepted corrections only, the newest first, up to its cap", async () => {
+  test("takes accepted corrections only, of the training split or the holdout, the newest first, up to its cap", async () => {
     const ids: string[] = [];
-    for (let k = 0; k < 8; k++) {
-      ids.push((await putPending(bucket, picture(k + 10), k, 28, 28, CAP)).id);
+    for (let k = 0; k < 12; k++) {
+      ids.push((await putPending(bucket, picture(k + 1), k % 10, 28, 28, CAP)).id);
       await pause(3); // distinct time stamps: the order under test is by time
     }
     const pendingOnly = (await putPending(bucket, picture(27), 9, 28, 28, CAP)).id;
     await reviewCorrections(bucket, ids, []);
+    const markersOf = async (split: Awaited<ReturnType<typeof snapshotFeedback>>) => {
+      const out: number[] = [];
+      for (const entry of split?.shards ?? []) {
+        const shard = decodeShard(new Uint8Array(await (await bucket.get(entry.key))!.arrayBuffer()));
+        for (let i = 0; i < shard.count; i++) out.push(markerOf(shard.pixels.subarray(i * 784, (i + 1) * 784)));
+      }
+      return out;
+    };
+    // Newest first; the holdout split (partOf, by a hash of the id) never in a training snapshot.
+    const newestFirst = ids.map((id, k) => ({ id, marker: k + 1 })).reverse();
+    const trainMarkers = newestFirst.filter((c) => partOf(c.id) === "train").map((c) => c.marker);
+    const holdoutMarkers = newestFirst.filter((c) => partOf(c.id) === "holdout").map((c) => c.marker);
     const split = (await snapshotFeedback(bucket, "run-snap-test", 28, 28, 10, 5))!;
-    expect(split.count).toBe(5);
-    const shard = decodeShard(new Uint8Array(await (await bucket.get(split.shards[0].key))!.arrayBuffer()));
-    expect([...shard.labels]).toEqual([7, 6, 5, 4, 3]);
-    expect(Array.from({ length: 5 }, (_, i) => markerOf(shard.pixels.subarray(i * 784, (i + 1) * 784)))).toEqual([17, 16, 15, 14, 13]);
+    expect(split.count).toBe(Math.min(5, trainMarkers.length));
+    expect(await markersOf(split)).toEqual(trainMarkers.slice(0, 5));
+    const holdout = await snapshotFeedback(bucket, "run-snap-test", 28, 28, 10, 100, "holdout");
+    expect((await markersOf(holdout)).slice(0, holdoutMarkers.length)).toEqual(holdoutMarkers); // then earlier tests' ones
+    expect(holdout === null ? [] : holdout.shards.map((s) => s.key)).toEqual(holdout === null ? [] : [keys.holdoutSnapshotShard("run-snap-test", 0)]);
     expect(await exists(keys.feedbackPending(pendingOnly))).toBe(true);
   });
 });

@@ -5,6 +5,7 @@
 import { env, exports } from "cloudflare:workers";
 import { beforeAll, describe, expect, test, vi } from "vitest";
 import { decodeShard } from "../../src/data/shards";
+import { partOf } from "../../src/storage/feedback";
 import { keys } from "../../src/storage/keys";
 import { getRecord } from "../../src/storage/runs";
 import type { RunRecord } from "../../src/training/record";
@@ -82,7 +83,7 @@ describe("POST /v1/feedback", () => {
 });
 
 describe("a run with includeFeedback", () => {
-  test("never trains on pending corrections; once some are accepted, trains on exactly those, newest first", async () => {
+  test("never trains on pending or holdout corrections; once some are accepted, trains on exactly those of the training split, newest first", async () => {
     const ids = await sendAll([100, 101, 102, 103, 104, 105, 106, 107], 7);
     const early = await post("/v1/runs", SPEC, ADMIN);
     expect(early.status).toBe(202);
@@ -96,10 +97,14 @@ describe("a run with includeFeedback", () => {
     const res = await post("/v1/runs", SPEC, ADMIN);
     expect(res.status).toBe(202);
     const run = (await res.json()) as RunRecord;
-    expect(run.plan).toMatchObject({ baseCount: 1500, trainCount: 1505, feedback: { count: 5 } });
-    expect(run.feedbackExamples).toBe(5);
-    expect(await snapshotMarkers(run)).toEqual([104, 103, 102, 101, 100]);
-    expect((await getRecord<RunRecord>(env.STORE_BUCKET, run.id))!.record.feedbackExamples).toBe(5);
+    // One in five accepted corrections (by a hash of its id) is held out for refreshes and never trained on.
+    const markers = [100, 101, 102, 103, 104].filter((_, i) => partOf(ids[i]) === "train").reverse();
+    const n = markers.length;
+    expect(n).toBeGreaterThan(0);
+    expect(run.plan).toMatchObject({ baseCount: 1500, trainCount: 1500 + n, feedback: { count: n } });
+    expect(run.feedbackExamples).toBe(n);
+    expect(await snapshotMarkers(run)).toEqual(markers);
+    expect((await getRecord<RunRecord>(env.STORE_BUCKET, run.id))!.record.feedbackExamples).toBe(n);
 
     // Corrections sent and accepted after the start are not part of this run.
     const late = await sendAll([110], 1);
@@ -109,8 +114,8 @@ describe("a run with includeFeedback", () => {
       return r.status === "succeeded" || r.status === "failed" ? r : false;
     }, { timeout: 60_000, interval: 100 });
     expect(done.status).toBe("succeeded");
-    expect(done.examplesSeen).toBe(2 * 1505);
-    expect(done.feedbackExamples).toBe(5);
+    expect(done.examplesSeen).toBe(2 * (1500 + n));
+    expect(done.feedbackExamples).toBe(n);
   });
 });
 

@@ -1,0 +1,319 @@
+/**
+ * Refresh runs: the served model fine-tuned on the corrections its users sent and an admin accepted, never worse at
+ * what it knew.
+ *
+ * A refresh is an ordinary run (bit-exact, stepped through the queue, watched by the watchdog) whose spec has
+ * `refresh` and starts from the served model (`init.model`). Its training set is the training split of the accepted
+ * corrections (newest first, capped) and a seeded replay sample of the dataset's training set, `replay` examples per
+ * correction (plan.ts replayShardsOf); the holdout split (src/storage/feedback.ts partOf: 20% by a stable hash of the
+ * id) is only evaluated. When it finishes, the parent and the refreshed model are both measured on the holdout and on
+ * the dataset's test set, per digit; the refreshed model is promoted only when its holdout accuracy rises and its test
+ * accuracy falls by at most maxTestDrop points (REFRESH_MAX_TEST_DROP), and only if the parent is still served.
+ *
+ * The daily cron starts one when at least REFRESH_MIN_CORRECTIONS accepted training corrections are newer than the
+ * served model's data and than the last refresh started from it; `refresh/state.json` remembers that start and the
+ * newest refresh runs.
+ */
+import { configOf } from "../config";
+import type { Env } from "../env";
+import { ConflictError } from "../errors";
+import { kernelFactory } from "../kernels";
+import { classCounts } from "../nn/classify";
+import { createLayout, type Layout, type Loss } from "../nn/layout";
+import { decodeModel } from "../nn/model-codec";
+import type { SplitManifest } from "../data/shards";
+import { loadShard, readManifest } from "../storage/datasets";
+import { countAcceptedSince, feedbackCounts, type FeedbackCounts } from "../storage/feedback";
+import { keys } from "../storage/keys";
+import { rowsWithin } from "../storage/model-cache";
+import { getModelBlob, getModelMeta, getServingRecord, type DigitFigure, type Figures, type ModelParent, type RefreshFigures, type RefreshReport, type RefreshSummary } from "../storage/models";
+
+export type { DigitFigure, Figures, RefreshFigures, RefreshReport };
+import { getRecord } from "../storage/runs";
+import { stepBuffers } from "./buffers";
+import { ENDED, type RunRecord } from "./record";
+import { RunSpecSchema, type RunSpec } from "./spec";
+
+/** How POST /v1/refresh trains unless told otherwise: a few epochs at a small learning rate. */
+export const REFRESH_TRAINING = {
+  optimizer: { name: "momentum", learningRate: 0.05, momentum: 0.9 },
+  batchSize: 32,
+  epochs: 3,
+  seed: 1,
+} as const;
+
+/** The name refresh runs started by POST /v1/refresh and the cron carry. */
+export const REFRESH_NAME = "refresh";
+/** Refresh runs remembered, newest first. */
+const KEPT_RUNS = 20;
+
+// ---------------------------------------------------------------------------------------------------------------------
+// Measuring
+
+/** Most rows of one forward pass while measuring. */
+const MEASURE_ROWS = 1000;
+
+async function figuresOn(bucket: R2Bucket, layout: Layout, loss: Loss, params: Float32Array, split: SplitManifest | null): Promise<Figures> {
+  const K = layout.sizes[layout.sizes.length - 1];
+  const correct = new Uint32Array(K);
+  const total = new Uint32Array(K);
+  if (split !== null && split.count > 0) {
+    // On the WebAssembly kernels, as the model is served.
+    const buffers = stepBuffers(kernelFactory, "wasm-simd", layout, Math.min(rowsWithin(layout), MEASURE_ROWS), params, false);
+    for (let s = 0; s < split.shards.length; s++) {
+      const shard = await loadShard(bucket, split, s);
+      classCounts(layout, loss, buffers.params, shard.pixels, shard.labels, buffers.ws, buffers.X, correct, total);
+    }
+  }
+  return figuresOf(correct, total);
+}
+
+/** Figures from per-class counts. */
+export function figuresOf(correct: ArrayLike<number>, total: ArrayLike<number>): Figures {
+  let c = 0;
+  let n = 0;
+  const perDigit: DigitFigure[] = [];
+  for (let k = 0; k < total.length; k++) {
+    c += correct[k];
+    n += total[k];
+    perDigit.push({ digit: k, correct: correct[k], count: total[k] });
+  }
+  return { accuracy: n === 0 ? null : c / n, correct: c, count: n, perDigit };
+}
+
+/** A model's figures on a refresh run's holdout snapshot and on its dataset's test set. */
+async function measure(bucket: R2Bucket, record: RunRecord, layout: Layout, params: Float32Array, test: SplitManifest): Promise<RefreshFigures> {
+  return {
+    holdout: await figuresOn(bucket, layout, record.spec.loss, params, record.plan.holdout ?? null),
+    test: await figuresOn(bucket, layout, record.spec.loss, params, test),
+  };
+}
+
+/** The parent's and the refreshed model's figures (`params`), for a refresh run that has finished training. */
+export async function measureRefresh(env: Env, record: RunRecord, params: Float32Array): Promise<{ before: RefreshFigures; after: RefreshFigures }> {
+  const parentId = record.parentModelId ?? null;
+  if (parentId === null) throw new Error(`measureRefresh: run ${record.id} has no parent model`);
+  const blob = await getModelBlob(env.STORE_BUCKET, parentId);
+  if (blob === null) throw new Error(`measureRefresh: the parent model ${parentId} of run ${record.id} is gone`);
+  const manifest = await readManifest(env.STORE_BUCKET, record.dataset.name);
+  if (manifest === null || manifest.version !== record.dataset.version) throw new Error(`dataset ${record.dataset.name} version ${record.dataset.version} is no longer in R2`);
+  const layout = createLayout(record.spec.layers);
+  return {
+    before: await measure(env.STORE_BUCKET, record, layout, decodeModel(blob).params, manifest.test),
+    after: await measure(env.STORE_BUCKET, record, layout, params, manifest.test),
+  };
+}
+
+/** A refresh report as a model's metadata keeps it: accuracies only. */
+export function refreshSummary(r: RefreshReport): RefreshSummary {
+  const acc = (f: RefreshFigures | null) => (f === null ? null : { holdout: f.holdout.accuracy, test: f.test.accuracy });
+  return { corrections: r.corrections, holdout: r.holdout, replay: r.replay, before: acc(r.before), after: acc(r.after) };
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+// The guard
+
+const pct = (f: Figures): string => (f.accuracy === null ? "none" : `${(100 * f.accuracy).toFixed(2)}%`);
+const points = (x: number): string => `${x >= 0 ? "+" : "−"}${Math.abs(x).toFixed(2)} points`;
+
+/**
+ * Whether a refresh may be promoted, and why: its holdout accuracy must rise (on the same corrections, so compared
+ * as counts) and its test accuracy drop by at most report.maxTestDrop points.
+ */
+export function refreshVerdict(report: RefreshReport): { promote: boolean; reason: string } {
+  const { before, after, maxTestDrop } = report;
+  if (before === null || after === null) return { promote: false, reason: "the refresh has no before-and-after figures" };
+  if (after.holdout.count === 0) return { promote: false, reason: "no holdout corrections to tell whether the refresh helps: accept more corrections" };
+  const holdoutGain = (100 * (after.holdout.correct - before.holdout.correct)) / after.holdout.count;
+  const testChange = after.test.count === 0 ? 0 : (100 * (after.test.correct - before.test.correct)) / after.test.count;
+  const figures = `holdout ${pct(before.holdout)} → ${pct(after.holdout)} (${points(holdoutGain)}), test ${pct(before.test)} → ${pct(after.test)} (${points(testChange)}, at most −${maxTestDrop.toFixed(2)} allowed)`;
+  if (after.holdout.correct <= before.holdout.correct) return { promote: false, reason: `not promoted: the holdout accuracy did not rise; ${figures}` };
+  // Counts, not rounded percentages: the drop is (before − after) / count × 100 ≤ maxTestDrop.
+  if (100 * (before.test.correct - after.test.correct) > maxTestDrop * after.test.count) {
+    return { promote: false, reason: `not promoted: the test accuracy dropped by more than ${maxTestDrop.toFixed(2)} points; ${figures}` };
+  }
+  return { promote: true, reason: `promoted: ${figures}` };
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+// State: the last refresh started and the newest refresh runs
+
+export interface RefreshState {
+  /** The last refresh started, and from which model. */
+  last: { runId: string; parentModelId: string; startedAt: string } | null;
+  /** Refresh runs, newest first, at most KEPT_RUNS. */
+  runs: string[];
+}
+
+async function readState(bucket: R2Bucket): Promise<{ state: RefreshState; etag: string | null }> {
+  const obj = await bucket.get(keys.refreshState);
+  return obj === null ? { state: { last: null, runs: [] }, etag: null } : { state: (await obj.json()) as RefreshState, etag: obj.etag };
+}
+
+/** Notes a refresh run's start (compare-and-swap on the state's etag, retried on a concurrent change). */
+export async function noteRefreshStarted(bucket: R2Bucket, runId: string, parentModelId: string, startedAt: string): Promise<void> {
+  for (let attempt = 0; attempt < 10; attempt++) {
+    const { state, etag } = await readState(bucket);
+    const next: RefreshState = { last: { runId, parentModelId, startedAt }, runs: [runId, ...state.runs.filter((r) => r !== runId)].slice(0, KEPT_RUNS) };
+    const onlyIf = etag === null ? { etagDoesNotMatch: "*" } : { etagMatches: etag };
+    if ((await bucket.put(keys.refreshState, JSON.stringify(next), { onlyIf })) !== null) return;
+  }
+  throw new Error("noteRefreshStarted: the refresh state kept changing under 10 attempts");
+}
+
+/** The refresh run under way, if any. */
+async function activeRefresh(bucket: R2Bucket, state: RefreshState): Promise<RunRecord | null> {
+  if (state.last === null) return null;
+  const found = await getRecord<RunRecord>(bucket, state.last.runId);
+  return found !== null && !ENDED.includes(found.record.status) ? found.record : null;
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+// Starting one
+
+/** What POST /v1/refresh may change of a refresh run. */
+export interface RefreshOptions {
+  corrections?: number;
+  replay?: number;
+  maxTestDrop?: number;
+  epochs?: number;
+  learningRate?: number;
+  batchSize?: number;
+  seed?: number;
+}
+
+/** The served model's id, or ConflictError `no_served_model`. */
+async function servedModelId(env: Env): Promise<string> {
+  const served = await getServingRecord(env.STORE_BUCKET);
+  if (served === null) throw new ConflictError("no_served_model", "no model is served: a refresh fine-tunes the served model; promote one first");
+  return served.serving.modelId;
+}
+
+/**
+ * The run spec of a refresh of the served model (`parentId`) with `options`: the model's layers and loss, momentum
+ * at a small learning rate for a few epochs (REFRESH_TRAINING), the served dataset.
+ */
+export async function refreshSpec(env: Env, parentId: string, options: RefreshOptions = {}): Promise<RunSpec> {
+  const meta = await getModelMeta(env.STORE_BUCKET, parentId);
+  if (meta === null) throw new ConflictError("no_served_model", `the served model ${parentId} is gone`);
+  return RunSpecSchema.parse({
+    name: REFRESH_NAME,
+    dataset: configOf(env).servingDataset,
+    layers: meta.layers,
+    loss: meta.loss,
+    optimizer: { ...REFRESH_TRAINING.optimizer, ...(options.learningRate === undefined ? {} : { learningRate: options.learningRate }) },
+    batchSize: options.batchSize ?? REFRESH_TRAINING.batchSize,
+    epochs: options.epochs ?? REFRESH_TRAINING.epochs,
+    seed: options.seed ?? REFRESH_TRAINING.seed,
+    evalEvery: options.epochs ?? REFRESH_TRAINING.epochs,
+    init: { model: parentId },
+    refresh: {
+      ...(options.corrections === undefined ? {} : { corrections: options.corrections }),
+      ...(options.replay === undefined ? {} : { replay: options.replay }),
+      ...(options.maxTestDrop === undefined ? {} : { maxTestDrop: options.maxTestDrop }),
+    },
+  });
+}
+
+/**
+ * Starts a refresh of the served model (ConflictError `refresh_active` while one runs, `no_served_model`,
+ * `no_corrections` from startRun). `start` is startRun, passed in so this module does not import runs.ts.
+ */
+export async function startRefresh(env: Env, options: RefreshOptions, start: (env: Env, spec: RunSpec) => Promise<RunRecord>): Promise<RunRecord> {
+  const { state } = await readState(env.STORE_BUCKET);
+  const active = await activeRefresh(env.STORE_BUCKET, state);
+  if (active !== null) throw new ConflictError("refresh_active", `refresh run ${active.id} is still ${active.status}: wait for it, or cancel it`);
+  const parentId = await servedModelId(env);
+  return start(env, await refreshSpec(env, parentId, options));
+}
+
+// ---------------------------------------------------------------------------------------------------------------------
+// The cron, and what the page shows
+
+/**
+ * Since when accepted corrections count as new for the served model: its data's time (its run's start; an import's
+ * creation), or the start of the last refresh from it, whichever is later.
+ */
+async function newSince(env: Env, servedId: string, state: RefreshState): Promise<string> {
+  const meta = await getModelMeta(env.STORE_BUCKET, servedId);
+  const dataAt = meta?.dataAt ?? meta?.createdAt ?? new Date(0).toISOString();
+  const last = state.last !== null && state.last.parentModelId === servedId ? state.last.startedAt : null;
+  return last !== null && last > dataAt ? last : dataAt;
+}
+
+/**
+ * The daily check: starts a refresh of the served model when at least REFRESH_MIN_CORRECTIONS accepted corrections of
+ * the training split are new to it (newSince), no refresh is running and a model is served. Returns the run started,
+ * or why none was. Once started, the same corrections do not start another.
+ */
+export async function maybeStartRefresh(env: Env, start: (env: Env, spec: RunSpec) => Promise<RunRecord>): Promise<{ started: string | null; reason: string }> {
+  const threshold = configOf(env).refreshMinCorrections;
+  const served = await getServingRecord(env.STORE_BUCKET);
+  if (served === null) return { started: null, reason: "no model is served" };
+  const { state } = await readState(env.STORE_BUCKET);
+  const active = await activeRefresh(env.STORE_BUCKET, state);
+  if (active !== null) return { started: null, reason: `refresh run ${active.id} is still ${active.status}` };
+  const since = await newSince(env, served.serving.modelId, state);
+  const fresh = await countAcceptedSince(env.STORE_BUCKET, "train", since, threshold);
+  if (fresh < threshold) {
+    return { started: null, reason: `${fresh} new accepted correction${fresh === 1 ? "" : "s"} since ${since}, fewer than REFRESH_MIN_CORRECTIONS (${threshold})` };
+  }
+  const record = await startRefresh(env, {}, start);
+  return { started: record.id, reason: `${fresh}${fresh >= threshold ? "+" : ""} new accepted corrections since ${since}` };
+}
+
+/** A refresh run as GET /v1/refresh lists it. */
+export interface RefreshRun {
+  runId: string;
+  status: RunRecord["status"];
+  createdAt: string;
+  finishedAt: string | null;
+  parentModelId: string | null;
+  modelId: string | null;
+  promoted: boolean | null;
+  promotionReason: string | null;
+  error: string | null;
+  refresh: RefreshReport | null;
+}
+
+/** What GET /v1/refresh answers. */
+export interface RefreshStatus {
+  served: { modelId: string; testAccuracy: number | null; createdAt: string | null; parent: ModelParent | null; lineage: string[] } | null;
+  review: FeedbackCounts;
+  /** Accepted training corrections new to the served model (admin only: it lists them all); null otherwise. */
+  newCorrections: number | null;
+  threshold: number;
+  active: string | null;
+  recent: RefreshRun[];
+}
+
+/** Refresh runs GET /v1/refresh shows. */
+const RECENT = 5;
+
+/** The served model's lineage, the review queue, the newest refresh runs; the count of new corrections for admins. */
+export async function refreshStatus(env: Env, admin: boolean): Promise<RefreshStatus> {
+  const config = configOf(env);
+  const bucket = env.STORE_BUCKET;
+  const [served, { state }, review] = await Promise.all([getServingRecord(bucket), readState(bucket), feedbackCounts(bucket, config.feedbackPendingMax)]);
+  const meta = served === null ? null : await getModelMeta(bucket, served.serving.modelId);
+  const records = await Promise.all(state.runs.slice(0, RECENT).map((id) => getRecord<RunRecord>(bucket, id)));
+  const recent = records.flatMap((f) => (f === null ? [] : [summaryOf(f.record)]));
+  return {
+    served: served === null ? null : {
+      modelId: served.serving.modelId, testAccuracy: served.serving.testAccuracy, createdAt: meta?.createdAt ?? null,
+      parent: meta?.parent ?? null, lineage: meta?.lineage ?? [],
+    },
+    review,
+    newCorrections: admin && served !== null ? await countAcceptedSince(bucket, "train", await newSince(env, served.serving.modelId, state)) : null,
+    threshold: config.refreshMinCorrections,
+    active: recent.find((r) => !ENDED.includes(r.status))?.runId ?? null,
+    recent,
+  };
+}
+
+function summaryOf(r: RunRecord): RefreshRun {
+  return {
+    runId: r.id, status: r.status, createdAt: r.createdAt, finishedAt: r.finishedAt, parentModelId: r.parentModelId ?? null,
+    modelId: r.modelId, promoted: r.promoted, promotionReason: r.promotionReason, error: r.error, refresh: r.refresh ?? null,
+  };
+}
