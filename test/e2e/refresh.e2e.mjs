@@ -3,7 +3,8 @@
  * model trained here on MNIST, then real MNIST digits it never saw, shifted a few pixels, sent as corrections by
  * several clients. An admin accepts them in the Corrections panel and starts a refresh in the Models panel, which
  * follows the run until it shows the before → after figures and the verdict: the API's, checked against the guard's
- * rule, and the lineage of the model served afterwards.
+ * rule, and the lineage of the model served afterwards. On the way, the panel's answers to a wrong token and to a
+ * refresh with nothing accepted yet (409 no_corrections).
  */
 import { randomBytes } from "node:crypto";
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
@@ -106,6 +107,16 @@ describe("refreshes on the page", () => {
     await expect.poll(() => page.locator("#refresh-queue").textContent(), POLL).toBe(`Review queue: ${CORRECTIONS} pending (at most 1 000) · 0 accepted`);
     expect(await page.locator("#refresh-lineage").isHidden()).toBe(true);
     expect(await page.getByRole("button", { name: "Start refresh" }).count()).toBe(0);
+
+    // A wrong token is refused (403, and the page says so) and the public figures stay.
+    await page.getByLabel("Admin token", { exact: true }).fill("not-the-token");
+    await page.getByLabel("Admin token", { exact: true }).press("Tab");
+    await expect.poll(() => page.locator("#refresh-message").textContent(), POLL).toContain("The admin token was refused");
+    await expect.poll(() => page.locator("#review-message").textContent(), POLL).toContain("not the admin token");
+    expect(await page.locator("#refresh-due").textContent()).toContain(" corrections newer than the served model are accepted.");
+    expect(problems.length).toBeGreaterThan(0);
+    expect(problems.filter((p) => !p.includes("403"))).toEqual([]);
+    problems.length = 0;
     await page.getByLabel("Admin token", { exact: true }).fill(TOKEN);
 
     // Nothing accepted yet: the refresh is refused, and the panel says why (the one HTTP error expected here, seen
