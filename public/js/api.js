@@ -44,18 +44,22 @@ function currentToken() {
   return getToken() || memoryToken;
 }
 
+/** Whether an admin token is typed in this tab. */
+export const hasToken = () => currentToken() !== "";
+
 /**
- * Calls the API. `body` is sent as JSON; `admin` adds the bearer token (and fails early without one).
+ * Calls the API. `body` is sent as JSON; `admin` adds the bearer token (true: and fails early without one;
+ * "optional": when one is typed, for a public route that tells an admin more).
  * @param {string} path
- * @param {{ method?: string, body?: unknown, admin?: boolean, signal?: AbortSignal }} [options]
+ * @param {{ method?: string, body?: unknown, admin?: boolean | "optional", signal?: AbortSignal }} [options]
  */
 export async function api(path, { method = "GET", body, admin = false, signal } = {}) {
   const headers = { accept: "application/json" };
   if (body !== undefined) headers["content-type"] = "application/json";
   if (admin) {
     const token = currentToken();
-    if (!token) throw new ApiError(401, "no_token", "Type the admin token first (at the top of the page).");
-    headers.authorization = `Bearer ${token}`;
+    if (!token && admin !== "optional") throw new ApiError(401, "no_token", "Type the admin token first (at the top of the page).");
+    if (token) headers.authorization = `Bearer ${token}`;
   }
   let res;
   try {

@@ -2,11 +2,12 @@
  * The page: wires the panels together. Each panel talks to the HTTP API only (api.js).
  *
  * `window.edgeprop` exposes what the browser test (test/e2e) and a curious reader may want: the input and the
- * prediction on screen, whether the prediction is settled, and the run being watched.
+ * prediction on screen, whether the prediction is settled, the run being watched and the refresh being followed.
  */
 import { getToken, setToken } from "./api.js";
 import { initDigits } from "./digits.js";
 import { initModels } from "./models.js";
+import { initRefresh } from "./refresh.js";
 import { initReview } from "./review.js";
 import { initTraining } from "./training.js";
 
@@ -22,13 +23,19 @@ const digits = initDigits({
   onFeedbackSent: () => review.load(),
 });
 
-const models = initModels({ onServing: (id) => digits.setServing(id) });
+const models = initModels({ onServing: (id) => digits.setServing(id), onPromoted: () => refresh.load() });
 
 const training = initTraining({
-  onRunEnded: () => models.load(),
+  onRunEnded: () => {
+    models.load();
+    refresh.load();
+  },
 });
 
-const review = initReview();
+// Accepted corrections change what a refresh would learn from; a refresh that ends may change the served model.
+const review = initReview({ onCounts: (counts) => refresh.showQueue(counts), onReviewed: () => refresh.load() });
+
+const refresh = initRefresh({ onRefreshEnded: () => models.load() });
 
 initToken();
 
@@ -37,20 +44,27 @@ function initToken() {
   const message = document.getElementById("token-message");
   input.value = getToken();
   const say = () => {
-    message.textContent = input.value ? "Kept for this tab only (sessionStorage)." : "Needed to promote models, start runs and review corrections.";
+    message.textContent = input.value ? "Kept for this tab only (sessionStorage)." : "Needed to promote models, start runs and refreshes, and review corrections.";
   };
   say();
   input.addEventListener("input", () => {
     setToken(input.value.trim());
     say();
+    refresh.tokenChanged();
   });
-  // Once the token is typed (not on every key: a partial token would only be refused), the review lists load.
-  input.addEventListener("change", () => review.load());
+  // Once the token is typed (not on every key: a partial token would only be refused), the review lists load, and
+  // the refresh part shows its admin counts and button.
+  input.addEventListener("change", () => {
+    review.load();
+    refresh.load();
+  });
   document.getElementById("forget-token").addEventListener("click", () => {
     input.value = "";
     setToken("");
+    refresh.tokenChanged();
     message.textContent = "Forgotten.";
     review.load();
+    refresh.load();
   });
   document.getElementById("token-form").addEventListener("submit", (e) => e.preventDefault());
 }
@@ -68,8 +82,12 @@ window.edgeprop = {
   get run() {
     return training.watching;
   },
+  get refresh() {
+    return refresh.following;
+  },
 };
 
 models.load();
 training.load();
 review.load();
+refresh.load();

@@ -8,7 +8,10 @@ import { drawUnits } from "./units.js";
 
 const UNITS_SHOWN = 36;
 
-/** @param {{ onServing: (id: string | null) => void }} hooks  onServing: the served model's id, after every load */
+/**
+ * @param {{ onServing: (id: string | null) => void, onPromoted: () => void }} hooks  onServing: the served model's id,
+ *   after every load; onPromoted: an admin promoted or deleted a model here.
+ */
 export function initModels(hooks) {
   const $ = (id) => document.getElementById(id);
   const pill = $("serving-pill");
@@ -105,6 +108,7 @@ export function initModels(hooks) {
       message.textContent = `Could not promote ${id}: ${err.message}`;
       return;
     }
+    hooks.onPromoted();
     await load();
   }
 
@@ -118,6 +122,7 @@ export function initModels(hooks) {
       message.textContent = `Could not delete ${id}: ${err.message}`;
       return;
     }
+    hooks.onPromoted();
     await load();
   }
 

@@ -13,8 +13,13 @@ const ACCEPTED_PAGE = 24;
 /** Most ids in one review request (the API's limit): "all shown" is sent in batches of this many. */
 const BATCH = 100;
 
-/** Wires the panel; `load()` shows the counts, and the lists when the admin token is there. */
-export function initReview() {
+/**
+ * Wires the panel; `load()` shows the counts, and the lists when the admin token is there.
+ * @param {{ onCounts: (counts: { pending: number, pendingMax: number, accepted: number }) => void, onReviewed: () => void }} hooks
+ *   onCounts: the counts this panel shows, each time it shows them; onReviewed: corrections were accepted, rejected
+ *   or deleted here.
+ */
+export function initReview(hooks) {
   const $ = (id) => document.getElementById(id);
   const countsLine = $("review-counts");
   const message = $("review-message");
@@ -36,6 +41,7 @@ export function initReview() {
 
   function showCounts(c) {
     countsLine.textContent = `${formatCount(c.pending)} pending review (at most ${formatCount(c.pendingMax)}) · ${formatCount(c.accepted)} accepted`;
+    hooks.onCounts(c);
   }
 
   /** Counts for everyone; with the admin token, the first page of each list too. */
@@ -139,6 +145,7 @@ export function initReview() {
     } catch (err) {
       setMessage(`The review failed after ${results.length} of ${n}: ${err.message}`);
     }
+    if (results.length > 0) hooks.onReviewed();
     await load();
   }
 
@@ -150,6 +157,7 @@ export function initReview() {
       setMessage(`Could not delete ${id}: ${err.message}`);
       return;
     }
+    hooks.onReviewed();
     await load();
   }
 

@@ -13,7 +13,7 @@ const UNITS_EVERY_MS = 2500;
 const UNITS_SHOWN = 64;
 const ENDED = ["succeeded", "failed", "diverged", "cancelled"];
 /** Over: ended, and for a succeeded run its promotion decided (`promoted` is null for a moment after its commit). */
-const isOver = (r) => ENDED.includes(r.status) && !(r.status === "succeeded" && r.promoted === null);
+export const isOver = (r) => ENDED.includes(r.status) && !(r.status === "succeeded" && r.promoted === null);
 
 /** @param {{ onRunEnded: (record: object) => void }} hooks */
 export function initTraining(hooks) {

