@@ -126,7 +126,7 @@ export function refreshVerdict(report: RefreshReport): { promote: boolean; reaso
   if (after.holdout.count === 0) return { promote: false, reason: "no holdout corrections to tell whether the refresh helps: accept more corrections" };
   const holdoutGain = (100 * (after.holdout.correct - before.holdout.correct)) / after.holdout.count;
   const testChange = after.test.count === 0 ? 0 : (100 * (after.test.correct - before.test.correct)) / after.test.count;
-  const figures = `holdout ${pct(before.holdout)} → ${pct(after.holdout)} (${points(holdoutGain)}), test ${pct(before.test)} → ${pct(after.test)} (${points(testChange)}, at most −${maxTestDrop.toFixed(2)} allowed)`;
+  const figures = `holdout ${pct(before.holdout)} → ${pct(after.holdout)} (${points(holdoutGain)}), test ${pct(before.test)} → ${pct(after.test)} (${points(testChange)}; a drop of up to ${maxTestDrop.toFixed(2)} allowed)`;
   if (after.holdout.correct <= before.holdout.correct) return { promote: false, reason: `not promoted: the holdout accuracy did not rise; ${figures}` };
   // Counts, not rounded percentages: the drop is (before − after) / count × 100 ≤ maxTestDrop.
   if (100 * (before.test.correct - after.test.correct) > maxTestDrop * after.test.count) {
