@@ -5,17 +5,15 @@
  * is served with its security headers (public/_headers) and loads with no CSP violation and no console error.
  */
 import { randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { createServer } from "node:http";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { call, trainDigitModel, uploadTestDigitsAs } from "./fixtures.mjs";
+import { trainDigitModel, uploadTestDigitsAs } from "./fixtures.mjs";
+import { launchChromium, serveModel } from "./browser.mjs";
 import { freePort, ROOT, startWrangler } from "./server.mjs";
 
 const RESULTS = join(ROOT, "test-results");
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const TOKEN = randomBytes(18).toString("hex");
 
 /** A page server on its own origin: every path answers an empty HTML page. */
@@ -33,7 +31,7 @@ let server;
 let listed; // a page origin named in CORS_ORIGINS
 let unlisted; // one that is not
 let browser;
-let userDataDir;
+let chromium; // { browser, close }
 let modelId;
 
 beforeAll(async () => {
@@ -43,22 +41,13 @@ beforeAll(async () => {
   const upload = await uploadTestDigitsAs(server.url, TOKEN, "mnist");
   expect(upload.status, JSON.stringify(upload.body)).toBe(201);
   const model = trainDigitModel({ hidden: 16, trainCount: 3000, epochs: 1 });
-  const imported = await call(server.url, "/v1/models", { method: "POST", token: TOKEN, body: { layers: model.layers, loss: model.loss, params: model.params } });
-  expect(imported.status, JSON.stringify(imported.body)).toBe(201);
-  modelId = imported.body.id;
-  expect((await call(server.url, `/v1/models/${modelId}/promote`, { method: "POST", token: TOKEN })).status).toBe(200);
-
-  userDataDir = mkdtempSync(join(tmpdir(), "edgeprop-chromium-"));
-  browser = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  });
+  modelId = (await serveModel(server.url, TOKEN, model)).id;
+  chromium = await launchChromium();
+  browser = chromium.browser;
 });
 
 afterAll(async () => {
-  await browser?.close().catch(() => {});
-  if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
+  await chromium?.close();
   await server?.stop();
   await listed?.close();
   await unlisted?.close();

@@ -11,17 +11,15 @@
  * also written to docs/screenshot.png.
  */
 import { randomBytes } from "node:crypto";
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { copyFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { formatProbability } from "../../public/js/format.js";
 import { call, controlsThatDoNotFit, draw, predictionPlace, readPreview, shownProbabilities, touchDraw, trainDigitModel, uploadTestDigitsAs } from "./fixtures.mjs";
+import { launchChromium, recordingTab, serveModel } from "./browser.mjs";
 import { ROOT, startWrangler } from "./server.mjs";
 
 const RESULTS = join(ROOT, "test-results");
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const TOKEN = randomBytes(18).toString("hex");
 const DESKTOP = { width: 1280, height: 900 };
 const PHONE = { width: 375, height: 740 };
@@ -34,7 +32,7 @@ const THREE = [[[0.3, 0.22], [0.5, 0.15], [0.68, 0.25], [0.62, 0.42], [0.45, 0.5
 
 let server;
 let browser;
-let userDataDir;
+let chromium; // { browser, close }
 let served; // the imported model: { id, testAccuracy, … }
 
 beforeAll(async () => {
@@ -48,41 +46,19 @@ beforeAll(async () => {
   server = await startWrangler({ token: TOKEN, vars: { STEP_WORK: "2e7", FEEDBACK_PENDING_MAX: "2" }, logFile: join(RESULTS, "wrangler-e2e.log") });
   const upload = await uploadTestDigitsAs(server.url, TOKEN, "mnist");
   expect(upload.status, JSON.stringify(upload.body)).toBe(201);
-  const imported = await call(server.url, "/v1/models", { method: "POST", token: TOKEN, body: { layers: model.layers, loss: model.loss, params: model.params } });
-  expect(imported.status, JSON.stringify(imported.body)).toBe(201);
-  served = imported.body;
-  const promoted = await call(server.url, `/v1/models/${served.id}/promote`, { method: "POST", token: TOKEN });
-  expect(promoted.status, JSON.stringify(promoted.body)).toBe(200);
-  expect(promoted.body.servingModelId).toBe(served.id);
-
-  userDataDir = mkdtempSync(join(tmpdir(), "edgeprop-chromium-"));
-  browser = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: CHROMIUM,
-    headless: true,
-    viewport: DESKTOP,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  });
+  served = await serveModel(server.url, TOKEN, model);
+  chromium = await launchChromium(DESKTOP);
+  browser = chromium.browser;
 });
 
 afterAll(async () => {
-  await browser?.close().catch(() => {});
-  if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
+  await chromium?.close();
   await server?.stop();
 });
 
 /** A new tab on the page that records every console error, page error and HTTP error answer. */
 async function openPage(viewport = DESKTOP) {
-  const page = await browser.newPage();
-  await page.setViewportSize(viewport);
-  const problems = [];
-  page.on("console", (m) => {
-    if (m.type() === "error") problems.push(`console: ${m.text()}`);
-  });
-  page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
-  page.on("response", (r) => {
-    if (r.status() >= 400) problems.push(`HTTP ${r.status()} ${r.request().method()} ${r.url()}`);
-  });
-  page.on("requestfailed", (r) => problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`));
+  const { page, problems } = await recordingTab(browser, viewport);
   await page.goto(server.url, { waitUntil: "load" });
   await expect.poll(() => page.locator("#serving-pill").textContent(), POLL).toContain(served.id);
   return { page, problems };

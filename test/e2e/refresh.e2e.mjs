@@ -7,18 +7,16 @@
  * refresh with nothing accepted yet (409 no_corrections).
  */
 import { randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { cellText, figureRows } from "../../public/js/figures.js";
 import { partOf } from "../../src/storage/feedback.ts";
 import { call, controlsThatDoNotFit, shiftedDigits, trainDigitModel, uploadTestDigitsAs } from "./fixtures.mjs";
+import { launchChromium, recordingTab, serveModel } from "./browser.mjs";
 import { ROOT, startWrangler } from "./server.mjs";
 
 const RESULTS = join(ROOT, "test-results");
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const TOKEN = randomBytes(18).toString("hex");
 const DESKTOP = { width: 1280, height: 900 };
 const PHONE = { width: 375, height: 740 };
@@ -30,7 +28,7 @@ const PER_CLIENT = 10;
 
 let server;
 let browser;
-let userDataDir;
+let chromium; // { browser, close }
 let served;
 
 beforeAll(async () => {
@@ -40,38 +38,19 @@ beforeAll(async () => {
   server = await startWrangler({ token: TOKEN, logFile: join(RESULTS, "wrangler-refresh-e2e.log") });
   const upload = await uploadTestDigitsAs(server.url, TOKEN, "mnist");
   expect(upload.status, JSON.stringify(upload.body)).toBe(201);
-  const imported = await call(server.url, "/v1/models", { method: "POST", token: TOKEN, body: { layers: model.layers, loss: model.loss, params: model.params } });
-  expect(imported.status, JSON.stringify(imported.body)).toBe(201);
-  served = imported.body;
-  expect((await call(server.url, `/v1/models/${served.id}/promote`, { method: "POST", token: TOKEN })).status).toBe(200);
-
-  userDataDir = mkdtempSync(join(tmpdir(), "edgeprop-chromium-"));
-  browser = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: CHROMIUM,
-    headless: true,
-    viewport: DESKTOP,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  });
+  served = await serveModel(server.url, TOKEN, model);
+  chromium = await launchChromium(DESKTOP);
+  browser = chromium.browser;
 });
 
 afterAll(async () => {
-  await browser?.close().catch(() => {});
-  if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
+  await chromium?.close();
   await server?.stop();
 });
 
 /** A new tab on the page that records every console error, page error, failed request and HTTP error answer. */
 async function openPage() {
-  const page = await browser.newPage();
-  const problems = [];
-  page.on("console", (m) => {
-    if (m.type() === "error") problems.push(`console: ${m.text()}`);
-  });
-  page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
-  page.on("response", (r) => {
-    if (r.status() >= 400) problems.push(`HTTP ${r.status()} ${r.request().method()} ${r.url()}`);
-  });
-  page.on("requestfailed", (r) => problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`));
+  const { page, problems } = await recordingTab(browser);
   await page.goto(server.url, { waitUntil: "load" });
   await expect.poll(() => page.locator("#serving-pill").textContent(), POLL).toContain(served.id);
   return { page, problems };
