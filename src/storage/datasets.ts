@@ -119,11 +119,38 @@ export async function readManifests(bucket: R2Bucket, names: readonly string[]):
   return manifests.filter((m): m is DatasetManifest => m !== null);
 }
 
-/** Bytes of decoded shards an isolate keeps (an isolate has 128 MB in all). */
-export const SHARD_CACHE_BYTES = 32 * 1024 * 1024;
+/**
+ * Most bytes of decoded shards an isolate keeps (an isolate has 128 MB in all): MNIST's 70 shards are 55 MB, so a
+ * run's steps read each shard from R2 once, not once an epoch (an LRU smaller than the set it cycles through would
+ * miss nearly every time). A training step that needs more memory for itself lowers it (shardCacheFor).
+ */
+export const SHARD_CACHE_BYTES = 64 * 1024 * 1024;
+/** Least bytes the cache keeps, whatever a step takes. */
+export const SHARD_CACHE_MIN_BYTES = 16 * 1024 * 1024;
 
 const cache = new Map<string, { shard: Shard; bytes: number }>();
 let cachedBytes = 0;
+let capacity = SHARD_CACHE_BYTES;
+
+/**
+ * Sets the cache's capacity to what is left of `budget` bytes after `reserved` (a step's own peak), between
+ * SHARD_CACHE_MIN_BYTES and SHARD_CACHE_BYTES, evicting the least recently used shards beyond it. Returns it.
+ */
+export function shardCacheFor(budget: number, reserved: number): number {
+  capacity = Math.max(SHARD_CACHE_MIN_BYTES, Math.min(SHARD_CACHE_BYTES, budget - reserved));
+  evict(null);
+  return capacity;
+}
+
+/** Evicts the least recently used shards (never `keep`) until the cache is within its capacity. */
+function evict(keep: string | null): void {
+  for (const [k, held] of cache) {
+    if (cachedBytes <= capacity) break;
+    if (k === keep) continue;
+    cache.delete(k);
+    cachedBytes -= held.bytes;
+  }
+}
 
 /** Empties this isolate's shard cache (tests use it to force reads from R2). */
 export function clearShardCache(): void {
@@ -138,16 +165,12 @@ function remember(key: string, shard: Shard, bytes: number): void {
   cache.delete(key);
   cache.set(key, { shard, bytes });
   cachedBytes += bytes;
-  for (const [k, held] of cache) {
-    if (cachedBytes <= SHARD_CACHE_BYTES || k === key) break;
-    cache.delete(k);
-    cachedBytes -= held.bytes;
-  }
+  evict(key);
 }
 
 /**
  * Shard `index` of a split, from this isolate's cache or R2, checked against its manifest entry (size, count and
- * CRC-32). The cache evicts the least recently used shards beyond SHARD_CACHE_BYTES; shard keys are immutable, so
+ * CRC-32). The cache evicts the least recently used shards beyond its capacity; shard keys are immutable, so
  * a cached shard is never stale.
  */
 export async function loadShard(bucket: R2Bucket, split: SplitManifest, index: number): Promise<Shard> {

@@ -15,7 +15,7 @@
 import type { Shard } from "../data/shards";
 import type { Env, TrainMessage } from "../env";
 import { kernelFactory } from "../kernels";
-import { loadShard, readManifest } from "../storage/datasets";
+import { loadShard, readManifest, shardCacheFor } from "../storage/datasets";
 import { Deadline, type DeadlineLimits } from "../storage/deadline";
 import { checkpointExists, deleteRunScratch, getCheckpointBytes, getRecord, pruneCheckpoints, putCheckpoint, recordDelivery, updateRecord } from "../storage/runs";
 import { breathe } from "./yielding";
@@ -139,7 +139,21 @@ const writtenHere = (runId: string, step: number): Uint8Array | null =>
 /** The shards a step reads, by source and index (looked up for every example it copies: no key is built). */
 type LoadedShards = Record<Source, Shard[]>;
 
+/**
+ * Of an isolate's 128 MB, what a step and the shard cache may share; the rest is the runtime's, the served models'
+ * and the requests'.
+ */
+const STEP_AND_SHARDS_BYTES = 100 * 1024 * 1024;
+
+/**
+ * A step's own peak, estimated from its parameters: a first-order step about 12 float32 vectors of their size (see
+ * spec.ts MAX_TRAIN_PARAMS), cg six float64 vectors twice and their encodings.
+ */
+const stepPeakBytes = (record: RunRecord): number => record.plan.paramCount * (record.spec.optimizer.name === "cg" ? 112 : 48);
+
 async function loadShards(env: Env, record: RunRecord, ck: Checkpoint): Promise<LoadedShards> {
+  // As much of the dataset stays in this isolate as the step leaves room for: later steps read it from memory.
+  shardCacheFor(STEP_AND_SHARDS_BYTES, stepPeakBytes(record));
   const need = shardsNeeded(record.spec, record.plan, ck);
   const out: LoadedShards = { train: [], test: [], feedback: [] };
   if (need.length === 0) return out;

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, test } from "vitest";
 import { DatasetFormatError, SHARD_SIZE } from "../../src/data/shards";
-import { clearShardCache, listDatasetNames, loadShard, newDatasetVersion, readManifest, readManifests, writeDataset } from "../../src/storage/datasets";
+import { clearShardCache, listDatasetNames, loadShard, newDatasetVersion, readManifest, readManifests, SHARD_CACHE_BYTES, SHARD_CACHE_MIN_BYTES, shardCacheFor, writeDataset } from "../../src/storage/datasets";
 import { keys } from "../../src/storage/keys";
 
 const bucket = env.STORE_BUCKET;
@@ -132,5 +132,15 @@ describe("listDatasetNames and readManifests", () => {
     const a = newDatasetVersion();
     expect(a).toMatch(/^[a-z0-9-]+$/);
     expect(newDatasetVersion()).not.toBe(a);
+  });
+});
+
+describe("the shard cache's capacity", () => {
+  test("is what a step leaves of its budget, between the least and the most it keeps", () => {
+    const MB = 1024 * 1024;
+    expect(shardCacheFor(100 * MB, 11 * MB)).toBe(SHARD_CACHE_BYTES); // 784-300-10's step: the cap, 64 MB
+    expect(shardCacheFor(100 * MB, 62 * MB)).toBe(38 * MB); // 784-1000-500-10's
+    expect(shardCacheFor(100 * MB, 95 * MB)).toBe(SHARD_CACHE_MIN_BYTES);
+    shardCacheFor(100 * MB, 0);
   });
 });
