@@ -2,6 +2,7 @@
  * The model registry: list and show models, export their weights, import weights (admin) and promote a model to be
  * served (admin). Weights travel as `[Θ1(:); Θ2(:); …]`, Octave's column-major unroll, which is also the stored order.
  */
+import { activeRuns } from "../training/runs";
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { TypedResponse } from "hono";
 import type { Env } from "../env";
@@ -197,13 +198,18 @@ export const modelRoutes = new OpenAPIHono<{ Bindings: Env }>({ defaultHook: val
     createRoute({
       method: "delete", path: "/{id}", summary: "Delete a model (not the served one)", ...adminOnly, request: { params: ModelParam },
       description: "Its run, if any, is kept. Requests pinned to it may still be answered by an isolate that holds it in memory until it is evicted.",
-      responses: { 200: json("Deleted", z.object({ deleted: z.string() })), 404: errorResponse("No such model"), 409: errorResponse("The model is served"), ...adminRefusals },
+      responses: { 200: json("Deleted", z.object({ deleted: z.string() })), 404: errorResponse("No such model"), 409: errorResponse("The model is served, or a refresh running from it needs it"), ...adminRefusals },
     }),
     async (c) => {
       const { id } = c.req.valid("param");
       if ((await getModelMeta(c.env.STORE_BUCKET, id)) === null) throw new NotFoundError("not_found", `no model ${id}`);
       if ((await getServingRecord(c.env.STORE_BUCKET))?.serving.modelId === id) {
         throw new ConflictError("model_served", `model ${id} is served: promote another model first (POST /v1/models/{id}/promote)`);
+      }
+      // A refresh measures the model it started from when it finishes: that model stays until the refresh ends.
+      const refreshing = (await activeRuns(c.env)).find((r) => r.kind === "refresh" && r.parentModelId === id);
+      if (refreshing !== undefined) {
+        throw new ConflictError("model_in_use", `refresh run ${refreshing.id} started from model ${id} and measures it when it finishes: wait for it, or cancel it (POST /v1/runs/${refreshing.id}/cancel)`);
       }
       await deleteModel(c.env.STORE_BUCKET, c.env.SERVING_KV, id);
       forgetModel(id);

@@ -344,3 +344,20 @@ describe("the daily refresh check", () => {
     expect(after.reason).toMatch(/^0 new accepted corrections since/);
   });
 });
+
+describe("the model a refresh starts from", () => {
+  test("cannot be deleted while the refresh runs (it is measured at the end); once it has ended, it can", async () => {
+    const served = (await call("GET", "/healthz", undefined, false)).body.servingModelId as string;
+    const started = await call("POST", "/v1/refresh", { epochs: 50 });
+    expect(started.status).toBe(202);
+    // Another model is promoted meanwhile, so that the parent is no longer served.
+    const other = await importModel([784, 64, 10], "softmax", 31);
+    expect((await call("POST", `/v1/models/${other.id}/promote`)).status).toBe(200);
+    const refused = await call("DELETE", `/v1/models/${served}`);
+    expect(refused.status).toBe(409);
+    expect(refused.body.error).toMatchObject({ code: "model_in_use" });
+    expect(refused.body.error.message).toContain(started.body.id);
+    expect((await call("POST", `/v1/runs/${started.body.id}/cancel`)).status).toBe(200);
+    expect((await call("DELETE", `/v1/models/${served}`)).status).toBe(200);
+  });
+});
