@@ -1,10 +1,11 @@
 /**
  * The network as a classifier, on top of `forward`: class probabilities and the predicted class of each row (what
- * serving answers), and accuracy over uint8 images as the datasets store them (what an import is measured with).
+ * serving answers), and per-class counts over uint8 images as the datasets store them (what an import and a refresh
+ * are measured with).
  * Serving, evaluation and training all run the same forward pass.
  */
 import type { Floats, Layout, Loss } from "./layout";
-import { argmaxRow, evaluateRows, forward, type Workspace } from "./network";
+import { argmaxRow, forward, type Workspace } from "./network";
 import { pixelsToUnit } from "./pixels";
 
 /** One row's prediction: the most probable class (the first on ties) and one probability per class. */
@@ -60,32 +61,9 @@ export function classify(layout: Layout, loss: Loss, params: Floats, rows: reado
 }
 
 /**
- * Forward only over the n = labels.length images in `pixels` (n × s1 bytes, each pixel byte / 255, as datasets store
- * them), ws.rows rows at a time through the scratch X (at least ws.rows × s1): Σ of the unregularized loss and how
- * many images are classified correctly.
- */
-export function evaluateImages(
-  layout: Layout, loss: Loss, params: Floats, pixels: Uint8Array, labels: Uint8Array, ws: Workspace, X: Floats,
-): { lossSum: number; correct: number } {
-  const D = layout.sizes[0];
-  const n = labels.length;
-  if (pixels.length !== n * D) throw new RangeError(`evaluateImages: pixels has ${pixels.length} bytes, expected ${n} × ${D}`);
-  if (X.length < ws.rows * D) throw new RangeError(`evaluateImages: X has ${X.length} entries, expected at least ${ws.rows} × ${D}`);
-  let lossSum = 0;
-  let correct = 0;
-  for (let from = 0; from < n; from += ws.rows) {
-    const m = Math.min(ws.rows, n - from);
-    pixelsToUnit(X, 0, pixels, from * D, m * D);
-    const part = evaluateRows(layout, loss, params, X, labels.subarray(from, from + m), m, ws);
-    lossSum += part.lossSum;
-    correct += part.correct;
-  }
-  return { lossSum, correct };
-}
-
-/**
  * Per class k: how many of the n = labels.length images in `pixels` have label k (`total[k]`) and how many of them are
- * classified k (`correct[k]`), added to the counts given; forward passes of ws.rows rows through X, as evaluateImages.
+ * classified k (`correct[k]`), added to the counts given; forward passes of at most ws.rows rows through the scratch X
+ * (at least ws.rows × s1), each pixel byte / 255.
  */
 export function classCounts(
   layout: Layout, loss: Loss, params: Floats, pixels: Uint8Array, labels: Uint8Array, ws: Workspace, X: Floats,
@@ -95,6 +73,7 @@ export function classCounts(
   const K = layout.sizes[layout.sizes.length - 1];
   const n = labels.length;
   if (pixels.length !== n * D) throw new RangeError(`classCounts: pixels has ${pixels.length} bytes, expected ${n} × ${D}`);
+  if (X.length < ws.rows * D) throw new RangeError(`classCounts: X has ${X.length} entries, expected at least ${ws.rows} × ${D}`);
   if (correct.length < K || total.length < K) throw new RangeError(`classCounts: the counts need ${K} entries`);
   for (let from = 0; from < n; from += ws.rows) {
     const m = Math.min(ws.rows, n - from);

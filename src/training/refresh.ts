@@ -17,20 +17,17 @@
 import { configOf } from "../config";
 import type { Env } from "../env";
 import { ConflictError } from "../errors";
-import { kernelFactory } from "../kernels";
-import { classCounts } from "../nn/classify";
-import { createLayout, type Layout, type Loss } from "../nn/layout";
+import { createLayout, type Layout } from "../nn/layout";
 import { decodeModel } from "../nn/model-codec";
 import type { SplitManifest } from "../data/shards";
-import { loadShard, readManifest } from "../storage/datasets";
+import { readManifest } from "../storage/datasets";
 import { countAcceptedSince, feedbackCounts, type FeedbackCounts } from "../storage/feedback";
 import { keys } from "../storage/keys";
-import { rowsWithin } from "../storage/model-cache";
 import { getModelBlob, getModelMeta, getServingRecord, type DigitFigure, type Figures, type ModelParent, type RefreshFigures, type RefreshReport, type RefreshSummary } from "../storage/models";
 
 export type { DigitFigure, Figures, RefreshFigures, RefreshReport };
 import { getRecord } from "../storage/runs";
-import { stepBuffers } from "./buffers";
+import { classCountsOn } from "./evaluate";
 import { ENDED, type RunRecord } from "./record";
 import { RunSpecSchema, type RunSpec } from "./spec";
 
@@ -50,24 +47,6 @@ const KEPT_RUNS = 20;
 // ---------------------------------------------------------------------------------------------------------------------
 // Measuring
 
-/** Most rows of one forward pass while measuring. */
-const MEASURE_ROWS = 1000;
-
-async function figuresOn(bucket: R2Bucket, layout: Layout, loss: Loss, params: Float32Array, split: SplitManifest | null): Promise<Figures> {
-  const K = layout.sizes[layout.sizes.length - 1];
-  const correct = new Uint32Array(K);
-  const total = new Uint32Array(K);
-  if (split !== null && split.count > 0) {
-    // On the WebAssembly kernels, as the model is served.
-    const buffers = stepBuffers(kernelFactory, "wasm-simd", layout, Math.min(rowsWithin(layout), MEASURE_ROWS), params, false);
-    for (let s = 0; s < split.shards.length; s++) {
-      const shard = await loadShard(bucket, split, s);
-      classCounts(layout, loss, buffers.params, shard.pixels, shard.labels, buffers.ws, buffers.X, correct, total);
-    }
-  }
-  return figuresOf(correct, total);
-}
-
 /** Figures from per-class counts. */
 export function figuresOf(correct: ArrayLike<number>, total: ArrayLike<number>): Figures {
   let c = 0;
@@ -83,10 +62,11 @@ export function figuresOf(correct: ArrayLike<number>, total: ArrayLike<number>):
 
 /** A model's figures on a refresh run's holdout snapshot and on its dataset's test set. */
 async function measure(bucket: R2Bucket, record: RunRecord, layout: Layout, params: Float32Array, test: SplitManifest): Promise<RefreshFigures> {
-  return {
-    holdout: await figuresOn(bucket, layout, record.spec.loss, params, record.plan.holdout ?? null),
-    test: await figuresOn(bucket, layout, record.spec.loss, params, test),
+  const on = async (split: SplitManifest | null) => {
+    const { correct, total } = await classCountsOn(bucket, split, layout, record.spec.loss, params);
+    return figuresOf(correct, total);
   };
+  return { holdout: await on(record.plan.holdout ?? null), test: await on(test) };
 }
 
 /** The parent's and the refreshed model's figures (`params`), for a refresh run that has finished training. */

@@ -1,6 +1,6 @@
 /** The classifier helpers of src/nn/classify.ts against the forward pass they sit on. */
 import { describe, expect, test } from "vitest";
-import { classify, evaluateImages, rowProbabilities } from "../../src/nn/classify";
+import { classCounts, classify, rowProbabilities } from "../../src/nn/classify";
 import { randInitialize } from "../../src/nn/init";
 import { createLayout, type Layout, type Loss } from "../../src/nn/layout";
 import { argmaxRow, createWorkspace, evaluateRows, forward } from "../../src/nn/network";
@@ -96,8 +96,8 @@ describe("classify", () => {
   });
 });
 
-describe("evaluateImages", () => {
-  test("equals evaluateRows on pixels / 255, whatever the chunk size", () => {
+describe("classCounts", () => {
+  test("counts per class what evaluateRows counts on pixels / 255, whatever the chunk size", () => {
     const rng = seedRng(12);
     const n = 13;
     const pixels = Uint8Array.from({ length: n * 6 }, () => Math.floor(256 * nextDouble(rng)));
@@ -105,18 +105,25 @@ describe("evaluateImages", () => {
     const params = weights(13);
     for (const loss of ["softmax", "sigmoid"] as const) {
       const X = Float32Array.from(pixels, (v) => v / 255);
-      const expected = evaluateRows(layout, loss, params, X, labels, n, createWorkspace(layout, n, Float32Array));
+      const ws = createWorkspace(layout, n, Float32Array);
+      const expected = evaluateRows(layout, loss, params, X, labels, n, ws);
+      const h = forward(layout, loss, params, X, n, ws);
+      const perClass = new Uint32Array(K);
+      for (let r = 0; r < n; r++) if (argmaxRow(h, r, K) === labels[r]) perClass[labels[r]]++;
       for (const rows of [1, 5, 13]) {
-        const got = evaluateImages(layout, loss, params, pixels, labels, createWorkspace(layout, rows, Float32Array), new Float32Array(rows * 6));
-        expect(got.correct).toBe(expected.correct);
-        expect(got.lossSum).toBeCloseTo(expected.lossSum, 10);
+        const [correct, total] = [new Uint32Array(K), new Uint32Array(K)];
+        classCounts(layout, loss, params, pixels, labels, createWorkspace(layout, rows, Float32Array), new Float32Array(rows * 6), correct, total);
+        expect(correct.reduce((a, b) => a + b, 0)).toBe(expected.correct);
+        expect(Array.from(correct)).toEqual(Array.from(perClass));
+        expect(Array.from(total)).toEqual(Array.from({ length: K }, (_, k) => labels.filter((y) => y === k).length));
       }
     }
   });
 
   test("refuses pixels that are not labels × s1, and a scratch smaller than the workspace", () => {
     const ws = createWorkspace(layout, 2, Float32Array);
-    expect(() => evaluateImages(layout, "softmax", weights(1), new Uint8Array(11), new Uint8Array(2), ws, new Float32Array(12))).toThrow(/evaluateImages: pixels has 11 bytes, expected 2 × 6/);
-    expect(() => evaluateImages(layout, "softmax", weights(1), new Uint8Array(12), new Uint8Array(2), ws, new Float32Array(6))).toThrow(/evaluateImages: X has 6 entries/);
+    const counts = () => [new Uint32Array(K), new Uint32Array(K)] as const;
+    expect(() => classCounts(layout, "softmax", weights(1), new Uint8Array(11), new Uint8Array(2), ws, new Float32Array(12), ...counts())).toThrow(/classCounts: pixels has 11 bytes, expected 2 × 6/);
+    expect(() => classCounts(layout, "softmax", weights(1), new Uint8Array(12), new Uint8Array(2), ws, new Float32Array(6), ...counts())).toThrow(/classCounts: X has 6 entries/);
   });
 });
