@@ -23,7 +23,7 @@ import type { SplitManifest } from "../data/shards";
 import { readManifest } from "../storage/datasets";
 import { countAcceptedSince, feedbackCounts, type FeedbackCounts } from "../storage/feedback";
 import { keys } from "../storage/keys";
-import { getModelBlob, getModelMeta, getServingRecord, type DigitFigure, type Figures, type ModelParent, type RefreshFigures, type RefreshReport, type RefreshSummary } from "../storage/models";
+import { getModelBlob, getModelMeta, getServingRecord, type DigitFigure, type Figures, type ModelMeta, type ModelParent, type RefreshFigures, type RefreshReport, type RefreshSummary } from "../storage/models";
 
 export type { DigitFigure, Figures, RefreshFigures, RefreshReport };
 import { getRecord } from "../storage/runs";
@@ -162,31 +162,26 @@ export interface RefreshOptions {
   seed?: number;
 }
 
-/** The served model's id, or ConflictError `no_served_model`. */
-async function servedModelId(env: Env): Promise<string> {
-  const served = await getServingRecord(env.STORE_BUCKET);
-  if (served === null) throw new ConflictError("no_served_model", "no model is served: a refresh fine-tunes the served model; promote one first");
-  return served.serving.modelId;
-}
+/** startRun, passed in so that this module does not import runs.ts (which imports it). */
+type StartRun = (env: Env, spec: RunSpec) => Promise<RunRecord>;
 
 /**
- * The run spec of a refresh of the served model (`parentId`) with `options`: the model's layers and loss, momentum
- * at a small learning rate for a few epochs (REFRESH_TRAINING), the served dataset.
+ * The run spec of a refresh of model `parent` (the served one) with `options`: its layers and loss, momentum at a
+ * small learning rate for a few epochs (REFRESH_TRAINING), the served dataset.
  */
-export async function refreshSpec(env: Env, parentId: string, options: RefreshOptions = {}): Promise<RunSpec> {
-  const meta = await getModelMeta(env.STORE_BUCKET, parentId);
-  if (meta === null) throw new ConflictError("no_served_model", `the served model ${parentId} is gone`);
+function refreshSpec(env: Env, parent: ModelMeta, options: RefreshOptions): RunSpec {
+  const epochs = options.epochs ?? REFRESH_TRAINING.epochs;
   return RunSpecSchema.parse({
     name: REFRESH_NAME,
     dataset: configOf(env).servingDataset,
-    layers: meta.layers,
-    loss: meta.loss,
+    layers: parent.layers,
+    loss: parent.loss,
     optimizer: { ...REFRESH_TRAINING.optimizer, ...(options.learningRate === undefined ? {} : { learningRate: options.learningRate }) },
     batchSize: options.batchSize ?? REFRESH_TRAINING.batchSize,
-    epochs: options.epochs ?? REFRESH_TRAINING.epochs,
+    epochs,
     seed: options.seed ?? REFRESH_TRAINING.seed,
-    evalEvery: options.epochs ?? REFRESH_TRAINING.epochs,
-    init: { model: parentId },
+    evalEvery: epochs,
+    init: { model: parent.id },
     refresh: {
       ...(options.corrections === undefined ? {} : { corrections: options.corrections }),
       ...(options.replay === undefined ? {} : { replay: options.replay }),
@@ -195,28 +190,42 @@ export async function refreshSpec(env: Env, parentId: string, options: RefreshOp
   });
 }
 
+/** What a refresh starts from: the served model and its metadata, and the refresh state; or why it cannot start. */
+type Ready = { ok: true; parent: ModelMeta; state: RefreshState } | { ok: false; code: "no_served_model" | "refresh_active"; reason: string };
+
+/** Whether a refresh can start now: a model is served (and its metadata is there), and no refresh is running. */
+async function readyToRefresh(bucket: R2Bucket): Promise<Ready> {
+  const [served, { state }] = await Promise.all([getServingRecord(bucket), readState(bucket)]);
+  if (served === null) return { ok: false, code: "no_served_model", reason: "no model is served" };
+  const active = await activeRefresh(bucket, state);
+  if (active !== null) return { ok: false, code: "refresh_active", reason: `refresh run ${active.id} is still ${active.status}` };
+  const parent = await getModelMeta(bucket, served.serving.modelId);
+  if (parent === null) return { ok: false, code: "no_served_model", reason: `the served model ${served.serving.modelId} is gone` };
+  return { ok: true, parent, state };
+}
+
 /**
- * Starts a refresh of the served model (ConflictError `refresh_active` while one runs, `no_served_model`,
- * `no_corrections` from startRun). `start` is startRun, passed in so this module does not import runs.ts.
+ * Starts a refresh of the served model (ConflictError `no_served_model`, `refresh_active` while one runs, and
+ * `no_corrections` from startRun).
  */
-export async function startRefresh(env: Env, options: RefreshOptions, start: (env: Env, spec: RunSpec) => Promise<RunRecord>): Promise<RunRecord> {
-  const { state } = await readState(env.STORE_BUCKET);
-  const active = await activeRefresh(env.STORE_BUCKET, state);
-  if (active !== null) throw new ConflictError("refresh_active", `refresh run ${active.id} is still ${active.status}: wait for it, or cancel it`);
-  const parentId = await servedModelId(env);
-  return start(env, await refreshSpec(env, parentId, options));
+export async function startRefresh(env: Env, options: RefreshOptions, start: StartRun): Promise<RunRecord> {
+  const ready = await readyToRefresh(env.STORE_BUCKET);
+  if (!ready.ok) {
+    const hint = ready.code === "no_served_model" ? ": a refresh fine-tunes the served model; promote one first" : ": wait for it, or cancel it";
+    throw new ConflictError(ready.code, ready.reason + hint);
+  }
+  return start(env, refreshSpec(env, ready.parent, options));
 }
 
 // ---------------------------------------------------------------------------------------------------------------------
 // The cron, and what the page shows
 
 /**
- * Since when accepted corrections count as new for the served model: its data's time (its run's start; an import's
- * creation), or the start of the last refresh from it, whichever is later.
+ * Since when accepted corrections count as new for the served model (`served`): its data's time (its run's start;
+ * an import's creation), or the start of the last refresh from it, whichever is later.
  */
-async function newSince(env: Env, servedId: string, state: RefreshState): Promise<string> {
-  const meta = await getModelMeta(env.STORE_BUCKET, servedId);
-  const dataAt = meta?.dataAt ?? meta?.createdAt ?? new Date(0).toISOString();
+function newSince(served: ModelMeta | null, servedId: string, state: RefreshState): string {
+  const dataAt = served?.dataAt ?? served?.createdAt ?? new Date(0).toISOString();
   const last = state.last !== null && state.last.parentModelId === servedId ? state.last.startedAt : null;
   return last !== null && last > dataAt ? last : dataAt;
 }
@@ -226,20 +235,18 @@ async function newSince(env: Env, servedId: string, state: RefreshState): Promis
  * the training split are new to it (newSince), no refresh is running and a model is served. Returns the run started,
  * or why none was. Once started, the same corrections do not start another.
  */
-export async function maybeStartRefresh(env: Env, start: (env: Env, spec: RunSpec) => Promise<RunRecord>): Promise<{ started: string | null; reason: string }> {
+export async function maybeStartRefresh(env: Env, start: StartRun): Promise<{ started: string | null; reason: string }> {
   const threshold = configOf(env).refreshMinCorrections;
-  const served = await getServingRecord(env.STORE_BUCKET);
-  if (served === null) return { started: null, reason: "no model is served" };
-  const { state } = await readState(env.STORE_BUCKET);
-  const active = await activeRefresh(env.STORE_BUCKET, state);
-  if (active !== null) return { started: null, reason: `refresh run ${active.id} is still ${active.status}` };
-  const since = await newSince(env, served.serving.modelId, state);
+  const ready = await readyToRefresh(env.STORE_BUCKET);
+  if (!ready.ok) return { started: null, reason: ready.reason };
+  const since = newSince(ready.parent, ready.parent.id, ready.state);
+  // Counted up to the threshold: enough is all the check needs to know.
   const fresh = await countAcceptedSince(env.STORE_BUCKET, "train", since, threshold);
   if (fresh < threshold) {
     return { started: null, reason: `${fresh} new accepted correction${fresh === 1 ? "" : "s"} since ${since}, fewer than REFRESH_MIN_CORRECTIONS (${threshold})` };
   }
-  const record = await startRefresh(env, {}, start);
-  return { started: record.id, reason: `${fresh}${fresh >= threshold ? "+" : ""} new accepted corrections since ${since}` };
+  const record = await start(env, refreshSpec(env, ready.parent, {}));
+  return { started: record.id, reason: `${fresh}+ new accepted corrections since ${since}` };
 }
 
 /** A refresh run as GET /v1/refresh lists it. */
@@ -284,7 +291,7 @@ export async function refreshStatus(env: Env, admin: boolean): Promise<RefreshSt
       parent: meta?.parent ?? null, lineage: meta?.lineage ?? [],
     },
     review,
-    newCorrections: admin && served !== null ? await countAcceptedSince(bucket, "train", await newSince(env, served.serving.modelId, state)) : null,
+    newCorrections: admin && served !== null ? await countAcceptedSince(bucket, "train", newSince(meta, served.serving.modelId, state)) : null,
     threshold: config.refreshMinCorrections,
     active: recent.find((r) => !ENDED.includes(r.status))?.runId ?? null,
     recent,
