@@ -4,11 +4,12 @@
  */
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Env } from "../env";
+import { recordView } from "../training/record";
 import { refreshStatus, startRefresh } from "../training/refresh";
 import { startRun } from "../training/runs";
 import { adminOnly, adminRefusals, isAdmin } from "./auth";
 import { FeedbackCounts } from "./feedback";
-import { Run, runView } from "./runs";
+import { Run } from "./runs";
 import { errorResponse, ModelParent, RefreshReport } from "./schemas";
 import { jsonBody, validationHook } from "./validation";
 
@@ -65,6 +66,6 @@ export const refreshRoutes = new OpenAPIHono<{ Bindings: Env }>({ defaultHook: v
     }),
     async (c) => {
       const options = c.req.header("content-type")?.includes("json") ? c.req.valid("json") : {};
-      return c.json(runView(await startRefresh(c.env, options ?? {}, startRun)), 202);
+      return c.json(recordView(await startRefresh(c.env, options ?? {}, startRun)), 202);
     },
   );

@@ -4,7 +4,7 @@ import type { Env } from "../env";
 import { ConflictError, NotFoundError } from "../errors";
 import { deleteRun, getRecord, listRunIds } from "../storage/runs";
 import { RunId } from "../training/fields";
-import { ENDED, RUN_STATUSES, type RunRecord } from "../training/record";
+import { ENDED, recordView, RUN_STATUSES, type RunRecord } from "../training/record";
 import { endRun, needsSettling, startRun } from "../training/runs";
 import { RunSpecSchema } from "../training/spec";
 
@@ -53,14 +53,9 @@ const RunSummary = z.object({ ...RunFields, steps: z.number(), lastEvaluation: E
 /** Most runs a page lists: each is a run record read and parsed from R2 (with its per-step history). */
 export const MAX_RUNS_PAGE = 50;
 
-/** A run record as the API shows it: the fields records older than refreshes lack, filled in. */
-export function runView(r: RunRecord): RunRecord & Required<Pick<RunRecord, "kind" | "parentModelId" | "refresh">> {
-  return { ...r, kind: r.kind ?? "train", parentModelId: r.parentModelId ?? null, refresh: r.refresh ?? null };
-}
-
 /** The record without its per-step history, for listings. */
 function summary(r: RunRecord) {
-  const { history, evaluations, ...rest } = runView(r);
+  const { history, evaluations, ...rest } = recordView(r);
   const last = evaluations[evaluations.length - 1] ?? null;
   return { ...rest, steps: history.length, lastEvaluation: last };
 }
@@ -73,7 +68,7 @@ export const runRoutes = new OpenAPIHono<{ Bindings: Env }>({ defaultHook: valid
       request: { body: jsonBody(RunSpec) },
       responses: { 202: { description: "The run, queued", content: { "application/json": { schema: Run } } }, 400: errorResponse("Invalid spec"), ...adminRefusals, 404: errorResponse("No such dataset") },
     }),
-    async (c) => c.json(runView(await startRun(c.env, c.req.valid("json"))), 202),
+    async (c) => c.json(recordView(await startRun(c.env, c.req.valid("json"))), 202),
   )
   .openapi(
     createRoute({
@@ -99,7 +94,7 @@ export const runRoutes = new OpenAPIHono<{ Bindings: Env }>({ defaultHook: valid
     async (c) => {
       const found = await getRecord<RunRecord>(c.env.STORE_BUCKET, c.req.valid("param").id);
       if (found === null) throw new NotFoundError("not_found", `no run ${c.req.valid("param").id}`);
-      return c.json(runView(found.record), 200);
+      return c.json(recordView(found.record), 200);
     },
   )
   .openapi(
@@ -118,7 +113,7 @@ export const runRoutes = new OpenAPIHono<{ Bindings: Env }>({ defaultHook: valid
         const now = await getRecord<RunRecord>(c.env.STORE_BUCKET, id);
         throw new ConflictError("run_ended", `run ${id} ended meanwhile: ${now?.record.status ?? "deleted"}; it was not cancelled`);
       }
-      return c.json(runView(record), 200);
+      return c.json(recordView(record), 200);
     },
   )
   .openapi(

@@ -1,7 +1,7 @@
 /** The run record: what GET /v1/runs/:id shows, a view of the latest checkpoint plus wall-clock facts. */
 import type { EvaluationEntry, StepEntry } from "./checkpoint";
 import type { RunPlan } from "./plan";
-import type { RefreshReport } from "./refresh";
+import type { RefreshReport } from "../storage/models";
 import type { RunSpec } from "./spec";
 
 /** A run's status, in the order a run goes through them. */
@@ -57,5 +57,10 @@ export interface RunRecord {
   parentModelId?: string | null;
   /** A refresh run's data and, once it has finished, its before-and-after figures; absent or null otherwise. */
   refresh?: RefreshReport | null;
+}
+
+/** A record with the fields that records older than refreshes lack filled in, as the API shows every record. */
+export function recordView(r: RunRecord): RunRecord & Required<Pick<RunRecord, "kind" | "parentModelId" | "refresh">> {
+  return { ...r, kind: r.kind ?? "train", parentModelId: r.parentModelId ?? null, refresh: r.refresh ?? null };
 }
 

@@ -28,7 +28,7 @@ import { getModelBlob, getModelMeta, getServingRecord, type DigitFigure, type Fi
 export type { DigitFigure, Figures, RefreshFigures, RefreshReport };
 import { getRecord } from "../storage/runs";
 import { classCountsOn } from "./evaluate";
-import { ENDED, type RunRecord } from "./record";
+import { ENDED, recordView, type RunRecord } from "./record";
 import { RunSpecSchema, type RunSpec } from "./spec";
 
 /** How POST /v1/refresh trains unless told otherwise: a few epochs at a small learning rate. */
@@ -298,9 +298,10 @@ export async function refreshStatus(env: Env, admin: boolean): Promise<RefreshSt
   };
 }
 
-function summaryOf(r: RunRecord): RefreshRun {
+function summaryOf(record: RunRecord): RefreshRun {
+  const r = recordView(record);
   return {
-    runId: r.id, status: r.status, createdAt: r.createdAt, finishedAt: r.finishedAt, parentModelId: r.parentModelId ?? null,
-    modelId: r.modelId, promoted: r.promoted, promotionReason: r.promotionReason, error: r.error, refresh: r.refresh ?? null,
+    runId: r.id, status: r.status, createdAt: r.createdAt, finishedAt: r.finishedAt, parentModelId: r.parentModelId,
+    modelId: r.modelId, promoted: r.promoted, promotionReason: r.promotionReason, error: r.error, refresh: r.refresh,
   };
 }
