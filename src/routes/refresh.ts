@@ -4,8 +4,10 @@
  */
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Env } from "../env";
+import { int } from "../training/fields";
 import { recordView } from "../training/record";
 import { refreshStatus, startRefresh } from "../training/refresh";
+import { refreshFields } from "../training/spec";
 import { startRun } from "../training/runs";
 import { adminOnly, adminRefusals, isAdmin } from "./auth";
 import { FeedbackCounts } from "./feedback";
@@ -13,14 +15,8 @@ import { Run } from "./runs";
 import { errorResponse, ModelParent, RefreshReport } from "./schemas";
 import { jsonBody, validationHook } from "./validation";
 
-const int = (name: string, min: number, max: number) =>
-  z.number({ error: `${name} must be an integer` }).int({ error: `${name} must be an integer` }).min(min, { error: `${name} must be ≥ ${min}` }).max(max, { error: `${name} must be ≤ ${max}` });
-
 const RefreshRequest = z.object({
-  corrections: int("corrections", 1, 20_000).optional().openapi({ description: "Most accepted corrections trained on, newest first (default 2000)." }),
-  replay: int("replay", 0, 100).optional().openapi({ description: "Training examples of the dataset replayed per correction (default 10)." }),
-  maxTestDrop: z.number({ error: "maxTestDrop must be a number" }).min(0, { error: "maxTestDrop must be ≥ 0" }).max(100, { error: "maxTestDrop must be ≤ 100" }).optional()
-    .openapi({ description: "Most the test accuracy may drop, in points, for the refresh to be promoted (default REFRESH_MAX_TEST_DROP)." }),
+  ...refreshFields(""),
   epochs: int("epochs", 1, 100).optional().openapi({ description: "Passes over the corrections and their replay (default 3)." }),
   learningRate: z.number({ error: "learningRate must be a number" }).positive({ error: "learningRate must be > 0" }).max(10, { error: "learningRate must be ≤ 10" }).optional()
     .openapi({ description: "Momentum's learning rate (default 0.05, momentum 0.9)." }),

@@ -29,6 +29,11 @@ export const Lambda = z
   .min(0, { error: "lambda must be ≥ 0" })
   .meta({ description: "Regularization strength λ (bias weights are not regularized)." });
 
+/** An integer in min..max, refused with messages naming it `name`. */
+export const int = (name: string, min: number, max: number) =>
+  z.number({ error: `${name} must be an integer` }).int({ error: `${name} must be an integer` })
+    .min(min, { error: `${name} must be ≥ ${min}` }).max(max, { error: `${name} must be ≤ ${max}` });
+
 /** A string matching `pattern`, refused with `error` (which says what it should be); `typeError` for a non-string. */
 const idString = (pattern: RegExp, error: string, typeError = error) => z.string({ error: typeError }).regex(pattern, { error });
 

@@ -6,12 +6,9 @@ import { z } from "zod";
 import type { DatasetManifest } from "../data/shards";
 import { createLayout } from "../nn/layout";
 import { FIRST_ORDER, FIRST_ORDER_NAMES, rangeText, type FirstOrderName, type Hyperparameter } from "../nn/optimizers";
-import { DatasetName, Lambda, Layers, LossName, ModelId, RunName } from "./fields";
+import { DatasetName, int, Lambda, Layers, LossName, ModelId, RunName } from "./fields";
 
 const positive = (name: string) => z.number({ error: `${name} must be a number` }).positive({ error: `${name} must be > 0` });
-const int = (name: string, min: number, max: number) =>
-  z.number({ error: `${name} must be an integer` }).int({ error: `${name} must be an integer` })
-    .min(min, { error: `${name} must be ≥ ${min}` }).max(max, { error: `${name} must be ≤ ${max}` });
 
 /** `optimizer.<option>`: a number in the hyperparameter's range, its default when left out. */
 function hyperparameter(option: string, h: Hyperparameter): z.ZodType<number, number | undefined> {
@@ -62,6 +59,21 @@ export const OptimizerSpec = z.discriminatedUnion("name", [Cg, ...FIRST_ORDER_SP
 /** A warm start: the run begins from a stored model's weights (same layers and loss) instead of random ones. */
 const WarmStart = z.object({ model: ModelId.meta({ description: "The id of the model whose weights the run starts from." }) }).strict();
 
+/**
+ * The keys of a refresh's data, named `prefix`+key in their messages: the run spec's `refresh` object and POST
+ * /v1/refresh's body share them.
+ */
+export function refreshFields(prefix: string) {
+  return {
+    corrections: int(`${prefix}corrections`, 1, 20_000).default(REFRESH_DEFAULTS.corrections)
+      .meta({ description: "Most accepted corrections trained on, newest first (the training split's)." }),
+    replay: int(`${prefix}replay`, 0, 100).default(REFRESH_DEFAULTS.replay)
+      .meta({ description: "Examples of the dataset's training set replayed per correction, so the model does not forget it." }),
+    maxTestDrop: z.number({ error: `${prefix}maxTestDrop must be a number` }).min(0, { error: `${prefix}maxTestDrop must be ≥ 0` }).max(100, { error: `${prefix}maxTestDrop must be ≤ 100` }).optional()
+      .meta({ description: "Most the test accuracy may drop, in points, for the refresh to be promoted (default: REFRESH_MAX_TEST_DROP)." }),
+  };
+}
+
 /** Defaults of a refresh run's data (RefreshSpec). */
 export const REFRESH_DEFAULTS = { corrections: 2000, replay: 10 } as const;
 
@@ -70,14 +82,7 @@ export const REFRESH_DEFAULTS = { corrections: 2000, replay: 10 } as const;
  * corrections of the training split (newest first, at most `corrections`) mixed with `replay` examples of the
  * dataset's training set per correction, a seeded sample; the holdout split of the corrections is only evaluated.
  */
-export const RefreshSpec = z.object({
-  corrections: int("refresh.corrections", 1, 20_000).default(REFRESH_DEFAULTS.corrections)
-    .meta({ description: "Most accepted corrections trained on, newest first (the training split's)." }),
-  replay: int("refresh.replay", 0, 100).default(REFRESH_DEFAULTS.replay)
-    .meta({ description: "Examples of the dataset's training set replayed per correction, so the model does not forget it." }),
-  maxTestDrop: z.number({ error: "refresh.maxTestDrop must be a number" }).min(0, { error: "refresh.maxTestDrop must be ≥ 0" }).max(100, { error: "refresh.maxTestDrop must be ≤ 100" }).optional()
-    .meta({ description: "Most the test accuracy may drop, in points, for the refresh to be promoted (default: REFRESH_MAX_TEST_DROP)." }),
-}).strict();
+export const RefreshSpec = z.object(refreshFields("refresh.")).strict();
 export type RefreshSpec = z.infer<typeof RefreshSpec>;
 
 export const RunSpecSchema = z.object({
