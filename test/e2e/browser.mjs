@@ -1,19 +1,21 @@
 /**
- * What every browser test sets up the same way: a served model imported through the API, headless Chromium with a
- * profile of its own, and tabs that record every console error, page error, failed request and HTTP error answer.
+ * What every browser test sets up the same way: a wrangler dev with MNIST's test digits uploaded as `mnist` and a
+ * model imported through the API and served, headless Chromium with a profile of its own, and tabs that record every
+ * console error, page error, failed request and HTTP error answer.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
 import { expect } from "vitest";
-import { call } from "./fixtures.mjs";
+import { call, uploadTestDigitsAs } from "./fixtures.mjs";
+import { startWrangler } from "./server.mjs";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
 
 /** Imports `model` ({ layers, loss, params }) through POST /v1/models and promotes it; returns the model's record. */
-export async function serveModel(url, token, model) {
+async function serveModel(url, token, model) {
   const imported = await call(url, "/v1/models", { method: "POST", token, body: { layers: model.layers, loss: model.loss, params: model.params } });
   expect(imported.status, JSON.stringify(imported.body)).toBe(201);
   const promoted = await call(url, `/v1/models/${imported.body.id}/promote`, { method: "POST", token });
@@ -23,7 +25,7 @@ export async function serveModel(url, token, model) {
 }
 
 /** Headless Chromium with a fresh profile (`viewport` for its tabs, if given); close() ends it and removes the profile. */
-export async function launchChromium(viewport) {
+async function launchChromium(viewport) {
   const userDataDir = mkdtempSync(join(tmpdir(), "edgeprop-chromium-"));
   const browser = await chromium.launchPersistentContext(userDataDir, { executablePath: CHROMIUM, headless: true, ...(viewport ? { viewport } : {}), args: ARGS });
   return {
@@ -49,4 +51,29 @@ export async function recordingTab(browser, viewport) {
   });
   page.on("requestfailed", (r) => problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`));
   return { page, problems };
+}
+
+/**
+ * Starts wrangler dev (`vars`, its log in `logFile`), uploads the test digits as `mnist`, serves `model` and launches
+ * Chromium (`viewport`, if given). Train the model before calling: seconds of CPU between two requests would let the
+ * server close the idle kept-alive connection, which fetch would then reuse and see closed. stop() ends both.
+ */
+export async function startServedPage({ token, model, vars, logFile, viewport }) {
+  const server = await startWrangler({ token, vars, logFile });
+  try {
+    const upload = await uploadTestDigitsAs(server.url, token, "mnist");
+    expect(upload.status, JSON.stringify(upload.body)).toBe(201);
+    const served = await serveModel(server.url, token, model);
+    const chromium = await launchChromium(viewport);
+    return {
+      server, served, browser: chromium.browser,
+      stop: async () => {
+        await chromium.close();
+        await server.stop();
+      },
+    };
+  } catch (err) {
+    await server.stop();
+    throw err;
+  }
 }

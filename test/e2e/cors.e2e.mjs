@@ -9,9 +9,9 @@ import { mkdirSync } from "node:fs";
 import { createServer } from "node:http";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { trainDigitModel, uploadTestDigitsAs } from "./fixtures.mjs";
-import { launchChromium, serveModel } from "./browser.mjs";
-import { freePort, ROOT, startWrangler } from "./server.mjs";
+import { trainDigitModel } from "./fixtures.mjs";
+import { startServedPage } from "./browser.mjs";
+import { freePort, ROOT } from "./server.mjs";
 
 const RESULTS = join(ROOT, "test-results");
 const TOKEN = randomBytes(18).toString("hex");
@@ -31,24 +31,20 @@ let server;
 let listed; // a page origin named in CORS_ORIGINS
 let unlisted; // one that is not
 let browser;
-let chromium; // { browser, close }
+let stop; // ends Chromium and the server
 let modelId;
 
 beforeAll(async () => {
   mkdirSync(RESULTS, { recursive: true });
   [listed, unlisted] = [await pageServer(), await pageServer()];
-  server = await startWrangler({ token: TOKEN, vars: { CORS_ORIGINS: listed.origin }, logFile: join(RESULTS, "wrangler-cors-e2e.log") });
-  const upload = await uploadTestDigitsAs(server.url, TOKEN, "mnist");
-  expect(upload.status, JSON.stringify(upload.body)).toBe(201);
   const model = trainDigitModel({ hidden: 16, trainCount: 3000, epochs: 1 });
-  modelId = (await serveModel(server.url, TOKEN, model)).id;
-  chromium = await launchChromium();
-  browser = chromium.browser;
+  let served;
+  ({ server, served, browser, stop } = await startServedPage({ token: TOKEN, model, vars: { CORS_ORIGINS: listed.origin }, logFile: join(RESULTS, "wrangler-cors-e2e.log") }));
+  modelId = served.id;
 });
 
 afterAll(async () => {
-  await chromium?.close();
-  await server?.stop();
+  await stop?.();
   await listed?.close();
   await unlisted?.close();
 });

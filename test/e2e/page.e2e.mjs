@@ -15,9 +15,9 @@ import { copyFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { formatProbability } from "../../public/js/format.js";
-import { call, controlsThatDoNotFit, draw, predictionPlace, readPreview, shownProbabilities, touchDraw, trainDigitModel, uploadTestDigitsAs } from "./fixtures.mjs";
-import { launchChromium, recordingTab, serveModel } from "./browser.mjs";
-import { ROOT, startWrangler } from "./server.mjs";
+import { call, controlsThatDoNotFit, draw, predictionPlace, readPreview, shownProbabilities, touchDraw, trainDigitModel } from "./fixtures.mjs";
+import { recordingTab, startServedPage } from "./browser.mjs";
+import { ROOT } from "./server.mjs";
 
 const RESULTS = join(ROOT, "test-results");
 const TOKEN = randomBytes(18).toString("hex");
@@ -32,28 +32,22 @@ const THREE = [[[0.3, 0.22], [0.5, 0.15], [0.68, 0.25], [0.62, 0.42], [0.45, 0.5
 
 let server;
 let browser;
-let chromium; // { browser, close }
+let stop; // ends Chromium and the server
 let served; // the imported model: { id, testAccuracy, … }
 
 beforeAll(async () => {
   mkdirSync(RESULTS, { recursive: true });
-  // Trained before the server starts: seconds of CPU between two requests would let the server close the idle
-  // kept-alive connection, which fetch would then reuse for the import and see closed.
   const model = trainDigitModel();
   expect(model.accuracy).toBeGreaterThan(0.85);
   // A small STEP_WORK cuts the page's tiny run into several steps, so that its progress and charts move; a review
   // queue of two corrections lets the feedback test see the page's answer to a full queue.
-  server = await startWrangler({ token: TOKEN, vars: { STEP_WORK: "2e7", FEEDBACK_PENDING_MAX: "2" }, logFile: join(RESULTS, "wrangler-e2e.log") });
-  const upload = await uploadTestDigitsAs(server.url, TOKEN, "mnist");
-  expect(upload.status, JSON.stringify(upload.body)).toBe(201);
-  served = await serveModel(server.url, TOKEN, model);
-  chromium = await launchChromium(DESKTOP);
-  browser = chromium.browser;
+  ({ server, served, browser, stop } = await startServedPage({
+    token: TOKEN, model, vars: { STEP_WORK: "2e7", FEEDBACK_PENDING_MAX: "2" }, logFile: join(RESULTS, "wrangler-e2e.log"), viewport: DESKTOP,
+  }));
 });
 
 afterAll(async () => {
-  await chromium?.close();
-  await server?.stop();
+  await stop?.();
 });
 
 /** A new tab on the page that records every console error, page error and HTTP error answer. */

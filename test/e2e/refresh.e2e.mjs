@@ -12,9 +12,9 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { cellText, figureRows } from "../../public/js/figures.js";
 import { partOf } from "../../src/storage/feedback.ts";
-import { call, controlsThatDoNotFit, shiftedDigits, trainDigitModel, uploadTestDigitsAs } from "./fixtures.mjs";
-import { launchChromium, recordingTab, serveModel } from "./browser.mjs";
-import { ROOT, startWrangler } from "./server.mjs";
+import { call, controlsThatDoNotFit, shiftedDigits, trainDigitModel } from "./fixtures.mjs";
+import { recordingTab, startServedPage } from "./browser.mjs";
+import { ROOT } from "./server.mjs";
 
 const RESULTS = join(ROOT, "test-results");
 const TOKEN = randomBytes(18).toString("hex");
@@ -28,24 +28,18 @@ const PER_CLIENT = 10;
 
 let server;
 let browser;
-let chromium; // { browser, close }
+let stop; // ends Chromium and the server
 let served;
 
 beforeAll(async () => {
   mkdirSync(RESULTS, { recursive: true });
   const model = trainDigitModel();
   expect(model.accuracy).toBeGreaterThan(0.85);
-  server = await startWrangler({ token: TOKEN, logFile: join(RESULTS, "wrangler-refresh-e2e.log") });
-  const upload = await uploadTestDigitsAs(server.url, TOKEN, "mnist");
-  expect(upload.status, JSON.stringify(upload.body)).toBe(201);
-  served = await serveModel(server.url, TOKEN, model);
-  chromium = await launchChromium(DESKTOP);
-  browser = chromium.browser;
+  ({ server, served, browser, stop } = await startServedPage({ token: TOKEN, model, logFile: join(RESULTS, "wrangler-refresh-e2e.log"), viewport: DESKTOP }));
 });
 
 afterAll(async () => {
-  await chromium?.close();
-  await server?.stop();
+  await stop?.();
 });
 
 /** A new tab on the page that records every console error, page error, failed request and HTTP error answer. */
