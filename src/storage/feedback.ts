@@ -132,19 +132,23 @@ export async function listCorrections(bucket: R2Bucket, state: "pending" | "acce
   return { items: found.filter((c) => c !== null), next: page.truncated && last !== undefined ? feedbackIdOf(last.key) : null };
 }
 
-/** An accepted correction as listed: its key, id, part and when it was accepted (null if not recorded). */
+/** An accepted correction as listed: its key and when it was accepted (null if not recorded). */
 interface ListedAccepted {
   key: string;
-  id: string;
-  part: CorrectionPart;
   acceptedAt: string | null;
 }
 
 /**
- * The newest accepted corrections of `part` (null: both), newest first (their keys sort that way), at most `max`,
- * reading at most `maxListed` listed corrections.
+ * Accepted corrections looked at by a snapshot at most, newest first: 20 list calls more than MAX_FEEDBACK, room for
+ * MAX_FEEDBACK of the training part (four in five) and a bound on the work however many are accepted.
  */
-async function newestAccepted(bucket: R2Bucket, part: CorrectionPart | null, max: number, maxListed = Infinity): Promise<ListedAccepted[]> {
+const MAX_LISTED = 2 * MAX_FEEDBACK;
+
+/**
+ * The newest accepted corrections of `part`, newest first (their keys sort that way), at most `max`, reading at most
+ * `maxListed` listed corrections.
+ */
+async function newestAccepted(bucket: R2Bucket, part: CorrectionPart, max: number, maxListed: number): Promise<ListedAccepted[]> {
   const out: ListedAccepted[] = [];
   let listed = 0;
   let cursor: string | undefined;
@@ -155,9 +159,8 @@ async function newestAccepted(bucket: R2Bucket, part: CorrectionPart | null, max
     for (const o of page.objects) {
       listed++;
       const id = feedbackIdOf(o.key);
-      if (id === null) continue;
-      const p = partOf(id);
-      if (part === null || p === part) out.push({ key: o.key, id, part: p, acceptedAt: o.customMetadata?.acceptedAt ?? null });
+      if (id === null || partOf(id) !== part) continue;
+      out.push({ key: o.key, acceptedAt: o.customMetadata?.acceptedAt ?? null });
       if (out.length >= max) return out;
     }
     cursor = page.truncated ? page.cursor : undefined;
@@ -179,13 +182,13 @@ export async function countAcceptedSince(bucket: R2Bucket, part: CorrectionPart,
 }
 
 /**
- * Writes the accepted corrections of shape rows × cols (the newest `max` of the training part, newest first) as
- * shards for run `runId` and returns them as a split, or null when there are none. Pending corrections are never
+ * Writes the accepted corrections of shape rows × cols (the newest `max` of the training part, newest first, among
+ * the newest MAX_LISTED accepted) as shards for run `runId` and returns them as a split, or null when there are none. Pending corrections are never
  * read, and holdout corrections (partOf) never train: `part` "holdout" snapshots those instead, for a refresh's
  * before-and-after figures, under their own keys.
  */
 export async function snapshotFeedback(bucket: R2Bucket, runId: string, rows: number, cols: number, classes: number, max = MAX_FEEDBACK, part: CorrectionPart = "train"): Promise<SplitManifest | null> {
-  const itemKeys = (await newestAccepted(bucket, part, max)).map((c) => c.key);
+  const itemKeys = (await newestAccepted(bucket, part, max, MAX_LISTED)).map((c) => c.key);
   const D = rows * cols;
   const labels: number[] = [];
   const pixels = new Uint8Array(itemKeys.length * D);

@@ -119,7 +119,7 @@ export async function processStep(env: Env, msg: TrainMessage, attempts = 1): Pr
   }
   const written = encodeCheckpoint(result.next);
   if (!(await putCheckpoint(env.STORE_BUCKET, runId, step + 1, written))) return "duplicate";
-  lastWritten = written.byteLength > 0 ? { runId, step: step + 1, bytes: written } : null;
+  lastWritten = { runId, step: step + 1, bytes: written }; // (R2's put copies the bytes: they stay usable)
   await followUp(env, record, result.next);
   return "applied";
 }
