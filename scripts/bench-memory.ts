@@ -8,7 +8,7 @@
  */
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { buildDataset, decodeIdxDataset, drainBuild } from "../src/data/build";
+import { buildDataset, decodeIdxDataset, defaultValidationCount, drainBuild } from "../src/data/build";
 import { decodeShard, type Shard } from "../src/data/shards";
 import { createWasmKernels } from "../src/nn/kernels-wasm";
 import { createLayout } from "../src/nn/layout";
@@ -40,7 +40,7 @@ async function main({ flags }: Args<typeof command.flags>): Promise<void> {
     10,
   );
   const stored = new Map<string, Uint8Array>();
-  const manifest = drainBuild(buildDataset("mnist", "v", shape, train, test, "", (split, i) => `${split}/${i}`), (s) => stored.set(s.key, s.bytes));
+  const manifest = drainBuild(buildDataset("mnist", "v", shape, train, test, defaultValidationCount(train.labels.length), "", (split, i) => `${split}/${i}`), (s) => stored.set(s.key, s.bytes));
   const spec = RunSpecSchema.parse({ layers, optimizer: { name: "momentum", learningRate: 0.1 }, batchSize: 128 });
   const plan = makePlan(spec, manifest, flags["step-work"]);
   const module = new WebAssembly.Module(readFileSync(fileURLToPath(new URL("../build/kernels.wasm", import.meta.url))));

@@ -95,7 +95,7 @@ async function main({ flags }: Args<typeof command.flags>): Promise<void> {
     const spec = { name: "demo-base", layers: [784, flags.hidden, 10], optimizer: { name: "adam" as const, learningRate: 0.002 }, batchSize: 128, epochs: flags.epochs, seed: 1, promote: "always" as const };
     console.log(`demo: training the served model (784-${flags.hidden}-10, Adam, ${flags.epochs} epochs on ${KEPT} MNIST digits) through the queue chain`);
     const base = await waitFor((await ok(admin.v1.runs.$post({ json: spec }))).id);
-    console.log(`demo: served ${base.modelId}: ${pct(base.evaluations.at(-1)!.testAccuracy)} on the 10 000 test digits`);
+    console.log(`demo: served ${base.modelId}: ${pct(base.test?.accuracy ?? null)} on the 10 000 test digits`);
 
     // 3. The corrections, drawn as the canvas draws, sent anonymously and accepted by the admin.
     console.log(`demo: sending ${n} corrections (MNIST training digits ${KEPT}..${KEPT + n - 1}, thickened and moved by (4, 3) pixels) and accepting them`);

@@ -16,8 +16,8 @@ import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { buildDataset, decodeIdxDataset, drainBuild, type DatasetShape, type SplitData } from "../src/data/build";
-import { checkManifest, type DatasetManifest } from "../src/data/shards";
+import { buildDataset, decodeIdxDataset, defaultValidationCount, drainBuild, type DatasetShape, type SplitData } from "../src/data/build";
+import { allShards, checkManifest, type DatasetManifest } from "../src/data/shards";
 import { newDatasetVersion, readManifest, writeDataset } from "../src/storage/datasets";
 import { ID_PATTERN, keys } from "../src/storage/keys";
 import { defineCommand, runCommand, UsageError, type Args } from "./cli";
@@ -36,6 +36,7 @@ const command = defineCommand({
     "test-images": { type: "string", value: "FILE", default: join(MNIST_DIR, "t10k-images-idx3-ubyte"), help: "IDX file of the test images" },
     "test-labels": { type: "string", value: "FILE", default: join(MNIST_DIR, "t10k-labels-idx1-ubyte"), help: "IDX file of the test labels" },
     classes: { type: "integer", value: "K", default: 10, min: 2, max: 256, help: "number of classes; every label must be below it" },
+    validation: { type: "integer", value: "N", min: 1, max: 10_000_000, help: "the last N training images are the validation split (default: the last twelfth, MNIST's 5 000)" },
   },
 });
 
@@ -52,6 +53,8 @@ interface Loaded {
   shape: DatasetShape;
   train: SplitData;
   test: SplitData;
+  /** Training images set aside as the validation split (the last ones). */
+  validation: number;
   /** The manifest checksum this data gives (it depends on the pixels and labels only). */
   checksum: number;
 }
@@ -68,19 +71,21 @@ function readDataset(name: string, flags: Args<typeof command.flags>["flags"]): 
     },
     flags.classes,
   );
-  const { checksum } = drainBuild(buildDataset(name, "check", shape, train, test, "", (split, i) => `${split}/${i}`));
-  return { name, shape, train, test, checksum };
+  const validation = flags.validation ?? defaultValidationCount(train.labels.length);
+  const { checksum } = drainBuild(buildDataset(name, "check", shape, train, test, validation, "", (split, i) => `${split}/${i}`));
+  return { name, shape, train, test, validation, checksum };
 }
 
 function isCurrent(manifest: DatasetManifest | null, data: Loaded): manifest is DatasetManifest {
-  return manifest !== null && manifest.train.count === data.train.labels.length && manifest.test.count === data.test.labels.length &&
+  return manifest !== null && manifest.train.count + manifest.validation.count === data.train.labels.length &&
+    manifest.validation.count === data.validation && manifest.test.count === data.test.labels.length &&
     manifest.classes === data.shape.classes && manifest.checksum === data.checksum;
 }
 
 function describe(m: DatasetManifest): string {
-  const shards = m.train.shards.length + m.test.shards.length;
-  const mb = [...m.train.shards, ...m.test.shards].reduce((sum, s) => sum + s.bytes, 0) / 1e6;
-  return `${m.train.count} training + ${m.test.count} test images of ${m.rows}×${m.cols}, ${shards} shards, ${mb.toFixed(1)} MB, version ${m.version}, checksum ${m.checksum}`;
+  const shards = allShards(m);
+  const mb = shards.reduce((sum, s) => sum + s.bytes, 0) / 1e6;
+  return `${m.train.count} training + ${m.validation.count} validation + ${m.test.count} test images of ${m.rows}×${m.cols}, ${shards.length} shards, ${mb.toFixed(1)} MB, version ${m.version}, checksum ${m.checksum}`;
 }
 
 function seconds(since: number): string {
@@ -97,14 +102,14 @@ async function loadLocal(data: Loaded, persistTo: string | undefined): Promise<v
     const bucket = proxy.env.STORE_BUCKET;
     const existing = await readManifest(bucket, data.name).catch(() => null);
     if (isCurrent(existing, data)) {
-      const heads = await Promise.all([...existing.train.shards, ...existing.test.shards].map((s) => bucket.head(s.key)));
+      const heads = await Promise.all(allShards(existing).map((s) => bucket.head(s.key)));
       if (heads.every((h) => h !== null)) {
         console.log(`edgeprop: ${data.name} already in local R2 (${describe(existing)})`);
         return;
       }
     }
     const start = performance.now();
-    const manifest = await writeDataset(bucket, data.name, newDatasetVersion(), data.shape, data.train, data.test);
+    const manifest = await writeDataset(bucket, data.name, newDatasetVersion(), data.shape, data.train, data.test, data.validation);
     console.log(`edgeprop: loaded ${data.name} into local R2 in ${seconds(start)} (${describe(manifest)})`);
   } finally {
     await proxy.dispose();
@@ -167,7 +172,7 @@ async function loadRemote(data: Loaded): Promise<void> {
   try {
     const version = newDatasetVersion();
     const files: { key: string; file: string }[] = [];
-    const build = buildDataset(data.name, version, data.shape, data.train, data.test, new Date().toISOString(), (split, i) => keys.shard(data.name, version, split, i));
+    const build = buildDataset(data.name, version, data.shape, data.train, data.test, data.validation, new Date().toISOString(), (split, i) => keys.shard(data.name, version, split, i));
     const manifest = drainBuild(build, (shard) => {
       const file = join(dir, `${files.length}.bin`);
       writeFileSync(file, shard.bytes);

@@ -69,13 +69,13 @@ export const PER_STEP: Calls = { r2ClassA: 3, r2ClassB: 5, kvWrites: 0, messages
  */
 export const RUN_END: Calls = { r2ClassA: 7, r2ClassB: 8, kvWrites: 2, messages: 0, requests: 1 };
 
-/** MNIST as `npm start` loads it: 60 000 training and 10 000 test digits in shards of 1 000. */
+/** MNIST as `npm start` loads it: 55 000 training, 5 000 validation and 10 000 test digits in shards of 1 000. */
 function mnistManifest(): DatasetManifest {
   const split = (count: number, name: string): SplitManifest => ({
     count, shardSize: 1000,
     shards: Array.from({ length: count / 1000 }, (_, i) => ({ key: `${name}/${i}`, count: 1000, bytes: 784_000, crc32: 0 })),
   });
-  return { name: "mnist", version: "v", rows: 28, cols: 28, classes: 10, train: split(60_000, "train"), test: split(10_000, "test"), checksum: 0, createdAt: "" };
+  return { name: "mnist", version: "v", rows: 28, cols: 28, classes: 10, train: split(55_000, "train"), validation: split(5_000, "validation"), test: split(10_000, "test"), checksum: 0, createdAt: "" };
 }
 
 /** STEP_WORK from wrangler.toml's [vars]. */
@@ -110,8 +110,10 @@ export function runUsage(spec: RunSpec, stepWork: number): RunUsage {
     if ((epoch + 1) % spec.evalEvery !== 0 && epoch + 1 < epochs) continue;
     evaluations++;
     ck.phase = "evaluate";
-    for (ck.cursor = 0; ck.cursor < plan.testCount; ck.cursor += plan.evalExamplesPerStep, evalSteps++) shardReads += shardsNeeded(spec, plan, ck).length;
+    for (ck.cursor = 0; ck.cursor < plan.validationCount; ck.cursor += plan.evalExamplesPerStep, evalSteps++) shardReads += shardsNeeded(spec, plan, ck).length;
   }
+  ck.phase = "test";
+  for (ck.cursor = 0; ck.cursor < plan.testCount; ck.cursor += plan.evalExamplesPerStep, evalSteps++) shardReads += shardsNeeded(spec, plan, ck).length;
   const steps = trainSteps + evalSteps;
   const sum = (k: keyof Calls) => RUN_START[k] + steps * PER_STEP[k] + RUN_END[k];
   return {

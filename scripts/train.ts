@@ -110,7 +110,7 @@ function progressLine(r: Run): string {
   const o = r.spec.optimizer;
   const epochs = r.spec.epochs ?? 5;
   const where = o.name === "cg" ? `iter ${h?.iteration ?? 0}/${o.iterations}` : `epoch ${Math.min(r.epoch, epochs)}/${epochs}`;
-  return `${bar} ${(100 * r.progress).toFixed(0).padStart(3)}% ${r.status} ${where} step ${r.step} loss ${h ? h.loss.toFixed(4) : "–"} train ${pct(h?.trainAccuracy)} test ${pct(e?.testAccuracy)} ETA ${duration(r.etaSeconds)}`;
+  return `${bar} ${(100 * r.progress).toFixed(0).padStart(3)}% ${r.status} ${where} step ${r.step} loss ${h ? h.loss.toFixed(4) : "–"} train ${pct(h?.trainAccuracy)} validation ${pct(e?.validationAccuracy)} ETA ${duration(r.etaSeconds)}`;
 }
 
 /** Polls the run every second until it ends, drawing its progress; returns the ended run. */
@@ -138,10 +138,11 @@ function report(r: Run, wallSeconds: number): void {
   console.log(`\nrun ${r.id}: ${r.status}${r.error ? ` (${r.error})` : ""}`);
   for (const e of r.evaluations) {
     const at = e.iteration !== undefined ? `iteration ${e.iteration}` : `epoch ${e.epoch}`;
-    console.log(`  ${at.padEnd(13)} train loss ${e.trainLoss?.toFixed(4) ?? "–"} accuracy ${pct(e.trainAccuracy)} | test loss ${e.testLoss.toFixed(4)} accuracy ${pct(e.testAccuracy)}`);
+    console.log(`  ${at.padEnd(13)} train loss ${e.trainLoss?.toFixed(4) ?? "–"} accuracy ${pct(e.trainAccuracy)} | validation loss ${e.validationLoss.toFixed(4)} accuracy ${pct(e.validationAccuracy)}`);
   }
   const last = r.evaluations[r.evaluations.length - 1];
-  console.log(`test accuracy ${pct(last?.testAccuracy)} on ${r.plan.testCount} test images; ${r.step} steps, ${r.examplesSeen} examples, wall time ${duration(wallSeconds)}` +
+  console.log(`validation accuracy ${pct(last?.validationAccuracy)} on ${r.plan.validationCount} validation images`);
+  console.log(`test accuracy ${pct(r.test?.accuracy)} on ${r.plan.testCount} test images (measured once, at the end); ${r.step} steps, ${r.examplesSeen} examples, wall time ${duration(wallSeconds)}` +
     ` (run ${duration((Date.parse(r.finishedAt ?? r.updatedAt) - Date.parse(r.createdAt)) / 1000)})`);
   if (r.modelId) console.log(`model ${r.modelId}${r.promoted ? " (promoted: now serving)" : " (not promoted)"}`);
 }

@@ -40,8 +40,8 @@ export interface Config {
   readonly servingDataset: string;
   /** REFRESH_MIN_CORRECTIONS: new accepted training corrections that make the daily cron start a refresh. */
   readonly refreshMinCorrections: number;
-  /** REFRESH_MAX_TEST_DROP: most a refresh may lower the test accuracy (points) and be promoted. */
-  readonly refreshMaxTestDrop: number;
+  /** REFRESH_MAX_VALIDATION_DROP: most a refresh may lower the validation accuracy (points) and be promoted, however chance would excuse it. */
+  readonly refreshMaxValidationDrop: number;
 }
 
 /** A var that is missing or malformed; the message names it, its value and what is allowed. */
@@ -151,7 +151,7 @@ const VARS: { readonly [K in keyof Config]: Var<Config[K]> } = {
     },
   },
   refreshMinCorrections: numberVar("REFRESH_MIN_CORRECTIONS", "a whole number of corrections in 1..20000", (n) => Number.isInteger(n) && n >= 1 && n <= 20_000),
-  refreshMaxTestDrop: numberVar("REFRESH_MAX_TEST_DROP", "a number of accuracy points in 0..100", (n) => n >= 0 && n <= 100),
+  refreshMaxValidationDrop: numberVar("REFRESH_MAX_VALIDATION_DROP", "a number of accuracy points in 0..100", (n) => n >= 0 && n <= 100),
 };
 
 const KEYS = Object.keys(VARS) as (keyof Config)[];

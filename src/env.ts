@@ -29,7 +29,7 @@ export interface Env {
   /** The dataset whose shape (pixels, classes) the page and predict serve: promotion refuses other shapes. */
   SERVING_DATASET: string;
   REFRESH_MIN_CORRECTIONS: string;
-  REFRESH_MAX_TEST_DROP: string;
+  REFRESH_MAX_VALIDATION_DROP: string;
 }
 
 type WorkerEnv = Env;

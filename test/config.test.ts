@@ -20,7 +20,7 @@ import { storeMnist } from "./helpers/mnist";
 
 const GOOD = {
   STEP_WORK: "2e9", WATCHDOG_STALL_SECONDS: "300", SCHEDULED_RUN_SPEC: "", PROMOTE_POLICY: "better",
-  CORS_ORIGINS: "*", FEEDBACK_PENDING_MAX: "1000", SERVING_DATASET: "mnist", REFRESH_MIN_CORRECTIONS: "50", REFRESH_MAX_TEST_DROP: "0.3",
+  CORS_ORIGINS: "*", FEEDBACK_PENDING_MAX: "1000", SERVING_DATASET: "mnist", REFRESH_MIN_CORRECTIONS: "50", REFRESH_MAX_VALIDATION_DROP: "0.3",
 };
 
 /** The ConfigError that reading `key` of a config of GOOD with `vars` throws. */
@@ -48,10 +48,10 @@ describe("each var", () => {
     ["feedbackPendingMax", "0", 0],
     ["servingDataset", "digits-2", "digits-2"],
     ["refreshMinCorrections", "1", 1],
-    ["refreshMaxTestDrop", "0", 0],
-    ["refreshMaxTestDrop", "0.5", 0.5],
+    ["refreshMaxValidationDrop", "0", 0],
+    ["refreshMaxValidationDrop", "0.5", 0.5],
   ])("%s reads %j as %j", (key, text, value) => {
-    const name = { stepWork: "STEP_WORK", watchdogStallSeconds: "WATCHDOG_STALL_SECONDS", scheduledRunSpec: "SCHEDULED_RUN_SPEC", promotePolicy: "PROMOTE_POLICY", corsOrigins: "CORS_ORIGINS", feedbackPendingMax: "FEEDBACK_PENDING_MAX", servingDataset: "SERVING_DATASET", refreshMinCorrections: "REFRESH_MIN_CORRECTIONS", refreshMaxTestDrop: "REFRESH_MAX_TEST_DROP" }[key];
+    const name = { stepWork: "STEP_WORK", watchdogStallSeconds: "WATCHDOG_STALL_SECONDS", scheduledRunSpec: "SCHEDULED_RUN_SPEC", promotePolicy: "PROMOTE_POLICY", corsOrigins: "CORS_ORIGINS", feedbackPendingMax: "FEEDBACK_PENDING_MAX", servingDataset: "SERVING_DATASET", refreshMinCorrections: "REFRESH_MIN_CORRECTIONS", refreshMaxValidationDrop: "REFRESH_MAX_VALIDATION_DROP" }[key];
     expect(configOf({ ...GOOD, [name]: text })[key]).toEqual(value);
   });
 
@@ -79,7 +79,7 @@ describe("each var", () => {
     ["servingDataset", { SERVING_DATASET: "MNIST" }, 'got "MNIST"'],
     ["refreshMinCorrections", { REFRESH_MIN_CORRECTIONS: "0" }, 'REFRESH_MIN_CORRECTIONS must be a whole number of corrections in 1..20000, got "0"'],
     ["refreshMinCorrections", { REFRESH_MIN_CORRECTIONS: "2.5" }, 'got "2.5"'],
-    ["refreshMaxTestDrop", { REFRESH_MAX_TEST_DROP: "-1" }, 'REFRESH_MAX_TEST_DROP must be a number of accuracy points in 0..100, got "-1"'],
+    ["refreshMaxValidationDrop", { REFRESH_MAX_VALIDATION_DROP: "-1" }, 'REFRESH_MAX_VALIDATION_DROP must be a number of accuracy points in 0..100, got "-1"'],
   ])("%s refuses %j, naming the var, the value and what is allowed", (key, vars, message) => {
     const err = refusal(key, vars);
     expect(err.varName).toBe(Object.keys(vars)[0]);

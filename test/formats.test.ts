@@ -1,7 +1,8 @@
 /**
  * The four binary formats, byte for byte as they were written before they shared src/nn/framing.ts: bytes stored
  * then (formats.golden.json, written by the codecs of commit c55dc7a from the inputs built below) still decode, and
- * the same inputs still encode to them.
+ * the same inputs still encode to them. The two checkpoints are of format version 3 (validation figures and the
+ * final test figures in the header), written once by the codec that introduced it; the other formats are unchanged.
  */
 import { describe, expect, test } from "vitest";
 import { encodeShard, decodeShard } from "../src/data/shards";
@@ -37,12 +38,13 @@ function checkpoints() {
       ...ck, step: 7, epoch: 1, cursor: 64, examplesSeen: 320,
       epochTally: { seen: 64, correct: 50, lossSum: 12.5 },
       history: [{ step: 7, epoch: 2, examplesSeen: 320, loss: 0.195, trainAccuracy: 0.78125 }],
-      evaluations: [{ step: 5, epoch: 1, trainLoss: 0.25, trainAccuracy: 0.75, testLoss: 0.3, testAccuracy: 0.7 }],
+      evaluations: [{ step: 5, epoch: 1, trainLoss: 0.25, trainAccuracy: 0.75, validationLoss: 0.3, validationAccuracy: 0.7 }],
     },
     "checkpoint-cg": {
       ...cck, step: 3, examplesSeen: 3000,
       history: [{ step: 2, epoch: 1, iteration: 1, examplesSeen: 2000, loss: 0.6, trainAccuracy: 0.5 }],
-      evaluations: [{ step: 1, epoch: 1, iteration: 0, trainLoss: null, trainAccuracy: null, testLoss: 0.7, testAccuracy: 0.4 }],
+      evaluations: [{ step: 1, epoch: 1, iteration: 0, trainLoss: null, trainAccuracy: null, validationLoss: 0.7, validationAccuracy: 0.4 }],
+      test: { loss: 0.75, accuracy: 0.375, count: 1000 },
       cgPartial: { cursor: 1000, lossSum: 612.25, correct: 480, grad: Float64Array.from({ length: cck.params.length }, (_, i) => i * 0.125 - 1) },
     },
   };

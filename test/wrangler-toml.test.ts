@@ -27,7 +27,7 @@ describe("wrangler.toml", () => {
     expect({ ...configOf(toml.vars) }).toEqual({
       stepWork: 2e9, watchdogStallSeconds: 300, scheduledRunSpec: null, promotePolicy: "better",
       corsOrigins: { anyOrigin: true, named: new Set() }, feedbackPendingMax: 1000, servingDataset: "mnist",
-      refreshMinCorrections: 50, refreshMaxTestDrop: 0.3,
+      refreshMinCorrections: 50, refreshMaxValidationDrop: 0.3,
     });
   });
 

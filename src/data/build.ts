@@ -9,8 +9,16 @@
 import { decodeIdxImages, decodeIdxLabels, IdxError } from "./idx";
 import { encodeShard, manifestChecksum, SHARD_SIZE, type DatasetManifest, type ShardEntry, type SplitManifest } from "./shards";
 
-/** The two splits of every dataset, in manifest order. */
-export type SplitName = "train" | "test";
+/** The three splits of every dataset, in manifest order: validation is carved from the training examples given. */
+export type SplitName = "train" | "validation" | "test";
+
+/**
+ * Training examples set aside for validation when an upload does not say: the last twelfth, rounded down (MNIST's
+ * classic last 5 000 of 60 000), at least one.
+ */
+export function defaultValidationCount(trainExamples: number): number {
+  return Math.max(1, Math.floor(trainExamples / 12));
+}
 
 /** Pixels per example (rows × cols, uint8) and the number of classes (labels are 0..classes−1). */
 export interface DatasetShape {
@@ -91,8 +99,11 @@ function checkPositiveInt(fn: string, what: string, n: number, max: number): voi
   if (!Number.isInteger(n) || n < 1 || n > max) throw new RangeError(`${fn}: ${what} must be an integer in 1..${max}, got ${n}`);
 }
 
-/** Checks a dataset before anything is built or written: positive sizes, consistent lengths, labels in range. */
-export function checkDataset(shape: DatasetShape, train: SplitData, test: SplitData): void {
+/**
+ * Checks a dataset before anything is built or written: positive sizes, consistent lengths, labels in range, and a
+ * validation count that leaves at least one training example.
+ */
+export function checkDataset(shape: DatasetShape, train: SplitData, test: SplitData, validation: number): void {
   const fn = "checkDataset";
   checkPositiveInt(fn, "rows", shape.rows, 0xffffffff);
   checkPositiveInt(fn, "cols", shape.cols, 0xffffffff);
@@ -107,6 +118,15 @@ export function checkDataset(shape: DatasetShape, train: SplitData, test: SplitD
     const bad = data.labels.findIndex((y) => y >= shape.classes);
     if (bad >= 0) throw new RangeError(`${fn}: ${split} label ${bad} is ${data.labels[bad]}, outside 0..${shape.classes - 1}`);
   }
+  const n = train.labels.length;
+  if (!Number.isInteger(validation) || validation < 1 || validation >= n) {
+    throw new RangeError(`${fn}: validation must be an integer in 1..${n - 1} (of the ${n} training examples), got ${validation}`);
+  }
+}
+
+/** The first `from`..`to` examples of a split's data (views, no copy). */
+function slice(data: SplitData, D: number, from: number, to: number): SplitData {
+  return { pixels: data.pixels.subarray(from * D, to * D), labels: data.labels.subarray(from, to) };
 }
 
 /**
@@ -128,26 +148,30 @@ export function* splitShards(split: SplitName, data: SplitData, shape: Pick<Data
 }
 
 function* build(
-  name: string, version: string, shape: DatasetShape, train: SplitData, test: SplitData, createdAt: string, shardKey: ShardKey,
+  name: string, version: string, shape: DatasetShape, data: Record<SplitName, SplitData>, createdAt: string, shardKey: ShardKey,
 ): Generator<ShardObject, DatasetManifest, void> {
-  const entries: Record<SplitName, ShardEntry[]> = { train: [], test: [] };
-  yield* splitShards("train", train, shape, shardKey, entries.train);
-  yield* splitShards("test", test, shape, shardKey, entries.test);
-  const split = (data: SplitData, shards: ShardEntry[]): SplitManifest => ({ count: data.labels.length, shardSize: SHARD_SIZE, shards });
-  const splits = { train: split(train, entries.train), test: split(test, entries.test) };
-  return { name, version, ...shape, ...splits, checksum: manifestChecksum(splits.train, splits.test), createdAt };
+  const entries: Record<SplitName, ShardEntry[]> = { train: [], validation: [], test: [] };
+  for (const split of ["train", "validation", "test"] as const) yield* splitShards(split, data[split], shape, shardKey, entries[split]);
+  const split = (s: SplitName): SplitManifest => ({ count: data[s].labels.length, shardSize: SHARD_SIZE, shards: entries[s] });
+  const splits = { train: split("train"), validation: split("validation"), test: split("test") };
+  return { name, version, ...shape, ...splits, checksum: manifestChecksum(splits), createdAt };
 }
 
 /**
- * A dataset's objects: yields every shard (train, then test, each in order), then returns the manifest listing
- * them. Write each yielded shard, then the returned manifest, last. The input is checked here, before the first
- * shard is built (checkDataset); `createdAt` is an ISO timestamp chosen by the caller (src/data knows no clock).
+ * A dataset's objects: yields every shard (train, validation, then test, each in order), then returns the manifest
+ * listing them. The last `validation` examples of `train` become the validation split (no run trains on them; they
+ * choose), the others the training split. Write each yielded shard, then the returned manifest, last. The input is
+ * checked here, before the first shard is built (checkDataset); `createdAt` is an ISO timestamp chosen by the caller
+ * (src/data knows no clock).
  */
 export function buildDataset(
-  name: string, version: string, shape: DatasetShape, train: SplitData, test: SplitData, createdAt: string, shardKey: ShardKey,
+  name: string, version: string, shape: DatasetShape, train: SplitData, test: SplitData, validation: number, createdAt: string, shardKey: ShardKey,
 ): Generator<ShardObject, DatasetManifest, void> {
-  checkDataset(shape, train, test);
-  return build(name, version, shape, train, test, createdAt, shardKey);
+  checkDataset(shape, train, test, validation);
+  const D = shape.rows * shape.cols;
+  const n = train.labels.length;
+  const data = { train: slice(train, D, 0, n - validation), validation: slice(train, D, n - validation, n), test };
+  return build(name, version, shape, data, createdAt, shardKey);
 }
 
 /** Runs a build to its end, handing each shard to `onShard` as it is built; returns the manifest. */

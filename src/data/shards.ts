@@ -83,7 +83,7 @@ export interface ShardEntry {
   crc32: number;
 }
 
-/** A split (train or test): its examples in shards of SHARD_SIZE, in order. */
+/** A split (train, validation or test): its examples in shards of SHARD_SIZE, in order. */
 export interface SplitManifest {
   count: number;
   shardSize: number;
@@ -98,16 +98,23 @@ export interface DatasetManifest {
   rows: number;
   cols: number;
   classes: number;
+  /** Examples runs train on. */
   train: SplitManifest;
+  /** Examples set aside from the training data given: they choose (per-epoch curves, promotion, the refresh guard). */
+  validation: SplitManifest;
+  /** Examples that only report: measured once per model. */
   test: SplitManifest;
-  /** CRC-32 over the shards' CRC-32s, train then test. */
+  /** CRC-32 over the shards' CRC-32s, train, validation, then test. */
   checksum: number;
   createdAt: string;
 }
 
+/** Every shard a manifest lists, train, validation, then test. */
+export const allShards = (m: Pick<DatasetManifest, "train" | "validation" | "test">): ShardEntry[] => [...m.train.shards, ...m.validation.shards, ...m.test.shards];
+
 /** The checksum of a manifest: CRC-32 over its shards' checksums, in order. */
-export function manifestChecksum(train: SplitManifest, test: SplitManifest): number {
-  const all = [...train.shards, ...test.shards];
+export function manifestChecksum(splits: Pick<DatasetManifest, "train" | "validation" | "test">): number {
+  const all = allShards(splits);
   const bytes = new Uint8Array(4 * all.length);
   const view = new DataView(bytes.buffer);
   all.forEach((s, i) => view.setUint32(4 * i, s.crc32, true));
@@ -146,9 +153,10 @@ export function checkManifest(value: unknown, where = "manifest"): DatasetManife
     if (!isCount(m[field])) throw new DatasetFormatError(`${where}: ${field} must be a non-negative integer`);
   }
   checkSplit(where, m.train, "train");
+  checkSplit(where, m.validation, "validation");
   checkSplit(where, m.test, "test");
   const manifest = m as DatasetManifest;
-  if (manifestChecksum(manifest.train, manifest.test) !== manifest.checksum) {
+  if (manifestChecksum(manifest) !== manifest.checksum) {
     throw new DatasetFormatError(`${where}: checksum ${manifest.checksum} does not match its shard list`);
   }
   return manifest;

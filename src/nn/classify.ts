@@ -87,3 +87,25 @@ export function classCounts(
     }
   }
 }
+
+/**
+ * The predicted class of each of the n = labels.length images in `pixels` (each byte / 255) into `predicted` from
+ * `at` on, with forward passes of at most ws.rows rows through the scratch X (at least ws.rows × s1). Two models'
+ * predictions on the same images tell which examples each gets right (a refresh's paired comparison).
+ */
+export function predictImages(
+  layout: Layout, loss: Loss, params: Floats, pixels: Uint8Array, n: number, ws: Workspace, X: Floats, predicted: Uint8Array, at: number,
+): void {
+  const D = layout.sizes[0];
+  const K = layout.sizes[layout.sizes.length - 1];
+  if (pixels.length !== n * D) throw new RangeError(`predictImages: pixels has ${pixels.length} bytes, expected ${n} × ${D}`);
+  if (X.length < ws.rows * D) throw new RangeError(`predictImages: X has ${X.length} entries, expected at least ${ws.rows} × ${D}`);
+  if (predicted.length < at + n) throw new RangeError(`predictImages: predicted has ${predicted.length} entries, expected at least ${at} + ${n}`);
+  if (K > 256) throw new RangeError(`predictImages: ${K} classes do not fit a byte`);
+  for (let from = 0; from < n; from += ws.rows) {
+    const m = Math.min(ws.rows, n - from);
+    pixelsToUnit(X, 0, pixels, from * D, m * D);
+    const h = forward(layout, loss, params, X, m, ws);
+    for (let r = 0; r < m; r++) predicted[at + from + r] = argmaxRow(h, r, K);
+  }
+}

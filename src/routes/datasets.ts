@@ -7,7 +7,7 @@
 import { createRoute, OpenAPIHono, z, type RouteHandler } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import { createMiddleware } from "hono/factory";
-import { decodeIdxDataset, type IdxFiles } from "../data/build";
+import { DatasetInputError, decodeIdxDataset, defaultValidationCount, type IdxFiles } from "../data/build";
 import type { DatasetManifest } from "../data/shards";
 import type { Env } from "../env";
 import { ConflictError, NotFoundError } from "../errors";
@@ -76,6 +76,12 @@ const UploadForm = z
       .max(256, { error: "classes must be an integer in 2..256" })
       .default(10)
       .openapi({ type: "integer", minimum: 2, maximum: 256, default: 10, description: "Number of classes K; every label must be in 0..K−1." }),
+    validation: z.coerce
+      .number({ error: "validation must be a positive integer" })
+      .int({ error: "validation must be a positive integer" })
+      .min(1, { error: "validation must be a positive integer" })
+      .optional()
+      .openapi({ type: "integer", minimum: 1, description: "The last `validation` training images become the validation split, which no run trains on and which chooses models (default: the last twelfth, rounded down: MNIST's 5 000 of 60 000)." }),
   })
   .strict()
   .openapi("DatasetUpload");
@@ -89,9 +95,10 @@ const DatasetSummary = z
     rows: z.number().int(),
     cols: z.number().int(),
     classes: z.number().int(),
-    train: Split,
-    test: Split,
-    checksum: z.number().int().openapi({ description: "CRC-32 over the shards' CRC-32s, train then test." }),
+    train: Split.openapi({ description: "What runs train on." }),
+    validation: Split.openapi({ description: "The last training images given, set aside: per-epoch curves, promotion and the refresh guard read it." }),
+    test: Split.openapi({ description: "Only reports: measured once per model." }),
+    checksum: z.number().int().openapi({ description: "CRC-32 over the shards' CRC-32s, train, validation, then test." }),
     createdAt: z.string(),
   })
   .openapi("Dataset");
@@ -100,7 +107,7 @@ const DatasetSummary = z
 function summary(m: DatasetManifest): z.infer<typeof DatasetSummary> {
   return {
     name: m.name, version: m.version, rows: m.rows, cols: m.cols, classes: m.classes,
-    train: { count: m.train.count }, test: { count: m.test.count }, checksum: m.checksum, createdAt: m.createdAt,
+    train: { count: m.train.count }, validation: { count: m.validation.count }, test: { count: m.test.count }, checksum: m.checksum, createdAt: m.createdAt,
   };
 }
 
@@ -171,7 +178,10 @@ const put: RouteHandler<typeof putRoute, Bindings> = async (c) => {
     testLabels: await bytes(form.testLabels),
   };
   const decoded = decodeIdxDataset(files, form.classes);
-  const manifest = await writeDataset(c.env.STORE_BUCKET, name, newDatasetVersion(), decoded.shape, decoded.train, decoded.test);
+  const n = decoded.train.labels.length;
+  const validation = form.validation ?? defaultValidationCount(n);
+  if (validation >= n) throw new DatasetInputError("validation", `${validation} validation images leave none of the ${n} training images to train on`);
+  const manifest = await writeDataset(c.env.STORE_BUCKET, name, newDatasetVersion(), decoded.shape, decoded.train, decoded.test, validation);
   return c.json(summary(manifest), 201);
 };
 

@@ -13,7 +13,7 @@ import { encodeModel } from "../nn/model-codec";
 import { timeId } from "../storage/keys";
 import { forgetModel, getServedModel, type ServedModel } from "../storage/model-cache";
 import { deleteModel, getModelMeta, getServingRecord, listModels, modelOrderKey, putModel, type ModelMeta } from "../storage/models";
-import { measureTestAccuracy } from "../training/evaluate";
+import { measureAccuracies } from "../training/evaluate";
 import { Layers, LossName, ModelId } from "../training/fields";
 import { promoteModel } from "../training/promotion";
 import { MAX_TRAIN_PARAMS } from "../training/spec";
@@ -23,7 +23,7 @@ import { jsonBody, validationHook } from "./validation";
 
 /** The dataset an imported model is measured on, when its shape fits. */
 export const IMPORT_EVAL_DATASET = "mnist";
-/** An import measures test accuracy only when parameters × test examples is at most this (about 1–3 s of CPU). */
+/** An import measures its accuracies only when parameters × (validation + test examples) is at most this (about 1–3 s of CPU). */
 export const MAX_IMPORT_EVAL_WORK = 3e9;
 /** Most models a page lists (KV metadata, a few hundred bytes each). */
 export const MAX_MODELS_PAGE = 1000;
@@ -31,7 +31,9 @@ export const MAX_MODELS_PAGE = 1000;
 const WEIGHTS_CHUNK = 16_384;
 
 const Model = z.object({
-  id: z.string(), layers: z.array(z.number()), loss: z.string(), testAccuracy: z.number().nullable(),
+  id: z.string(), layers: z.array(z.number()), loss: z.string(),
+  validationAccuracy: z.number().nullable().openapi({ description: "Accuracy on its dataset's validation set: what promotion compares." }),
+  testAccuracy: z.number().nullable().openapi({ description: "Accuracy on its dataset's test set, measured once: it only reports." }),
   dataset: z.string().nullable(), runId: z.string().nullable(), createdAt: z.string(), serving: z.boolean(),
   name: z.string().nullable().optional(),
   spec: z.object({}).passthrough().optional().openapi({ description: "The run spec a trained model came from (GET /v1/models/:id only)." }),
@@ -159,7 +161,7 @@ export const modelRoutes = new OpenAPIHono<{ Bindings: Env }>({ defaultHook: val
   .openapi(
     createRoute({
       method: "post", path: "/", summary: "Import weights as a new model", ...adminOnly,
-      description: `Measures testAccuracy on the "${IMPORT_EVAL_DATASET}" dataset's test set when the layers fit it and parameters × test examples ≤ ${MAX_IMPORT_EVAL_WORK}; otherwise null.`,
+      description: `Measures validationAccuracy and testAccuracy on the "${IMPORT_EVAL_DATASET}" dataset's validation and test sets when the layers fit it and parameters × their examples ≤ ${MAX_IMPORT_EVAL_WORK}; otherwise null.`,
       request: { body: jsonBody(ImportRequest) },
       responses: { 201: json("The new model", Model), 400: errorResponse("Invalid weights"), ...adminRefusals, 413: errorResponse("Body too large"), 415: errorResponse("Body is not JSON") },
     }),
@@ -168,9 +170,9 @@ export const modelRoutes = new OpenAPIHono<{ Bindings: Env }>({ defaultHook: val
       const layout = createLayout(b.layers);
       const params = Float32Array.from(b.params);
       const blob = encodeModel({ layers: b.layers, loss: b.loss, params });
-      const testAccuracy = await measureTestAccuracy(c.env.STORE_BUCKET, IMPORT_EVAL_DATASET, layout, b.loss, params, MAX_IMPORT_EVAL_WORK);
+      const accuracies = await measureAccuracies(c.env.STORE_BUCKET, IMPORT_EVAL_DATASET, layout, b.loss, params, MAX_IMPORT_EVAL_WORK);
       const meta: ModelMeta = {
-        id: newImportId(), layers: b.layers, loss: b.loss, testAccuracy, dataset: testAccuracy === null ? null : IMPORT_EVAL_DATASET,
+        id: newImportId(), layers: b.layers, loss: b.loss, ...accuracies, dataset: accuracies.testAccuracy === null ? null : IMPORT_EVAL_DATASET,
         runId: null, createdAt: new Date().toISOString(), name: b.name ?? null,
       };
       // Create-only; an id is taken only if two imports drew the same 32 random bits in the same millisecond.

@@ -26,7 +26,7 @@ const RefreshRequest = z.object({
 
 const RefreshStatus = z.object({
   served: z.object({
-    modelId: z.string(), testAccuracy: z.number().nullable(), createdAt: z.string().nullable(), parent: ModelParent.nullable(),
+    modelId: z.string(), validationAccuracy: z.number().nullable(), testAccuracy: z.number().nullable(), createdAt: z.string().nullable(), parent: ModelParent.nullable(),
     lineage: z.array(z.string()).openapi({ description: "Ancestors, nearest first." }),
   }).nullable(),
   review: FeedbackCounts,

@@ -20,20 +20,23 @@ import { jsonBody, validationHook } from "./validation";
 const RunParam = pathParam("id", RunId);
 const Evaluation = z.object({
   step: z.number(), epoch: z.number(), iteration: z.number().optional(),
-  trainLoss: z.number().nullable(), trainAccuracy: z.number().nullable(), testLoss: z.number(), testAccuracy: z.number(),
-}).openapi("Evaluation", { description: "A test-set evaluation, with the training figures of the same epoch (cg: iteration)." });
+  trainLoss: z.number().nullable(), trainAccuracy: z.number().nullable(), validationLoss: z.number(), validationAccuracy: z.number(),
+}).openapi("Evaluation", { description: "A validation-set evaluation, with the training figures of the same epoch (cg: iteration)." });
 
 /** What a run record and its summary share (src/training/record.ts). */
 const RunFields = {
   id: z.string(), name: z.string().nullable(), spec: RunSpec, dataset: z.object({ name: z.string(), version: z.string() }),
-  plan: z.object({ paramCount: z.number(), trainCount: z.number(), testCount: z.number(), examplesPerStep: z.number() }).passthrough()
+  plan: z.object({ paramCount: z.number(), trainCount: z.number(), validationCount: z.number(), testCount: z.number(), examplesPerStep: z.number() }).passthrough()
     .openapi({ description: "How the run is cut into steps, fixed when it starts." }),
-  status: z.enum(RUN_STATUSES), step: z.number(), phase: z.enum(["train", "evaluate", "done"]), epoch: z.number(),
+  status: z.enum(RUN_STATUSES), step: z.number(), phase: z.enum(["train", "evaluate", "test", "done"]).openapi({ description: "evaluate: measuring the validation set (per epoch); test: measuring the test set, once, after training." }), epoch: z.number(),
   progress: z.number(), examplesSeen: z.number(), createdAt: z.string(), updatedAt: z.string(),
   startedAt: z.string().nullable(), finishedAt: z.string().nullable(), etaSeconds: z.number().nullable(), throughput: z.number().nullable(),
   modelId: z.string().nullable(), promoted: z.boolean().nullable(), promotionReason: z.string().nullable(), error: z.string().nullable(),
   lastError: z.object({ step: z.number(), message: z.string(), attempts: z.number(), at: z.string() }).nullable(),
   revivals: z.number(), feedbackExamples: z.number(),
+  validationAccuracy: z.number().nullable().openapi({ description: "The model's validation accuracy (its last evaluation), once succeeded." }),
+  test: z.object({ loss: z.number(), accuracy: z.number(), count: z.number() }).nullable()
+    .openapi({ description: "The model's test-set figures, measured once when training is over: they report, never choose." }),
   kind: z.enum(["train", "refresh"]).openapi({ description: "\"refresh\": a refresh run (spec.refresh)." }),
   parentModelId: z.string().nullable().openapi({ description: "The model the run started from (spec.init.model), or null." }),
   refresh: RefreshReport.nullable().openapi({ description: "A refresh run's data and, once finished, its before-and-after figures; null otherwise." }),

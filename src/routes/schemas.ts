@@ -49,21 +49,25 @@ const Figures = z.object({
   accuracy: z.number().nullable(), correct: z.number(), count: z.number(),
   perDigit: z.array(z.object({ digit: z.number(), correct: z.number(), count: z.number() })),
 }).openapi("Figures", { description: "Accuracy over a set of examples (null when it has none), and per digit." });
-const RefreshFigures = z.object({ holdout: Figures, test: Figures });
+const RefreshFigures = z.object({ holdout: Figures, validation: Figures, test: Figures });
+const PairedChange = z.object({ gained: z.number(), lost: z.number() })
+  .openapi("PairedChange", { description: "Examples the refreshed model gets right and its parent wrong (gained), and the other way round (lost)." });
 /** A refresh run's data and before-and-after figures (src/training/refresh.ts RefreshReport). */
 export const RefreshReport = z.object({
   corrections: z.number().openapi({ description: "Corrections of the training split trained on." }),
   holdout: z.number().openapi({ description: "Corrections of the holdout split measured on, never trained on." }),
   replay: z.number().openapi({ description: "Examples of the dataset's training set replayed." }),
-  maxTestDrop: z.number(),
+  maxValidationDrop: z.number().openapi({ description: "Most the validation accuracy may drop, in points, for the refresh to be promoted." }),
   before: RefreshFigures.nullable().openapi({ description: "The parent model's figures; null until the run has finished." }),
   after: RefreshFigures.nullable().openapi({ description: "The refreshed model's figures; null until the run has finished." }),
+  changes: z.object({ holdout: PairedChange, validation: PairedChange }).nullable()
+    .openapi({ description: "Example by example against the parent: what the guard's tests of chance read; null until the run has finished." }),
 }).openapi("RefreshReport");
 /** src/storage/models.ts ModelParent. */
 export const ModelParent = z.object({ modelId: z.string(), kind: z.enum(["warm", "refresh"]), corrections: z.number() })
   .openapi("ModelParent", { description: "The model a model's run started from, how, and on how many accepted corrections." });
 
-const Accuracies = z.object({ holdout: z.number().nullable(), test: z.number().nullable() });
+const Accuracies = z.object({ holdout: z.number().nullable(), validation: z.number().nullable(), test: z.number().nullable() });
 /** src/storage/models.ts RefreshSummary. */
 export const RefreshSummary = z.object({
   corrections: z.number(), holdout: z.number(), replay: z.number(), before: Accuracies.nullable(), after: Accuracies.nullable(),

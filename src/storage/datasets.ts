@@ -1,6 +1,6 @@
 /** Datasets in R2: writing shards then the manifest, reading manifests, and a per-isolate shard cache. */
 import { buildDataset, type DatasetShape, type ShardObject, type SplitData } from "../data/build";
-import { checkManifest, DatasetFormatError, decodeShard, type DatasetManifest, type Shard, type SplitManifest } from "../data/shards";
+import { allShards, checkManifest, DatasetFormatError, decodeShard, type DatasetManifest, type Shard, type SplitManifest } from "../data/shards";
 import { keys, timeId } from "./keys";
 import { deletePrefix, listNames } from "./list";
 
@@ -27,7 +27,7 @@ async function putShard(bucket: R2Bucket, shard: ShardObject): Promise<void> {
  */
 async function deleteReplaced(bucket: R2Bucket, previous: DatasetManifest | null, current: DatasetManifest): Promise<void> {
   if (previous === null || previous.version === current.version) return;
-  const stale = [...previous.train.shards, ...previous.test.shards].map((s) => s.key);
+  const stale = allShards(previous).map((s) => s.key);
   try {
     for (let i = 0; i < stale.length; i += 1000) await bucket.delete(stale.slice(i, i + 1000));
   } catch (err) {
@@ -41,12 +41,13 @@ async function deleteReplaced(bucket: R2Bucket, previous: DatasetManifest | null
  * trained on only once all of it is in R2. A crash half-way leaves unlisted shards, never a half dataset. Writing a
  * name again switches its manifest to the new version in one put, then deletes the shards of the version it replaced
  * (runs pinned to that version stop: src/training checks the manifest's version before each step).
- * The input is checked before anything is written (checkDataset: RangeError).
+ * The last `validation` training examples become the validation split (buildDataset). The input is checked before
+ * anything is written (checkDataset: RangeError).
  */
 export async function writeDataset(
-  bucket: R2Bucket, name: string, version: string, shape: DatasetShape, train: SplitData, test: SplitData,
+  bucket: R2Bucket, name: string, version: string, shape: DatasetShape, train: SplitData, test: SplitData, validation: number,
 ): Promise<DatasetManifest> {
-  const objects = buildDataset(name, version, shape, train, test, new Date().toISOString(), (split, i) => keys.shard(name, version, split, i));
+  const objects = buildDataset(name, version, shape, train, test, validation, new Date().toISOString(), (split, i) => keys.shard(name, version, split, i));
   for (;;) {
     const batch: ShardObject[] = [];
     let next = objects.next();

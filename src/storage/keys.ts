@@ -30,7 +30,7 @@ export const keys = {
   datasetsPrefix: "datasets/",
   datasetPrefix: (name: string) => `datasets/${name}/`,
   datasetVersionPrefix: (name: string, version: string) => `datasets/${name}/${version}/`,
-  shard: (name: string, version: string, split: "train" | "test", index: number) =>
+  shard: (name: string, version: string, split: "train" | "validation" | "test", index: number) =>
     `datasets/${name}/${version}/${split}/${String(index).padStart(5, "0")}.bin`,
   runRecord: (runId: string) => `runs/${runId}/record.json`,
   runPrefix: (runId: string) => `runs/${runId}/`,

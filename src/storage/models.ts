@@ -10,7 +10,9 @@ export interface ModelMeta {
   id: string;
   layers: number[];
   loss: "sigmoid" | "softmax";
-  /** Accuracy on the dataset's test set, when measured. */
+  /** Accuracy on the dataset's validation set, when measured: what promotion compares. */
+  validationAccuracy: number | null;
+  /** Accuracy on the dataset's test set, when measured: reported, never compared. */
   testAccuracy: number | null;
   dataset: string | null;
   runId: string | null;
@@ -37,8 +39,8 @@ export interface RefreshSummary {
   corrections: number;
   holdout: number;
   replay: number;
-  before: { holdout: number | null; test: number | null } | null;
-  after: { holdout: number | null; test: number | null } | null;
+  before: { holdout: number | null; validation: number | null; test: number | null } | null;
+  after: { holdout: number | null; validation: number | null; test: number | null } | null;
 }
 
 /** One digit's figures: how many examples have that label and how many of them the model gets right. */
@@ -56,10 +58,20 @@ export interface Figures {
   perDigit: DigitFigure[];
 }
 
-/** A model measured on the holdout corrections and on the dataset's test set. */
+/** A model measured on the holdout corrections and on the dataset's validation and test sets. */
 export interface RefreshFigures {
   holdout: Figures;
+  validation: Figures;
   test: Figures;
+}
+
+/**
+ * How two models' answers differ on the same examples: `gained` examples the second gets right and the first wrong,
+ * `lost` the other way round. The guard's tests of chance read these (McNemar's exact test).
+ */
+export interface PairedChange {
+  gained: number;
+  lost: number;
 }
 
 /** What a refresh run trained on, and its parent's and its own figures once it has finished. */
@@ -70,10 +82,12 @@ export interface RefreshReport {
   holdout: number;
   /** Examples of the dataset's training set replayed. */
   replay: number;
-  /** Most the test accuracy may drop, in points, for the refresh to be promoted. */
-  maxTestDrop: number;
+  /** Most the validation accuracy may drop, in points, for the refresh to be promoted (besides the test of chance). */
+  maxValidationDrop: number;
   before: RefreshFigures | null;
   after: RefreshFigures | null;
+  /** The refreshed model against its parent, example by example, on the holdout and the validation set. */
+  changes: { holdout: PairedChange; validation: PairedChange } | null;
 }
 
 
@@ -92,6 +106,7 @@ export const MAX_LINEAGE = 10;
 /** The served model and why. */
 export interface ServingRecord {
   modelId: string;
+  validationAccuracy: number | null;
   testAccuracy: number | null;
   promotedAt: string;
 }

@@ -5,7 +5,7 @@
  * Layout, little-endian:
  *
  *   0        4   magic, ASCII "EPCK"
- *   4        4   uint32 format version (2)
+ *   4        4   uint32 format version (3)
  *   8        4   uint32 byte length H of the JSON header
  *   12       4   uint32 byte length S of the optimizer state
  *   16       4   uint32 count G of float64 gradient sums of a cg evaluation under way (0 or P)
@@ -41,7 +41,7 @@ export interface StepEntry {
   iteration?: number;
 }
 
-/** A test-set evaluation, with the training figures of the same epoch (cg: of the last accepted point). */
+/** A validation-set evaluation, with the training figures of the same epoch (cg: of the last accepted point). */
 export interface EvaluationEntry {
   step: number;
   epoch: number;
@@ -49,11 +49,22 @@ export interface EvaluationEntry {
   /** null when no training figures exist yet (cg before its first accepted point). */
   trainLoss: number | null;
   trainAccuracy: number | null;
-  testLoss: number;
-  testAccuracy: number;
+  validationLoss: number;
+  validationAccuracy: number;
 }
 
-const PHASES = ["train", "evaluate", "done"] as const;
+/** The test set's figures of the final weights: measured once, when training is over, and never used to choose. */
+export interface TestFigures {
+  loss: number;
+  accuracy: number;
+  count: number;
+}
+
+/**
+ * train, then evaluate (the validation set) on the evalEvery cadence and after the last epoch, then test (the test
+ * set, once), then done.
+ */
+const PHASES = ["train", "evaluate", "test", "done"] as const;
 export type Phase = (typeof PHASES)[number];
 
 /**
@@ -72,15 +83,17 @@ export interface Checkpoint {
   phase: Phase;
   /** First-order: the epoch under way (0-based). cg: line searches done when the phase began. */
   epoch: number;
-  /** Position in the epoch's order (train) or in the test set (evaluate). */
+  /** Position in the epoch's order (train), in the validation set (evaluate) or in the test set (test). */
   cursor: number;
   examplesSeen: number;
   /** Training figures of the epoch under way (first-order) or of the last accepted point (cg). */
   epochTally: Tally;
-  /** Test figures of the evaluation under way. */
+  /** Figures of the validation or test pass under way. */
   evalTally: Tally;
   history: StepEntry[];
   evaluations: EvaluationEntry[];
+  /** The final weights' test figures, once the test phase is over; null before. */
+  test: TestFigures | null;
   rng: RngState;
   /** Weights used for evaluation and the model (cg: the last accepted point, rounded to float32). */
   params: Float32Array;
@@ -96,7 +109,7 @@ export class CheckpointFormatError extends Error {
 
 const FIXED = 20;
 
-const CHECKPOINT_FORMAT: FrameFormat = { name: "checkpoint", magic: "EPCK", version: 2, headerBytes: FIXED, error: CheckpointFormatError };
+const CHECKPOINT_FORMAT: FrameFormat = { name: "checkpoint", magic: "EPCK", version: 3, headerBytes: FIXED, error: CheckpointFormatError };
 
 const count = z.number().int().min(0);
 const finite = z.number();
@@ -120,8 +133,9 @@ const CHECKPOINT_HEADER = z.strictObject({
   })),
   evaluations: z.array(z.strictObject({
     step: count, epoch: count, iteration: count.optional(),
-    trainLoss: finite.nullable(), trainAccuracy: fraction.nullable(), testLoss: finite, testAccuracy: fraction,
+    trainLoss: finite.nullable(), trainAccuracy: fraction.nullable(), validationLoss: finite, validationAccuracy: fraction,
   })),
+  test: z.strictObject({ loss: finite, accuracy: fraction, count }).nullable(),
   rng: z.tuple([uint32, uint32, uint32, uint32]).refine((s) => s.some((w) => w !== 0), { message: "must not be all zero" }),
   paramCount: z.number().int().min(1),
   cgPartial: z.strictObject({ cursor: count, lossSum: finite, correct: count }).nullable(),

@@ -155,14 +155,14 @@ async function loadShards(env: Env, record: RunRecord, ck: Checkpoint): Promise<
   // As much of the dataset stays in this isolate as the step leaves room for: later steps read it from memory.
   shardCacheFor(STEP_AND_SHARDS_BYTES, stepPeakBytes(record));
   const need = shardsNeeded(record.spec, record.plan, ck);
-  const out: LoadedShards = { train: [], test: [], feedback: [] };
+  const out: LoadedShards = { train: [], validation: [], test: [], feedback: [] };
   if (need.length === 0) return out;
   const manifest = await readManifest(env.STORE_BUCKET, record.dataset.name);
   if (manifest === null || manifest.version !== record.dataset.version) {
     throw new Error(`dataset ${record.dataset.name} version ${record.dataset.version} is no longer in R2`);
   }
   for (const { source, shard } of need) {
-    const split = source === "train" ? manifest.train : source === "test" ? manifest.test : record.plan.feedback;
+    const split = source === "feedback" ? record.plan.feedback : manifest[source];
     if (split === null) throw new Error(`step ${ck.step}: the run has no feedback snapshot`);
     out[source][shard] = await loadShard(env.STORE_BUCKET, split, shard);
   }

@@ -32,6 +32,8 @@ export const CG_MAX_ROWS_PER_STEP = 20_000;
 /** What a run's steps are, fixed when the run starts and stored in its record. */
 export interface RunPlan {
   paramCount: number;
+  /** The dataset's image size: what augmentation resamples. */
+  image: { rows: number; cols: number };
   /** Training examples used: the dataset's (or its first trainLimit), then the feedback snapshot's. */
   trainCount: number;
   /** How many of them come from the dataset; examples from baseCount on are feedback. */
@@ -45,11 +47,14 @@ export interface RunPlan {
   replayShards?: number[];
   /** A refresh run's holdout corrections, snapshotted at its start: evaluated before and after, never trained on. */
   holdout?: SplitManifest | null;
+  /** Validation examples each evaluation measures (the dataset's validation split): they choose, never train. */
+  validationCount: number;
+  /** Test examples measured once, when training is over. */
   testCount: number;
   shardSize: number;
   /** First-order: examples per training step (a whole number of batches). cg: examples evaluated per step. */
   examplesPerStep: number;
-  /** Test examples per evaluation step. */
+  /** Validation or test examples per evaluation step. */
   evalExamplesPerStep: number;
   /** cg: whole evaluations of the training set per step; 0 when one evaluation spans several steps. */
   evalsPerStep: number;
@@ -97,9 +102,11 @@ export function makePlan(spec: RunSpec, manifest: DatasetManifest, stepWork: num
   const cgRows = CHUNK_ROWS * Math.max(1, Math.min(Math.floor(stepWork / paramCount / CHUNK_ROWS), CG_MAX_ROWS_PER_STEP / CHUNK_ROWS));
   return {
     paramCount,
+    image: { rows: manifest.rows, cols: manifest.cols },
     trainCount,
     baseCount,
     feedback,
+    validationCount: manifest.validation.count,
     testCount: manifest.test.count,
     shardSize: manifest.train.shardSize,
     examplesPerStep: spec.optimizer.name === "cg" ? cgRows : batch * Math.max(1, Math.floor(stepWork / paramCount / batch)),
@@ -136,15 +143,17 @@ export function initialCheckpoint(spec: RunSpec, start?: Float32Array): Checkpoi
   return {
     step: 0, phase: "train", epoch: 0, cursor: 0, examplesSeen: 0,
     epochTally: emptyTally(), evalTally: emptyTally(), history: [], evaluations: [],
-    rng, params, optimizer: createOptimizer(spec, params), cgPartial: null,
+    test: null, rng, params, optimizer: createOptimizer(spec, params), cgPartial: null,
   };
 }
 
 /** The layout of a spec's network. */
 export const layoutOf = (spec: RunSpec): Layout => createLayout(spec.layers);
 
+/** The dataset splits a step reads. */
+export type Split = "train" | "validation" | "test";
 /** Where a step's examples come from: the dataset's splits, or the run's feedback snapshot. */
-export type Source = "train" | "test" | "feedback";
+export type Source = Split | "feedback";
 
 /** Where an example lives: shard `shard` of `source`, at `offset`. */
 export interface ExampleLocation {
@@ -154,7 +163,7 @@ export interface ExampleLocation {
 }
 
 /** Where example `index` of a split lives: training indices from baseCount on are feedback examples. */
-export function locateExample(plan: RunPlan, split: "train" | "test", index: number, out: ExampleLocation = { source: split, shard: 0, offset: 0 }): ExampleLocation {
+export function locateExample(plan: RunPlan, split: Split, index: number, out: ExampleLocation = { source: split, shard: 0, offset: 0 }): ExampleLocation {
   let i = index;
   let size = plan.shardSize;
   out.source = split;
@@ -178,7 +187,7 @@ export function locateExample(plan: RunPlan, split: "train" | "test", index: num
  * order) or, when it is null, as they are.
  */
 export interface StepWindow {
-  split: "train" | "test";
+  split: Split;
   order: Uint32Array | null;
   from: number;
   to: number;
@@ -188,14 +197,15 @@ export interface StepWindow {
  * The window of the step that starts from `ck`, or null when the run is done. The one place that decides it: the
  * consumer loads the shards of this window (shardsNeeded) and the step visits exactly it (step.ts).
  *
- * - evaluate: the next evalExamplesPerStep test examples;
+ * - evaluate: the next evalExamplesPerStep validation examples; test: the next evalExamplesPerStep test examples;
  * - cg: the whole training set when whole evaluations fit in a step (plan.evalsPerStep ≥ 1), else the next
  *   examplesPerStep examples of the evaluation under way;
  * - first-order: the next examplesPerStep examples of the epoch's order.
  */
 export function stepWindow(spec: RunSpec, plan: RunPlan, ck: Checkpoint): StepWindow | null {
   if (ck.phase === "done") return null;
-  if (ck.phase === "evaluate") return { split: "test", order: null, from: ck.cursor, to: Math.min(plan.testCount, ck.cursor + plan.evalExamplesPerStep) };
+  if (ck.phase === "evaluate") return { split: "validation", order: null, from: ck.cursor, to: Math.min(plan.validationCount, ck.cursor + plan.evalExamplesPerStep) };
+  if (ck.phase === "test") return { split: "test", order: null, from: ck.cursor, to: Math.min(plan.testCount, ck.cursor + plan.evalExamplesPerStep) };
   if (spec.optimizer.name === "cg") {
     const from = plan.evalsPerStep >= 1 ? 0 : (ck.cgPartial?.cursor ?? 0);
     const to = plan.evalsPerStep >= 1 ? plan.trainCount : Math.min(plan.trainCount, from + plan.examplesPerStep);
@@ -234,6 +244,6 @@ export function progressOf(spec: RunSpec, plan: RunPlan, ck: Checkpoint): number
     return Math.min(0.99, costs / spec.optimizer.iterations);
   }
   const total = epochsOf(spec) * plan.trainCount;
-  const done = ck.epoch * plan.trainCount + (ck.phase === "evaluate" ? plan.trainCount : ck.cursor);
+  const done = ck.epoch * plan.trainCount + (ck.phase === "train" ? ck.cursor : plan.trainCount);
   return Math.min(0.99, done / total);
 }

@@ -52,7 +52,7 @@ export type PromotionResult =
   | { promoted: true; previousModelId: string | null; reason: string }
   | { promoted: false; code: "shape_mismatch" | "overflow" | "policy" | "conflict"; reason: string };
 
-const pct = (x: number | null | undefined) => (typeof x === "number" ? `${(100 * x).toFixed(2)}%` : "no test accuracy");
+const pct = (x: number | null | undefined) => (typeof x === "number" ? `${(100 * x).toFixed(2)}%` : "none");
 
 /** Conditions of a promotion: only while `onlyIfServing` is the served model; `reason` to give when it switches. */
 export interface PromotionOptions {
@@ -63,7 +63,7 @@ export interface PromotionOptions {
 /**
  * Makes `meta` (whose weights are `params`) the served model if it fits and `policy` allows: R2's serving record is
  * switched conditionally on the record read (retried on a concurrent switch), then the KV copy. With "better" it must
- * beat the served model's test accuracy (any model beats none). Also rewrites an already served model's record, which
+ * beat the served model's validation accuracy (any model beats none; the test accuracy only reports). Also rewrites an already served model's record, which
  * repairs a KV pointer a failed switch left behind. With `options.onlyIfServing` it switches only from that model
  * (checked on the record read, so a concurrent switch is seen).
  */
@@ -80,12 +80,12 @@ export async function promoteModel(env: Env, meta: ModelMeta, params: Float32Arr
     if (options.onlyIfServing !== undefined && served?.modelId !== options.onlyIfServing && served?.modelId !== meta.id) {
       return { promoted: false, code: "policy", reason: `not promoted: the served model changed since the run started from ${options.onlyIfServing} (now ${served?.modelId ?? "none"})` };
     }
-    if (policy === "better" && served !== null && served.modelId !== meta.id && !((meta.testAccuracy ?? -1) > (served.testAccuracy ?? -1))) {
-      return { promoted: false, code: "policy", reason: `test accuracy ${pct(meta.testAccuracy)} does not beat the served ${served.modelId}'s ${pct(served.testAccuracy)}` };
+    if (policy === "better" && served !== null && served.modelId !== meta.id && !((meta.validationAccuracy ?? -1) > (served.validationAccuracy ?? -1))) {
+      return { promoted: false, code: "policy", reason: `validation accuracy ${pct(meta.validationAccuracy)} does not beat the served ${served.modelId}'s ${pct(served.validationAccuracy)}` };
     }
-    const serving = { modelId: meta.id, testAccuracy: meta.testAccuracy, promotedAt: new Date().toISOString() };
+    const serving = { modelId: meta.id, validationAccuracy: meta.validationAccuracy, testAccuracy: meta.testAccuracy, promotedAt: new Date().toISOString() };
     if (await setServing(env.STORE_BUCKET, env.SERVING_KV, serving, current?.etag ?? null)) {
-      const reason = options.reason !== undefined ? options.reason : policy === "always" ? "promoted" : served === null ? "no model was served" : `test accuracy ${pct(meta.testAccuracy)} beats ${pct(served.testAccuracy)}`;
+      const reason = options.reason !== undefined ? options.reason : policy === "always" ? "promoted" : served === null ? "no model was served" : `validation accuracy ${pct(meta.validationAccuracy)} beats ${pct(served.validationAccuracy)}`;
       return { promoted: true, previousModelId: served?.modelId ?? null, reason };
     }
   }

@@ -1,5 +1,5 @@
 /** The run record: what GET /v1/runs/:id shows, a view of the latest checkpoint plus wall-clock facts. */
-import type { EvaluationEntry, StepEntry } from "./checkpoint";
+import type { EvaluationEntry, StepEntry, TestFigures } from "./checkpoint";
 import type { RunPlan } from "./plan";
 import type { RefreshReport } from "../storage/models";
 import type { RunSpec } from "./spec";
@@ -18,7 +18,7 @@ export interface RunRecord {
   status: RunStatus;
   /** Latest checkpoint written (the step the next message carries). */
   step: number;
-  phase: "train" | "evaluate" | "done";
+  phase: "train" | "evaluate" | "test" | "done";
   /** First-order: the 1-based epoch under way (at most `epochs`); cg: line searches done. */
   epoch: number;
   progress: number;
@@ -31,7 +31,12 @@ export interface RunRecord {
   /** Examples per second of wall time since the run started. */
   throughput: number | null;
   history: (StepEntry & { at: string })[];
+  /** Validation-set evaluations, per epoch (cg: every evalEvery line searches) and at the end: they choose. */
   evaluations: EvaluationEntry[];
+  /** The final model's validation accuracy (its last evaluation), once the run has succeeded; null before. */
+  validationAccuracy: number | null;
+  /** The final model's test figures, measured once when training is over; null before. They only report. */
+  test: TestFigures | null;
   modelId: string | null;
   /** Whether the model was promoted; null until decided (a succeeded run with null is still being finished). */
   promoted: boolean | null;

@@ -7,8 +7,10 @@
  * corrections (newest first, capped) and a seeded replay sample of the dataset's training set, `replay` examples per
  * correction (plan.ts replayShardsOf); the holdout split (src/storage/feedback.ts partOf: 20% by a stable hash of the
  * id) is only evaluated. When it finishes, the parent and the refreshed model are both measured on the holdout and on
- * the dataset's test set, per digit; the refreshed model is promoted only when its holdout accuracy rises and its test
- * accuracy falls by at most maxTestDrop points (REFRESH_MAX_TEST_DROP), and only if the parent is still served.
+ * the dataset's validation and test sets, per digit and example by example; the refreshed model is promoted only when
+ * its holdout gain is larger than chance, its validation loss is not, and its validation accuracy falls by at most
+ * maxValidationDrop points (REFRESH_MAX_VALIDATION_DROP), and only if the parent is still served. The test set only
+ * reports.
  *
  * The daily cron starts one when at least REFRESH_MIN_CORRECTIONS accepted training corrections are newer than the
  * served model's data and than the last refresh started from it; `refresh/state.json` remembers that start and the
@@ -17,17 +19,17 @@
 import { configOf } from "../config";
 import type { Env } from "../env";
 import { ConflictError } from "../errors";
-import { createLayout, type Layout } from "../nn/layout";
+import { createLayout } from "../nn/layout";
 import { decodeModel } from "../nn/model-codec";
-import type { SplitManifest } from "../data/shards";
 import { readManifest } from "../storage/datasets";
 import { countAcceptedSince, feedbackCounts, type FeedbackCounts } from "../storage/feedback";
 import { keys } from "../storage/keys";
-import { getModelBlob, getModelMeta, getServingRecord, type DigitFigure, type Figures, type ModelMeta, type ModelParent, type RefreshFigures, type RefreshReport, type RefreshSummary } from "../storage/models";
+import { getModelBlob, getModelMeta, getServingRecord, type DigitFigure, type Figures, type ModelMeta, type ModelParent, type PairedChange, type RefreshFigures, type RefreshReport, type RefreshSummary } from "../storage/models";
 
 export type { DigitFigure, Figures, RefreshFigures, RefreshReport };
 import { getRecord } from "../storage/runs";
-import { classCountsOn } from "./evaluate";
+import { pBetter } from "./chance";
+import { answersOn, type SplitAnswers } from "./evaluate";
 import { ENDED, recordView, type RunRecord } from "./record";
 import { RunSpecSchema, type RunSpec } from "./spec";
 
@@ -60,17 +62,39 @@ export function figuresOf(correct: ArrayLike<number>, total: ArrayLike<number>):
   return { accuracy: n === 0 ? null : c / n, correct: c, count: n, perDigit };
 }
 
-/** A model's figures on a refresh run's holdout snapshot and on its dataset's test set. */
-async function measure(bucket: R2Bucket, record: RunRecord, layout: Layout, params: Float32Array, test: SplitManifest): Promise<RefreshFigures> {
-  const on = async (split: SplitManifest | null) => {
-    const { correct, total } = await classCountsOn(bucket, split, layout, record.spec.loss, params);
-    return figuresOf(correct, total);
-  };
-  return { holdout: await on(record.plan.holdout ?? null), test: await on(test) };
+/** Figures from a model's answers on a split. */
+function figuresFrom(a: SplitAnswers, K: number): Figures {
+  const correct = new Uint32Array(K);
+  const total = new Uint32Array(K);
+  for (let i = 0; i < a.labels.length; i++) {
+    total[a.labels[i]]++;
+    if (a.predicted[i] === a.labels[i]) correct[a.labels[i]]++;
+  }
+  return figuresOf(correct, total);
 }
 
-/** The parent's and the refreshed model's figures (`params`), for a refresh run that has finished training. */
-export async function measureRefresh(env: Env, record: RunRecord, params: Float32Array): Promise<{ before: RefreshFigures; after: RefreshFigures }> {
+/** How `after` differs from `before`, example by example, on the same split. */
+export function pairedChange(before: SplitAnswers, after: SplitAnswers): PairedChange {
+  let gained = 0;
+  let lost = 0;
+  for (let i = 0; i < after.labels.length; i++) {
+    const was = before.predicted[i] === before.labels[i];
+    const is = after.predicted[i] === after.labels[i];
+    if (is && !was) gained++;
+    else if (was && !is) lost++;
+  }
+  return { gained, lost };
+}
+
+/** What finishing a refresh adds to its report: the figures before and after, and the paired changes. */
+export type RefreshMeasures = Pick<RefreshReport, "before" | "after" | "changes">;
+
+/**
+ * The parent's and the refreshed model's (`params`) figures on the holdout snapshot and the dataset's validation and
+ * test sets, and how they differ example by example on the holdout and the validation set, for a refresh run that has
+ * finished training. Deterministic: a retry measures the same.
+ */
+export async function measureRefresh(env: Env, record: RunRecord, params: Float32Array): Promise<RefreshMeasures> {
   const parentId = record.parentModelId ?? null;
   if (parentId === null) throw new Error(`measureRefresh: run ${record.id} has no parent model`);
   const blob = await getModelBlob(env.STORE_BUCKET, parentId);
@@ -78,39 +102,63 @@ export async function measureRefresh(env: Env, record: RunRecord, params: Float3
   const manifest = await readManifest(env.STORE_BUCKET, record.dataset.name);
   if (manifest === null || manifest.version !== record.dataset.version) throw new Error(`dataset ${record.dataset.name} version ${record.dataset.version} is no longer in R2`);
   const layout = createLayout(record.spec.layers);
+  const K = layout.sizes[layout.sizes.length - 1];
+  const splits = { holdout: record.plan.holdout ?? null, validation: manifest.validation, test: manifest.test };
+  const answers = async (weights: Float32Array) => ({
+    holdout: await answersOn(env.STORE_BUCKET, splits.holdout, layout, record.spec.loss, weights),
+    validation: await answersOn(env.STORE_BUCKET, splits.validation, layout, record.spec.loss, weights),
+    test: await answersOn(env.STORE_BUCKET, splits.test, layout, record.spec.loss, weights),
+  });
+  const [was, is] = [await answers(decodeModel(blob).params), await answers(params)];
+  const figures = (a: typeof was): RefreshFigures => ({ holdout: figuresFrom(a.holdout, K), validation: figuresFrom(a.validation, K), test: figuresFrom(a.test, K) });
   return {
-    before: await measure(env.STORE_BUCKET, record, layout, decodeModel(blob).params, manifest.test),
-    after: await measure(env.STORE_BUCKET, record, layout, params, manifest.test),
+    before: figures(was),
+    after: figures(is),
+    changes: { holdout: pairedChange(was.holdout, is.holdout), validation: pairedChange(was.validation, is.validation) },
   };
 }
 
 /** A refresh report as a model's metadata keeps it: accuracies only. */
 export function refreshSummary(r: RefreshReport): RefreshSummary {
-  const acc = (f: RefreshFigures | null) => (f === null ? null : { holdout: f.holdout.accuracy, test: f.test.accuracy });
+  const acc = (f: RefreshFigures | null) => (f === null ? null : { holdout: f.holdout.accuracy, validation: f.validation.accuracy, test: f.test.accuracy });
   return { corrections: r.corrections, holdout: r.holdout, replay: r.replay, before: acc(r.before), after: acc(r.after) };
 }
 
 // ---------------------------------------------------------------------------------------------------------------------
 // The guard
 
+/** The significance level of the guard's tests of chance (one-sided). */
+export const GUARD_ALPHA = 0.05;
+
 const pct = (f: Figures): string => (f.accuracy === null ? "none" : `${(100 * f.accuracy).toFixed(2)}%`);
 const points = (x: number): string => `${x >= 0 ? "+" : "−"}${Math.abs(x).toFixed(2)} points`;
+const pValue = (p: number): string => (p < 0.0001 ? "p < 0.0001" : `p = ${p.toFixed(4)}`);
 
 /**
- * Whether a refresh may be promoted, and why: its holdout accuracy must rise (on the same corrections, so compared
- * as counts) and its test accuracy drop by at most report.maxTestDrop points.
+ * Whether a refresh may be promoted, and why. The test set is not read: it only reports. On the same examples, so
+ * compared example by example (McNemar's exact test, chance.ts):
+ *
+ * - the holdout corrections must improve by more than chance: P(at least this many gains | no real change) < α;
+ * - the validation set must not get worse by more than chance: P(at least this many losses | no real change) ≥ α;
+ * - and its accuracy may drop by at most report.maxValidationDrop points, a bound on what chance may excuse.
  */
 export function refreshVerdict(report: RefreshReport): { promote: boolean; reason: string } {
-  const { before, after, maxTestDrop } = report;
-  if (before === null || after === null) return { promote: false, reason: "the refresh has no before-and-after figures" };
+  const { before, after, changes, maxValidationDrop } = report;
+  if (before === null || after === null || changes === null) return { promote: false, reason: "the refresh has no before-and-after figures" };
   if (after.holdout.count === 0) return { promote: false, reason: "no holdout corrections to tell whether the refresh helps: accept more corrections" };
-  const holdoutGain = (100 * (after.holdout.correct - before.holdout.correct)) / after.holdout.count;
-  const testChange = after.test.count === 0 ? 0 : (100 * (after.test.correct - before.test.correct)) / after.test.count;
-  const figures = `holdout ${pct(before.holdout)} → ${pct(after.holdout)} (${points(holdoutGain)}), test ${pct(before.test)} → ${pct(after.test)} (${points(testChange)}; a drop of up to ${maxTestDrop.toFixed(2)} allowed)`;
-  if (after.holdout.correct <= before.holdout.correct) return { promote: false, reason: `not promoted: the holdout accuracy did not rise; ${figures}` };
-  // Counts, not rounded percentages: the drop is (before − after) / count × 100 ≤ maxTestDrop.
-  if (100 * (before.test.correct - after.test.correct) > maxTestDrop * after.test.count) {
-    return { promote: false, reason: `not promoted: the test accuracy dropped by more than ${maxTestDrop.toFixed(2)} points; ${figures}` };
+  const { holdout: h, validation: v } = changes;
+  const holdoutP = pBetter(h.gained, h.lost);
+  const validationP = pBetter(v.lost, v.gained);
+  const holdoutGain = (100 * (h.gained - h.lost)) / after.holdout.count;
+  const validationChange = after.validation.count === 0 ? 0 : (100 * (v.gained - v.lost)) / after.validation.count;
+  const figures = `holdout ${pct(before.holdout)} → ${pct(after.holdout)} (${points(holdoutGain)}: ${h.gained} gained, ${h.lost} lost, ${pValue(holdoutP)}), ` +
+    `validation ${pct(before.validation)} → ${pct(after.validation)} (${points(validationChange)}: ${v.gained} gained, ${v.lost} lost, ${pValue(validationP)}; ` +
+    `a drop of up to ${maxValidationDrop.toFixed(2)} allowed), test ${pct(before.test)} → ${pct(after.test)} (reported only)`;
+  if (!(holdoutP < GUARD_ALPHA)) return { promote: false, reason: `not promoted: the holdout gain is not larger than chance (α = ${GUARD_ALPHA}); ${figures}` };
+  if (validationP < GUARD_ALPHA) return { promote: false, reason: `not promoted: the validation accuracy dropped by more than chance (α = ${GUARD_ALPHA}); ${figures}` };
+  // Counts, not rounded percentages: the drop is (lost − gained) / count × 100 ≤ maxValidationDrop.
+  if (100 * (v.lost - v.gained) > maxValidationDrop * after.validation.count) {
+    return { promote: false, reason: `not promoted: the validation accuracy dropped by more than ${maxValidationDrop.toFixed(2)} points; ${figures}` };
   }
   return { promote: true, reason: `promoted: ${figures}` };
 }
@@ -155,7 +203,7 @@ async function activeRefresh(bucket: R2Bucket, state: RefreshState): Promise<Run
 export interface RefreshOptions {
   corrections?: number;
   replay?: number;
-  maxTestDrop?: number;
+  maxValidationDrop?: number;
   epochs?: number;
   learningRate?: number;
   batchSize?: number;
@@ -185,7 +233,7 @@ function refreshSpec(env: Env, parent: ModelMeta, options: RefreshOptions): RunS
     refresh: {
       ...(options.corrections === undefined ? {} : { corrections: options.corrections }),
       ...(options.replay === undefined ? {} : { replay: options.replay }),
-      ...(options.maxTestDrop === undefined ? {} : { maxTestDrop: options.maxTestDrop }),
+      ...(options.maxValidationDrop === undefined ? {} : { maxValidationDrop: options.maxValidationDrop }),
     },
   });
 }
@@ -265,7 +313,7 @@ export interface RefreshRun {
 
 /** What GET /v1/refresh answers. */
 export interface RefreshStatus {
-  served: { modelId: string; testAccuracy: number | null; createdAt: string | null; parent: ModelParent | null; lineage: string[] } | null;
+  served: { modelId: string; validationAccuracy: number | null; testAccuracy: number | null; createdAt: string | null; parent: ModelParent | null; lineage: string[] } | null;
   review: FeedbackCounts;
   /** Accepted training corrections new to the served model (admin only: it lists them all); null otherwise. */
   newCorrections: number | null;
@@ -287,7 +335,7 @@ export async function refreshStatus(env: Env, admin: boolean): Promise<RefreshSt
   const recent = records.flatMap((f) => (f === null ? [] : [summaryOf(f.record)]));
   return {
     served: served === null ? null : {
-      modelId: served.serving.modelId, testAccuracy: served.serving.testAccuracy, createdAt: meta?.createdAt ?? null,
+      modelId: served.serving.modelId, validationAccuracy: served.serving.validationAccuracy ?? meta?.validationAccuracy ?? null, testAccuracy: served.serving.testAccuracy, createdAt: meta?.createdAt ?? null,
       parent: meta?.parent ?? null, lineage: meta?.lineage ?? [],
     },
     review,

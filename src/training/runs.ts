@@ -65,7 +65,7 @@ export async function startRun(env: Env, spec: RunSpec, options: { enqueue?: boo
     plan = makePlan(spec, manifest, stepWork, { feedback, holdout, replay: spec.refresh.replay * feedback.count });
     refresh = {
       corrections: feedback.count, holdout: holdout?.count ?? 0, replay: plan.baseCount,
-      maxTestDrop: spec.refresh.maxTestDrop ?? configOf(env).refreshMaxTestDrop, before: null, after: null,
+      maxValidationDrop: spec.refresh.maxValidationDrop ?? configOf(env).refreshMaxValidationDrop, before: null, after: null, changes: null,
     };
   } else {
     const feedback = spec.includeFeedback ? await snapshotFeedback(...shape) : null;
@@ -77,7 +77,7 @@ export async function startRun(env: Env, spec: RunSpec, options: { enqueue?: boo
     id, name: spec.name ?? null, spec, dataset: { name: manifest.name, version: manifest.version }, plan,
     status: "queued", step: 0, phase: "train", epoch: spec.optimizer.name === "cg" ? 0 : 1, progress: 0, examplesSeen: 0,
     createdAt: now, updatedAt: now, startedAt: null, finishedAt: null, etaSeconds: null, throughput: null,
-    history: [], evaluations: [], modelId: null, promoted: null, promotionReason: null, error: null, lastError: null, revivals: 0, resends: [],
+    history: [], evaluations: [], validationAccuracy: null, test: null, modelId: null, promoted: null, promotionReason: null, error: null, lastError: null, revivals: 0, resends: [],
     feedbackExamples: plan.feedback?.count ?? 0,
     kind: spec.refresh === undefined ? "train" : "refresh", parentModelId, refresh,
   };
@@ -127,10 +127,11 @@ export const needsSettling = (r: RunRecord): boolean => r.status === "succeeded"
 export async function finishRun(env: Env, record: RunRecord, ck: Checkpoint): Promise<"succeeded" | "ended"> {
   const spec = record.spec;
   const last = ck.evaluations[ck.evaluations.length - 1];
+  if (ck.test === null) throw new Error(`finishRun: run ${record.id}'s last checkpoint has no test figures`);
   // A refresh measures its parent and itself on the holdout and the test set (deterministic: a retry gets the same).
   const refresh = record.refresh == null ? null : { ...record.refresh, ...(await measureRefresh(env, record, ck.params)) };
   const meta: ModelMeta = {
-    id: `m-${record.id.slice(4)}`, layers: spec.layers, loss: spec.loss, testAccuracy: last?.testAccuracy ?? null,
+    id: `m-${record.id.slice(4)}`, layers: spec.layers, loss: spec.loss, validationAccuracy: last?.validationAccuracy ?? null, testAccuracy: ck.test.accuracy,
     dataset: record.dataset.name, runId: record.id, createdAt: new Date().toISOString(), spec, dataAt: record.createdAt,
     ...(await lineageOf(env, record)),
     ...(refresh === null ? {} : { refresh: refreshSummary(refresh) }),
@@ -139,7 +140,7 @@ export async function finishRun(env: Env, record: RunRecord, ck: Checkpoint): Pr
   let committed = false;
   const stored = await updateRecord<RunRecord>(env.STORE_BUCKET, record.id, (r) => {
     committed = !ENDED.includes(r.status); // set on every attempt, as in endRun
-    return committed ? { ...r, status: "succeeded", modelId: meta.id, promoted: null, promotionReason: null, progress: 1, etaSeconds: 0, finishedAt: new Date().toISOString(), ...(refresh === null ? {} : { refresh }) } : null;
+    return committed ? { ...r, status: "succeeded", validationAccuracy: meta.validationAccuracy, test: ck.test, modelId: meta.id, promoted: null, promotionReason: null, progress: 1, etaSeconds: 0, finishedAt: new Date().toISOString(), ...(refresh === null ? {} : { refresh }) } : null;
   });
   if (!committed) {
     if (stored?.modelId !== meta.id) await deleteModel(env.STORE_BUCKET, env.SERVING_KV, meta.id);

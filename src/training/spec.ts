@@ -3,6 +3,7 @@
  * refused with a message listing them.
  */
 import { z } from "zod";
+import { AUGMENT_LIMITS, type AugmentSpec as AugmentParts } from "../data/distort";
 import type { DatasetManifest } from "../data/shards";
 import { createLayout } from "../nn/layout";
 import { FIRST_ORDER, FIRST_ORDER_NAMES, rangeText, type FirstOrderName, type Hyperparameter } from "../nn/optimizers";
@@ -43,7 +44,7 @@ const Cg = z.object({
 export const OPTIMIZER_NAMES = [...FIRST_ORDER_NAMES, "cg"] as const;
 /**
  * When a finished run's model is promoted (spec.promote, and the PROMOTE_POLICY var): "better" only when it beats
- * the served one on the test set, "always", or "never".
+ * the served one on the validation set, "always", or "never".
  */
 export const PROMOTE_POLICIES = ["better", "always", "never"] as const;
 const FIRST_ORDER_DOC = FIRST_ORDER_NAMES.map((name) => {
@@ -55,6 +56,28 @@ const FIRST_ORDER_DOC = FIRST_ORDER_NAMES.map((name) => {
 export const OptimizerSpec = z.discriminatedUnion("name", [Cg, ...FIRST_ORDER_SPECS], {
   error: (iss) => (iss.code === "invalid_union" ? `optimizer.name must be one of ${OPTIMIZER_NAMES.join(", ")}` : undefined),
 }).meta({ description: `${FIRST_ORDER_DOC} train on mini-batches for \`epochs\`; \`cg\` is the course's fmincg on the full (limited) training set for \`iterations\` line searches.` });
+
+/** A number in [0, max] for augment.<part>, with its message. */
+const part = (name: string, max: number, unit: string) =>
+  z.number({ error: `augment.${name} must be a number` }).min(0, { error: `augment.${name} must be ≥ 0` }).max(max, { error: `augment.${name} must be ≤ ${max}` })
+    .optional().meta({ description: unit });
+
+/**
+ * Augmentation of the training examples (src/data/distort.ts), drawn from the seed, the epoch and the example's index:
+ * each part optional, as Simard et al. 2003 and Ciresan et al. 2010 distorted MNIST.
+ */
+export const AugmentSpec = z.object({
+  rotate: part("rotate", AUGMENT_LIMITS.rotate, "Rotation, uniform ± this many degrees."),
+  shear: part("shear", AUGMENT_LIMITS.shear, "Shear, uniform ± this many degrees."),
+  scale: part("scale", AUGMENT_LIMITS.scale, "Scale per axis, uniform 1 ± this fraction."),
+  translate: part("translate", AUGMENT_LIMITS.translate, "Translation per axis, uniform ± this many pixels."),
+  elastic: z.object({
+    alpha: z.number({ error: "augment.elastic.alpha must be a number" }).min(0, { error: "augment.elastic.alpha must be ≥ 0" }).max(AUGMENT_LIMITS.alpha, { error: `augment.elastic.alpha must be ≤ ${AUGMENT_LIMITS.alpha}` })
+      .meta({ description: "Scale of the displacement field, in pixels." }),
+    sigma: z.number({ error: "augment.elastic.sigma must be a number" }).min(AUGMENT_LIMITS.sigma.min, { error: `augment.elastic.sigma must be ≥ ${AUGMENT_LIMITS.sigma.min}` }).max(AUGMENT_LIMITS.sigma.max, { error: `augment.elastic.sigma must be ≤ ${AUGMENT_LIMITS.sigma.max}` })
+      .meta({ description: "Std of the Gaussian that smooths the uniform(−1, 1) displacements, in pixels." }),
+  }).strict().optional().meta({ description: "An elastic distortion: a uniform(−1, 1) displacement per pixel and axis, smoothed by a Gaussian of std sigma, times alpha." }),
+}).strict().meta({ description: "Augments each training example of each epoch (never validation or test), bilinearly resampled, zero outside; the draws come from the seed, the epoch and the example's index, so the run stays bit-exact." }) satisfies z.ZodType<AugmentParts>;
 
 /** A warm start: the run begins from a stored model's weights (same layers and loss) instead of random ones. */
 const WarmStart = z.object({ model: ModelId.meta({ description: "The id of the model whose weights the run starts from." }) }).strict();
@@ -69,8 +92,8 @@ export function refreshFields(prefix: string) {
       .meta({ description: "Most accepted corrections trained on, newest first (the training split's)." }),
     replay: int(`${prefix}replay`, 0, 100).default(REFRESH_DEFAULTS.replay)
       .meta({ description: "Examples of the dataset's training set replayed per correction, so the model does not forget it." }),
-    maxTestDrop: z.number({ error: `${prefix}maxTestDrop must be a number` }).min(0, { error: `${prefix}maxTestDrop must be ≥ 0` }).max(100, { error: `${prefix}maxTestDrop must be ≤ 100` }).optional()
-      .meta({ description: "Most the test accuracy may drop, in points, for the refresh to be promoted (default: REFRESH_MAX_TEST_DROP)." }),
+    maxValidationDrop: z.number({ error: `${prefix}maxValidationDrop must be a number` }).min(0, { error: `${prefix}maxValidationDrop must be ≥ 0` }).max(100, { error: `${prefix}maxValidationDrop must be ≤ 100` }).optional()
+      .meta({ description: "Most the validation accuracy may drop, in points, for the refresh to be promoted, besides the guard's test of chance (default: REFRESH_MAX_VALIDATION_DROP)." }),
   };
 }
 
@@ -96,17 +119,20 @@ export const RunSpecSchema = z.object({
   batchSize: int("batchSize", 1, 4096).optional().meta({ description: "Mini-batch size (default 128); not for cg." }),
   epochs: int("epochs", 1, 1000).optional().meta({ description: "Passes over the training set (default 5); not for cg." }),
   seed: int("seed", 0, 4294967295).default(1),
+  augment: AugmentSpec.optional(),
+  lrDecay: z.number({ error: "lrDecay must be a number" }).gt(0, { error: "lrDecay must be > 0" }).max(1, { error: "lrDecay must be ≤ 1" }).optional()
+    .meta({ description: "The learning rate of epoch e (0-based) is optimizer.learningRate × lrDecay^e; not for cg (default: 1, constant)." }),
   trainLimit: int("trainLimit", 1, 10_000_000).optional().meta({ description: "Train on the first trainLimit training examples only." }),
   init: z.union([z.literal("default"), positive("init"), WarmStart], { error: 'init must be "default", a number ε > 0, or {"model": "<model id>"}' }).default("default")
     .meta({ description: '"default": ε = √6/√(L_in+L_out) per matrix; a number: that ε (the course uses 0.12); {"model": id}: start from that model\'s weights (a warm start; its layers and loss must be the spec\'s).' }),
   evalEvery: int("evalEvery", 1, 10_000).default(1)
-    .meta({ description: "Evaluate on the test set every evalEvery epochs (cg: iterations), and always at the end." }),
+    .meta({ description: "Evaluate on the validation set every evalEvery epochs (cg: iterations), and always at the end; the test set is measured once, after the last." }),
   promote: z.enum(PROMOTE_POLICIES).optional()
-    .meta({ description: "Promote the model when it beats the serving one on the test set (default: PROMOTE_POLICY)." }),
+    .meta({ description: "Promote the model when it beats the serving one on the validation set (default: PROMOTE_POLICY)." }),
   includeFeedback: z.boolean({ error: "includeFeedback must be true or false" }).default(false)
     .meta({ description: "Also train on the labelled corrections an admin accepted (POST /v1/feedback, then review), the newest 20 000, snapshotted when the run starts." }),
   refresh: RefreshSpec.optional()
-    .meta({ description: "Makes the run a refresh: fine-tuning init.model on accepted corrections with replay, promoted only by the guard (holdout up, test down by at most maxTestDrop)." }),
+    .meta({ description: "Makes the run a refresh: fine-tuning init.model on accepted corrections with replay, promoted only by the guard (holdout up by more than chance, validation not down by more than chance nor maxValidationDrop down by at most maxValidationDrop)." }),
 }).strict().superRefine((spec, ctx) => {
   if (spec.refresh !== undefined && typeof spec.init !== "object") {
     ctx.addIssue({ code: "custom", path: ["init"], message: 'a refresh run starts from a model: init must be {"model": "<model id>"}' });
@@ -115,8 +141,8 @@ export const RunSpecSchema = z.object({
     ctx.addIssue({ code: "custom", path: ["includeFeedback"], message: "a refresh run trains on the corrections already: remove includeFeedback" });
   }
   if (spec.optimizer.name !== "cg") return;
-  for (const key of ["epochs", "batchSize"] as const) {
-    if (spec[key] !== undefined) ctx.addIssue({ code: "custom", path: [key], message: `cg works on the full training set for optimizer.iterations: remove ${key}` });
+  for (const key of ["epochs", "batchSize", "augment", "lrDecay"] as const) {
+    if (spec[key] !== undefined) ctx.addIssue({ code: "custom", path: [key], message: `cg minimizes one fixed cost over the full training set for optimizer.iterations: remove ${key}` });
   }
 });
 

@@ -6,6 +6,7 @@
  * the isolate's other requests (predictions) run while a step trains; where it yields changes nothing it computes.
  * Its float32 work runs on the kernels its plan names (buffers.ts), the float64 cg evaluations on the JS kernels.
  */
+import { createAugmenter, type Augmenter } from "../data/distort";
 import type { Shard } from "../data/shards";
 import { cgBest, cgPoint, cgTell } from "../nn/cg";
 import type { Layout } from "../nn/layout";
@@ -14,7 +15,7 @@ import { jsOnly, type KernelFactory } from "../nn/kernels";
 import { pixelsToUnit } from "../nn/pixels";
 import { stepBuffers } from "./buffers";
 import { optimizerStep } from "../nn/optimizers";
-import type { CgPartial, Checkpoint, EvaluationEntry } from "./checkpoint";
+import type { CgPartial, Checkpoint } from "./checkpoint";
 import { CHUNK_ROWS, emptyTally, EVAL_ROWS, exampleAt, kernelOf, layoutOf, locateExample, stepWindow, type ExampleLocation, type RunPlan, type Source, type StepWindow } from "./plan";
 import { epochsOf, batchSizeOf, type RunSpec } from "./spec";
 
@@ -33,19 +34,35 @@ export const YIELD_WORK = 1e7;
 /** Scratch of gather: where the example being copied lives (reused, so that gather allocates nothing). */
 const where: ExampleLocation = { source: "train", shard: 0, offset: 0 };
 
+/** How a training step augments its examples: the augmenter of the spec's parts, the run's seed and the epoch. */
+interface Augmenting {
+  augmenter: Augmenter;
+  seed: number;
+  epoch: number;
+}
+
 /**
- * Copies the window's examples at, at + n into a float32 row-major batch (pixels / 255) and their labels. Allocates
- * nothing: it runs for every batch of a step's loop.
+ * Copies the window's examples at, at + n into a float32 row-major batch (pixels / 255, or their augmented copies
+ * drawn from the seed, the epoch and each example's index in the training set) and their labels. Allocates nothing:
+ * it runs for every batch of a step's loop.
  */
-function gather(lookup: ShardLookup, plan: RunPlan, w: StepWindow, at: number, n: number, X: Float32Array, y: Uint8Array): void {
+function gather(lookup: ShardLookup, plan: RunPlan, w: StepWindow, at: number, n: number, X: Float32Array, y: Uint8Array, augmenting: Augmenting | null = null): void {
   for (let r = 0; r < n; r++) {
-    locateExample(plan, w.split, exampleAt(w, at + r), where);
+    const index = exampleAt(w, at + r);
+    locateExample(plan, w.split, index, where);
     const shard = lookup(where.source, where.shard);
     const D = shard.rows * shard.cols;
     const pixels = shard.pixels;
-    pixelsToUnit(X, r * D, pixels, where.offset * D, D);
+    if (augmenting === null) pixelsToUnit(X, r * D, pixels, where.offset * D, D);
+    else augmenting.augmenter.apply(pixels, where.offset * D, augmenting.seed, augmenting.epoch, index, X, r * D);
     y[r] = shard.labels[where.offset];
   }
+}
+
+/** The learning rate of epoch `epoch` (0-based): optimizer.learningRate × lrDecay^epoch, from the spec alone. */
+export function learningRateAt(spec: RunSpec, epoch: number): number {
+  if (spec.optimizer.name === "cg") throw new Error("learningRateAt: cg has no learning rate");
+  return spec.optimizer.learningRate! * (spec.lrDecay ?? 1) ** epoch;
 }
 
 /**
@@ -77,7 +94,7 @@ export function* stepRun(spec: RunSpec, plan: RunPlan, ck: Checkpoint, lookup: S
   const next: Checkpoint = structuredClone(ck);
   next.step = ck.step + 1;
   const layout = layoutOf(spec);
-  if (ck.phase === "evaluate") return yield* evaluateStep(spec, plan, layout, next, lookup, window, make);
+  if (ck.phase === "evaluate" || ck.phase === "test") return yield* evaluateStep(spec, plan, layout, next, lookup, window, make);
   if (spec.optimizer.name === "cg") return yield* cgStep(spec, plan, layout, next, lookup, window);
   return yield* firstOrderStep(spec, plan, layout, next, lookup, window, make);
 }
@@ -100,13 +117,17 @@ function* firstOrderStep(spec: RunSpec, plan: RunPlan, layout: Layout, next: Che
   const { from, to } = window;
   const { params, grad, X, ws } = stepBuffers(make, kernelOf(plan), layout, batch, next.params, true);
   const y = new Uint8Array(batch);
+  const augmenting = spec.augment === undefined || window.split !== "train" ? null
+    : { augmenter: createAugmenter(spec.augment, plan.image.rows, plan.image.cols), seed: spec.seed, epoch: next.epoch };
+  // A schedule sets the epoch's rate from the spec alone (never accumulated), so where steps are cut changes nothing.
+  if (spec.lrDecay !== undefined) next.optimizer.lr = learningRateAt(spec, next.epoch);
   const yieldEvery = rowsPerYield(3 * layout.count);
   let lossSum = 0;
   let correct = 0;
   let sinceYield = 0;
   for (let b = from; b < to; b += batch) {
     const n = Math.min(batch, to - b);
-    gather(lookup, plan, window, b, n, X, y);
+    gather(lookup, plan, window, b, n, X, y, augmenting);
     const J = costGradient(layout, spec.loss, params, X, y, n, spec.lambda, grad, ws, plan.trainCount);
     const why = divergence(spec, J);
     if (why !== null) return { next: null, diverged: `${why} at epoch ${next.epoch + 1}, example ${b} of the epoch` };
@@ -219,6 +240,10 @@ function* cgStep(spec: RunSpec, plan: RunPlan, layout: Layout, next: Checkpoint,
   return { next, diverged: null };
 }
 
+/**
+ * A part of an evaluation: the validation set (phase evaluate), whose figures are recorded per epoch and then let the
+ * run go on, or the test set (phase test), measured once when training is over, which ends the run.
+ */
 function* evaluateStep(spec: RunSpec, plan: RunPlan, layout: Layout, next: Checkpoint, lookup: ShardLookup, window: StepWindow, make: KernelFactory): StepRun {
   const { from, to } = window;
   const rows = Math.min(EVAL_ROWS, to - from);
@@ -234,22 +259,31 @@ function* evaluateStep(spec: RunSpec, plan: RunPlan, layout: Layout, next: Check
     yield;
   }
   next.cursor = to;
-  if (to < plan.testCount) return { next, diverged: null };
+  const tally = next.evalTally;
+  if (next.phase === "test") {
+    if (to < plan.testCount) return { next, diverged: null };
+    next.test = { loss: tally.lossSum / tally.seen, accuracy: tally.correct / tally.seen, count: tally.seen };
+    next.phase = "done";
+    return { next, diverged: null };
+  }
+  if (to < plan.validationCount) return { next, diverged: null };
   const cg = next.optimizer.kind === "cg" ? next.optimizer : null;
   const t = next.epochTally;
-  const entry: EvaluationEntry = {
+  next.evaluations.push({
     step: next.step,
     epoch: cg ? 1 : next.epoch + 1,
     ...(cg ? { iteration: cg.costs.length } : {}),
     trainLoss: t.seen > 0 ? t.lossSum / t.seen : null,
     trainAccuracy: t.seen > 0 ? t.correct / t.seen : null,
-    testLoss: next.evalTally.lossSum / next.evalTally.seen,
-    testAccuracy: next.evalTally.correct / next.evalTally.seen,
-  };
-  next.evaluations.push(entry);
+    validationLoss: tally.lossSum / tally.seen,
+    validationAccuracy: tally.correct / tally.seen,
+  });
   const finished = cg ? cg.phase === "done" : next.epoch + 1 >= epochsOf(spec);
-  if (finished) next.phase = "done";
-  else if (cg) next.phase = "train";
+  if (finished) {
+    next.phase = "test";
+    next.cursor = 0;
+    next.evalTally = emptyTally();
+  } else if (cg) next.phase = "train";
   else nextEpoch(next);
   return { next, diverged: null };
 }

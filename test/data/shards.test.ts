@@ -77,17 +77,20 @@ function splitOf(crcs: number[], count = crcs.length): SplitManifest {
 }
 
 describe("manifest", () => {
-  test("manifestChecksum is the CRC-32 of the shards' CRC-32s, little-endian, train then test", () => {
-    const bytes = Uint8Array.from([...le32(0xdeadbeef), ...le32(1), ...le32(0x80000000)]);
-    expect(manifestChecksum(splitOf([0xdeadbeef, 1]), splitOf([0x80000000]))).toBe(crc32(bytes));
-    expect(manifestChecksum(splitOf([1, 0xdeadbeef]), splitOf([0x80000000]))).not.toBe(crc32(bytes));
-    expect(manifestChecksum(splitOf([]), splitOf([]))).toBe(0);
+  test("manifestChecksum is the CRC-32 of the shards' CRC-32s, little-endian, train, validation then test", () => {
+    const bytes = Uint8Array.from([...le32(0xdeadbeef), ...le32(1), ...le32(7), ...le32(0x80000000)]);
+    const splits = (train: number[], validation: number[], test: number[]) => ({ train: splitOf(train), validation: splitOf(validation), test: splitOf(test) });
+    expect(manifestChecksum(splits([0xdeadbeef, 1], [7], [0x80000000]))).toBe(crc32(bytes));
+    expect(manifestChecksum(splits([1, 0xdeadbeef], [7], [0x80000000]))).not.toBe(crc32(bytes));
+    expect(manifestChecksum(splits([0xdeadbeef, 1], [0x80000000], [7]))).not.toBe(crc32(bytes));
+    expect(manifestChecksum(splits([], [], []))).toBe(0);
   });
 
   test("checkManifest accepts a consistent manifest and names what is wrong in others", () => {
     const train = splitOf([5, 6]);
     const test_ = splitOf([7]);
-    const m = { name: "d", version: "v", rows: 1, cols: 1, classes: 2, train, test: test_, checksum: manifestChecksum(train, test_), createdAt: "2026-01-01T00:00:00Z" };
+    const validation = splitOf([8]);
+    const m = { name: "d", version: "v", rows: 1, cols: 1, classes: 2, train, validation, test: test_, checksum: manifestChecksum({ train, validation, test: test_ }), createdAt: "2026-01-01T00:00:00Z" };
     expect(checkManifest(m)).toBe(m);
     expect(() => checkManifest([], "m.json")).toThrow(/m.json: not a JSON object/);
     expect(() => checkManifest({ ...m, version: 3 })).toThrow(/version must be a string/);

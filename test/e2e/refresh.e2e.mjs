@@ -127,7 +127,7 @@ describe("refreshes on the page", () => {
     const record = (await call(server.url, `/v1/runs/${runId}`)).body;
     expect(record).toMatchObject({ kind: "refresh", status: "succeeded", parentModelId: served.id });
     expect(record.refresh).toMatchObject({ corrections: trainIds.length, holdout: holdoutIds.length });
-    const { before, after, maxTestDrop } = record.refresh;
+    const { before, after, maxValidationDrop } = record.refresh;
     expect([before.holdout.count, after.holdout.count, before.test.count, after.test.count]).toEqual([holdoutIds.length, holdoutIds.length, 10_000, 10_000]);
     const rows = figureRows(record.refresh);
     const shown = await shownFigures(page, runId);
@@ -141,8 +141,8 @@ describe("refreshes on the page", () => {
     expect(await entry.locator(".refresh-verdict").textContent()).toContain(record.promotionReason.replace(/^(not )?promoted: /, ""));
     expect(await entry.locator(".badge.ok, .badge.kept").textContent()).toBe(record.promoted ? "promoted" : "not promoted");
 
-    // The verdict is the guard's rule on these counts: the holdout must rise, the test drop at most maxTestDrop points.
-    const guard = after.holdout.correct > before.holdout.correct && 100 * (before.test.correct - after.test.correct) <= maxTestDrop * after.test.count;
+    // The verdict is the guard's rule on these counts: the holdout must rise, the test drop at most maxValidationDrop points.
+    const guard = after.holdout.correct > before.holdout.correct && 100 * (before.test.correct - after.test.correct) <= maxValidationDrop * after.test.count;
     expect(record.promoted).toBe(guard);
     if (record.promoted) {
       // Served now, with its lineage: refreshed from the model served before, on the corrections trained on.

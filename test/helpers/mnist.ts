@@ -10,18 +10,23 @@ async function hostFile(name: string): Promise<Uint8Array> {
   return new Uint8Array(await res.arrayBuffer());
 }
 
-/** Writes the first `trainCount` MNIST training and `testCount` test digits as dataset `name`. */
-export async function storeMnist(name: string, trainCount: number, testCount: number): Promise<DatasetManifest> {
+/**
+ * Writes the first `trainCount` MNIST training digits as dataset `name`'s training split, the next `validationCount`
+ * (default: as many as the test digits) as its validation split, and the first `testCount` test digits.
+ */
+export async function storeMnist(name: string, trainCount: number, testCount: number, validationCount = testCount): Promise<DatasetManifest> {
   const [trI, trL, teI, teL] = await Promise.all([
     hostFile("train-images-idx3-ubyte"), hostFile("train-labels-idx1-ubyte"),
     hostFile("t10k-images-idx3-ubyte"), hostFile("t10k-labels-idx1-ubyte"),
   ]);
   const train = decodeIdxImages(trI);
   const test = decodeIdxImages(teI);
+  const given = trainCount + validationCount;
   return writeDataset(
     env.STORE_BUCKET, name, "v1", { rows: 28, cols: 28, classes: 10 },
-    { pixels: train.pixels.subarray(0, trainCount * 784), labels: decodeIdxLabels(trL).labels.subarray(0, trainCount) },
+    { pixels: train.pixels.subarray(0, given * 784), labels: decodeIdxLabels(trL).labels.subarray(0, given) },
     { pixels: test.pixels.subarray(0, testCount * 784), labels: decodeIdxLabels(teL).labels.subarray(0, testCount) },
+    validationCount,
   );
 }
 

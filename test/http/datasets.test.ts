@@ -2,6 +2,7 @@ import { env, exports } from "cloudflare:workers";
 import { describe, expect, test } from "vitest";
 import { encodeIdx } from "../../src/data/idx";
 import { clearShardCache, loadShard, readManifest, writeDataset } from "../../src/storage/datasets";
+import { allShards } from "../../src/data/shards";
 
 const TOKEN = "test-admin-token";
 type Field = "trainImages" | "trainLabels" | "testImages" | "testLabels";
@@ -51,20 +52,34 @@ async function objectsUnder(name: string): Promise<number> {
 
 describe("PUT /v1/datasets/:name", () => {
   test("stores an upload that GET then lists, with shards that load back to the uploaded bytes", async () => {
-    const res = await put("tiny", form(small(), { classes: "3" }));
+    const res = await put("tiny", form(small(), { classes: "3", validation: "300" }));
     expect(res.status).toBe(201);
     const summary = (await res.json()) as Record<string, unknown>;
-    expect(summary).toMatchObject({ name: "tiny", rows: 4, cols: 4, classes: 3, train: { count: 1500 }, test: { count: 300 } });
+    expect(summary).toMatchObject({ name: "tiny", rows: 4, cols: 4, classes: 3, train: { count: 1200 }, validation: { count: 300 }, test: { count: 300 } });
     expect(await listed()).toContain("tiny");
     expect((await get("/v1/datasets/tiny")).body).toEqual(summary);
 
     const manifest = (await readManifest(env.STORE_BUCKET, "tiny"))!;
-    expect(manifest.train.shards.map((s) => s.count)).toEqual([1000, 500]);
+    expect(manifest.train.shards.map((s) => s.count)).toEqual([1000, 200]);
     clearShardCache();
     const last = await loadShard(env.STORE_BUCKET, manifest.train, 1);
-    const expected = images(1500, 4, 4).subarray(16 + 1000 * 16);
-    expect(last.pixels).toEqual(expected);
+    expect(last.pixels).toEqual(images(1500, 4, 4).subarray(16 + 1000 * 16, 16 + 1200 * 16));
     expect(Array.from(last.labels.subarray(0, 4))).toEqual([1, 2, 0, 1]);
+    // The validation split: the last 300 training images uploaded.
+    const validation = await loadShard(env.STORE_BUCKET, manifest.validation, 0);
+    expect(validation.pixels).toEqual(images(1500, 4, 4).subarray(16 + 1200 * 16));
+  });
+
+  test("validation defaults to the last twelfth of the training images; one that leaves none to train on is refused", async () => {
+    const res = await put("twelfth", form(small(), { classes: "3" }));
+    expect(res.status).toBe(201);
+    expect(await res.json()).toMatchObject({ train: { count: 1375 }, validation: { count: 125 } });
+    for (const [validation, message] of [["1500", /validation: 1500 validation images leave none of the 1500 training images/], ["0", /validation must be a positive integer/], ["2.5", /validation must be a positive integer/]] as const) {
+      const bad = await put("too-much", form(small(), { classes: "3", validation }));
+      expect(bad.status).toBe(400);
+      expect(((await bad.json()) as { error: { message: string } }).error.message).toMatch(message);
+      expect(await objectsUnder("too-much")).toBe(0);
+    }
   });
 
   test("classes defaults to 10", async () => {
@@ -80,19 +95,19 @@ describe("PUT /v1/datasets/:name", () => {
     const second = { ...small(), trainImages: images(1200, 4, 4), trainLabels: labels(1200, 3) };
     expect((await put("again", form(second, { classes: "3" }))).status).toBe(201);
     const now = (await get("/v1/datasets/again")).body;
-    expect(now.train.count).toBe(1200);
+    expect(now.train.count + now.validation.count).toBe(1200);
     expect(now.version).not.toBe(first.version);
     const manifest = (await readManifest(env.STORE_BUCKET, "again"))!;
-    for (const shard of [...manifest.train.shards, ...manifest.test.shards]) expect(shard.key).toContain(`/${now.version}/`);
+    for (const shard of allShards(manifest)) expect(shard.key).toContain(`/${now.version}/`);
     for (const key of firstKeys) expect(await env.STORE_BUCKET.head(key)).toBeNull();
-    expect(await objectsUnder("again")).toBe(manifest.train.shards.length + manifest.test.shards.length + 1);
+    expect(await objectsUnder("again")).toBe(allShards(manifest).length + 1);
     expect((await listed()).filter((n) => n === "again")).toHaveLength(1);
   });
 
   test("an upload over 16 MiB (the JSON routes' limit) but under 32 MiB is accepted", async () => {
     const res = await put("big", form({ trainImages: images(20_000, 32, 32), trainLabels: labels(20_000, 10), testImages: images(10, 32, 32), testLabels: labels(10, 10) }));
     expect(res.status).toBe(201);
-    expect(await res.json()).toMatchObject({ train: { count: 20_000 }, test: { count: 10 } });
+    expect(await res.json()).toMatchObject({ train: { count: 18_334 }, validation: { count: 1_666 }, test: { count: 10 } });
   });
 
   const ok = small();
@@ -140,12 +155,12 @@ describe("PUT /v1/datasets/:name", () => {
   test("the real MNIST test set, uploaded as both splits", async () => {
     const fetchFile = async (file: string) => new Uint8Array(await (await env.HOST_FILES.fetch(`http://host/mnist/${file}`)).arrayBuffer());
     const [imgs, lbls] = await Promise.all([fetchFile("t10k-images-idx3-ubyte"), fetchFile("t10k-labels-idx1-ubyte")]);
-    const res = await put("mnist-small", form({ trainImages: imgs, trainLabels: lbls, testImages: imgs, testLabels: lbls }));
+    const res = await put("mnist-small", form({ trainImages: imgs, trainLabels: lbls, testImages: imgs, testLabels: lbls }, { validation: "1000" }));
     expect(res.status).toBe(201);
-    expect(await res.json()).toMatchObject({ name: "mnist-small", rows: 28, cols: 28, classes: 10, train: { count: 10_000 }, test: { count: 10_000 } });
+    expect(await res.json()).toMatchObject({ name: "mnist-small", rows: 28, cols: 28, classes: 10, train: { count: 9_000 }, validation: { count: 1_000 }, test: { count: 10_000 } });
     const manifest = (await readManifest(env.STORE_BUCKET, "mnist-small"))!;
-    expect(manifest.train.shards).toHaveLength(10);
-    expect(manifest.train.shards.map((s) => s.crc32)).toEqual(manifest.test.shards.map((s) => s.crc32));
+    expect(manifest.train.shards).toHaveLength(9);
+    expect([...manifest.train.shards, ...manifest.validation.shards].map((s) => s.crc32)).toEqual(manifest.test.shards.map((s) => s.crc32));
     clearShardCache();
     const first = await loadShard(env.STORE_BUCKET, manifest.test, 0);
     expect(first.labels[0]).toBe(lbls[8]);
@@ -169,8 +184,8 @@ describe("GET /v1/datasets", () => {
       },
     });
     const split = (n: number) => ({ pixels: new Uint8Array(n * 4), labels: new Uint8Array(n) });
-    await expect(writeDataset(crashing, "half", "v1", { rows: 2, cols: 2, classes: 2 }, split(1200), split(10))).rejects.toThrow(/crash/);
-    expect(await objectsUnder("half")).toBe(3);
+    await expect(writeDataset(crashing, "half", "v1", { rows: 2, cols: 2, classes: 2 }, split(1300), split(10), 100)).rejects.toThrow(/crash/);
+    expect(await objectsUnder("half")).toBe(4);
     expect(await listed()).not.toContain("half");
     expect((await get("/v1/datasets/half")).status).toBe(404);
   });

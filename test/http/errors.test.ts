@@ -16,10 +16,10 @@ async function call(method: string, path: string, body?: unknown): Promise<{ sta
   return { status: res.status, error: ((await res.json()) as { error: { code: string; message: string } }).error };
 }
 
-/** A 2 × 2, 2-class dataset of four images. */
+/** A 2 × 2, 2-class dataset of four images (the last training one for validation). */
 async function storeTiny(name: string): Promise<void> {
   const split = { pixels: Uint8Array.from({ length: 16 }, (_, i) => i * 16), labels: Uint8Array.of(0, 1, 0, 1) };
-  await writeDataset(env.STORE_BUCKET, name, "v1", { rows: 2, cols: 2, classes: 2 }, split, split);
+  await writeDataset(env.STORE_BUCKET, name, "v1", { rows: 2, cols: 2, classes: 2 }, split, split, 1);
 }
 
 afterEach(() => {

@@ -73,7 +73,7 @@ test("runs: pages of 3 cover the runs newest first; a page reads only its record
 test("datasets: pages of 2 cover the datasets by name", async () => {
   const names = ["pa", "pb", "pc", "pd", "pe"];
   for (const name of names) {
-    await writeDataset(env.STORE_BUCKET, name, "v1", { rows: 1, cols: 1, classes: 2 }, { pixels: Uint8Array.of(1), labels: Uint8Array.of(0) }, { pixels: Uint8Array.of(2), labels: Uint8Array.of(1) });
+    await writeDataset(env.STORE_BUCKET, name, "v1", { rows: 1, cols: 1, classes: 2 }, { pixels: Uint8Array.of(1, 3), labels: Uint8Array.of(0, 1) }, { pixels: Uint8Array.of(2), labels: Uint8Array.of(1) }, 1);
   }
   const pages = await allPages("/v1/datasets", "datasets", 2);
   expect(pages.map((p) => p.length)).toEqual([2, 2, 1]);

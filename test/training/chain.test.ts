@@ -47,16 +47,20 @@ describe("a small run through the queue", () => {
 
   test("POST /v1/runs answers 202 with the queued run", () => {
     expect(run).toMatchObject({ status: "queued", step: 0, dataset: { name: "mnist-mini" } });
-    expect(run.plan).toMatchObject({ trainCount: 3000, testCount: 1000 });
+    expect(run.plan).toMatchObject({ trainCount: 3000, validationCount: 1000, testCount: 1000 });
   });
 
-  test("it succeeds, with its history, test accuracy and a promoted model", async () => {
+  test("it succeeds, with its history, validation curve, one test measurement and a promoted model", async () => {
     expect(done.status).toBe("succeeded");
     expect(done.progress).toBe(1);
     expect(done.step).toBeGreaterThan(4); // 3000 examples in steps of ~785, two epochs, evaluations, done
     expect(done.evaluations).toHaveLength(2);
     const last = done.evaluations[1];
-    expect(last.testAccuracy).toBeGreaterThan(0.8);
+    expect(last.validationAccuracy).toBeGreaterThan(0.8);
+    expect(done.validationAccuracy).toBe(last.validationAccuracy);
+    // The test set is measured once, after the last validation, and only reported.
+    expect(done.test).toMatchObject({ count: 1000 });
+    expect(done.test!.accuracy).toBeGreaterThan(0.8);
     expect(last.trainAccuracy).toBeGreaterThan(0.8);
     expect(done.history.length).toBeGreaterThan(2);
     expect(done.history.every((h) => Number.isFinite(h.loss) && typeof h.at === "string")).toBe(true);
@@ -65,7 +69,7 @@ describe("a small run through the queue", () => {
 
     const models = await ok(api.v1.models.$get({ query: {} }));
     expect(models.servingModelId).toBe(done.modelId);
-    expect(models.models.find((m) => m.id === done.modelId)?.testAccuracy).toBe(last.testAccuracy);
+    expect(models.models.find((m) => m.id === done.modelId)).toMatchObject({ validationAccuracy: last.validationAccuracy, testAccuracy: done.test!.accuracy });
     const one = await ok(api.v1.models[":id"].$get({ param: { id: done.modelId! } }));
     expect(one).toMatchObject({ runId: run.id, spec: { layers: [784, 32, 10], seed: 11 } });
     const blob = await getModelBlob(env.STORE_BUCKET, done.modelId!);
@@ -100,7 +104,8 @@ describe("the course's network with cg through the chain", () => {
     const costs = done.history.map((h) => h.loss);
     expect(costs.length).toBe(8);
     for (let i = 1; i < costs.length; i++) expect(costs[i]).toBeLessThan(costs[i - 1]);
-    expect(done.evaluations[1].testAccuracy).toBeGreaterThan(0.6);
+    expect(done.evaluations[1].validationAccuracy).toBeGreaterThan(0.6);
+    expect(done.test!.accuracy).toBeGreaterThan(0.6);
     expect(done.promoted).toBe(false);
   });
 });
@@ -139,7 +144,7 @@ describe("POST /v1/runs validation", () => {
     ["unknown optimizer", { ...good, optimizer: { name: "rmsprop" } }, 400, /optimizer/],
     ["optimizer without learning rate", { ...good, optimizer: { name: "sgd" } }, 400, /learningRate/],
     ["negative lambda", { ...good, lambda: -1 }, 400, /lambda/],
-    ["epochs for cg", { ...good, optimizer: { name: "cg" }, epochs: 3 }, 400, /cg works on the full training set/],
+    ["epochs for cg", { ...good, optimizer: { name: "cg" }, epochs: 3 }, 400, /cg minimizes one fixed cost over the full training set for optimizer.iterations: remove epochs/],
     ["a network too large for cg", { ...good, layers: [784, 1000, 10], optimizer: { name: "cg" } }, 400, /795010 parameters; training with cg in a Worker allows at most 400000/],
     ["a fractional batch size", { ...good, batchSize: 1.5 }, 400, /batchSize/],
     ["a network too large for an isolate", { ...good, layers: [784, 2000, 10] }, 400, /1590010 parameters; training in a Worker allows at most 1500000/],

@@ -17,7 +17,7 @@ function adamCheckpoint(): Checkpoint {
     ...ck, step: 12, epoch: 2, cursor: 300, examplesSeen: 1300,
     epochTally: { seen: 300, correct: 271, lossSum: 41.25 },
     history: [{ step: 12, epoch: 3, examplesSeen: 1300, loss: 0.1375, trainAccuracy: 0.9 }],
-    evaluations: [{ step: 9, epoch: 2, trainLoss: 0.2, trainAccuracy: 0.88, testLoss: 0.25, testAccuracy: 0.87 }],
+    evaluations: [{ step: 9, epoch: 2, trainLoss: 0.2, trainAccuracy: 0.88, validationLoss: 0.25, validationAccuracy: 0.87 }],
   };
 }
 
@@ -93,7 +93,7 @@ describe("the checkpoint header, checked field by field", () => {
     ["an unknown field", (h) => (h.learningRate = 0.1), /header: Unrecognized key: "learningRate"/],
     ["more correct than seen", (h) => (h.epochTally.correct = 301), /header field epochTally\.correct: correct must be ≤ seen/],
     ["a history loss that is not a number", (h) => (h.history[0].loss = "low"), /header field history\[0\]\.loss: /],
-    ["an accuracy above 1", (h) => (h.evaluations[0].testAccuracy = 1.5), /header field evaluations\[0\]\.testAccuracy: Too big/],
+    ["an accuracy above 1", (h) => (h.evaluations[0].validationAccuracy = 1.5), /header field evaluations\[0\]\.validationAccuracy: Too big/],
     ["an rng state of three words", (h) => (h.rng = h.rng.slice(0, 3)), /header field rng: /],
     ["an rng word that is not a uint32", (h) => (h.rng[2] = 2 ** 32), /header field rng\[2\]: Too big/],
     ["an all-zero rng state", (h) => (h.rng = [0, 0, 0, 0]), /header field rng: must not be all zero/],

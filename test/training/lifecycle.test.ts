@@ -130,7 +130,7 @@ describe("a cancel racing the step that finishes the run", () => {
   /** A run that never trains (its message is not sent) and a checkpoint that says it is done. */
   async function finishable() {
     const run = await startRun(env, spec, { enqueue: false });
-    const ck = { ...initialCheckpoint(spec), phase: "done" as const, evaluations: [{ step: 0, epoch: 1, trainLoss: null, trainAccuracy: null, testLoss: 1, testAccuracy: 0.99 }] };
+    const ck = { ...initialCheckpoint(spec), phase: "done" as const, evaluations: [{ step: 0, epoch: 1, trainLoss: null, trainAccuracy: null, validationLoss: 1, validationAccuracy: 0.99 }], test: { loss: 1, accuracy: 0.99, count: 10 } };
     return { run, ck };
   }
 
@@ -178,7 +178,7 @@ describe("a cancel racing the step that finishes the run", () => {
       const { run, ck } = await finishable();
       // The commit happened (model stored, record succeeded), then the isolate died before the promotion.
       const modelId = `m-${run.id.slice(4)}`;
-      await putModel(env.STORE_BUCKET, env.SERVING_KV, { id: modelId, layers: spec.layers, loss: spec.loss, testAccuracy: 0.99, dataset: "mnist", runId: run.id, createdAt: new Date().toISOString() }, encodeModel({ layers: spec.layers, loss: spec.loss, params: ck.params }));
+      await putModel(env.STORE_BUCKET, env.SERVING_KV, { id: modelId, layers: spec.layers, loss: spec.loss, validationAccuracy: 0.99, testAccuracy: 0.99, dataset: "mnist", runId: run.id, createdAt: new Date().toISOString() }, encodeModel({ layers: spec.layers, loss: spec.loss, params: ck.params }));
       await updateRecord<RunRecord>(env.STORE_BUCKET, run.id, (r) => ({ ...r, status: "succeeded", modelId, promoted: null }));
       if (resume === "retry") expect(await processStep(env, { runId: run.id, step: 0 })).toBe("finished");
       else await watchdog(env);

@@ -25,6 +25,7 @@ import { getRecord } from "../../src/storage/runs";
 import { stepBuffers } from "../../src/training/buffers";
 import { CHUNK_ROWS } from "../../src/training/plan";
 import { ENDED, type RunRecord } from "../../src/training/record";
+import { binomialTail } from "../../src/training/chance";
 import { figuresOf, refreshVerdict, type RefreshReport } from "../../src/training/refresh";
 import { TEST_ADMIN_TOKEN } from "../helpers/api";
 import { asNewClient } from "../helpers/client";
@@ -199,26 +200,62 @@ describe("the holdout split", () => {
   });
 });
 
+describe("the guard's test of chance", () => {
+  test.each([
+    [6, 8, 0.14453125], [115, 215, 0.16985028376712166], [118, 218, 0.12475787264320679], [20, 25, 0.0020386576652526855],
+    [22, 24, 1.7940998077392578e-05], [10, 20, 0.5880985260009766], [2000, 3900, 0.05644682612967444], [30, 30, 9.313225746154785e-10],
+  ])("P(X ≥ %i | n = %i, ½) = %f, as exact rational arithmetic gives it", (k, n, p) => {
+    expect(binomialTail(k, n)).toBeCloseTo(p, 10);
+    expect(Math.abs(binomialTail(k, n) - p) / p).toBeLessThan(1e-9);
+  });
+
+  test("edges: nothing discordant is no evidence; k ≤ 0 is certain; bad counts are refused", () => {
+    expect(binomialTail(0, 0)).toBe(1);
+    expect(binomialTail(0, 7)).toBe(1);
+    expect(binomialTail(7, 7)).toBeCloseTo(1 / 128, 15);
+    expect(() => binomialTail(3, 2)).toThrow(RangeError);
+    expect(() => binomialTail(1.5, 3)).toThrow(RangeError);
+  });
+});
+
 describe("the promotion guard", () => {
-  const figures = (holdout: [number, number], test: [number, number]) => ({
+  const figures = (holdout: [number, number], validation: [number, number], test: [number, number]) => ({
     holdout: figuresOf([holdout[0]], [holdout[1]]),
+    validation: figuresOf([validation[0]], [validation[1]]),
     test: figuresOf([test[0]], [test[1]]),
   });
-  const report = (before: ReturnType<typeof figures>, after: ReturnType<typeof figures>, maxTestDrop = 0.3): RefreshReport =>
-    ({ corrections: 100, holdout: before.holdout.count, replay: 1000, maxTestDrop, before, after });
+  /** A refresh whose holdout (100) and validation (5 000) answers changed by these gains and losses. */
+  const report = (holdout: [number, number], validation: [number, number], maxValidationDrop = 0.3, test: [number, number] = [9000, 9000]): RefreshReport => {
+    const [hg, hl] = holdout;
+    const [vg, vl] = validation;
+    return {
+      corrections: 100, holdout: 100, replay: 1000, maxValidationDrop,
+      before: figures([50, 100], [4500, 5000], [test[0], 10000]),
+      after: figures([50 + hg - hl, 100], [4500 + vg - vl, 5000], [test[1], 10000]),
+      changes: { holdout: { gained: hg, lost: hl }, validation: { gained: vg, lost: vl } },
+    };
+  };
 
   test.each<[string, RefreshReport, boolean, RegExp]>([
-    ["holdout up, test unchanged", report(figures([50, 100], [9000, 10000]), figures([70, 100], [9000, 10000])), true, /promoted: holdout 50.00% → 70.00% \(\+20.00 points\)/],
-    ["holdout up, test down exactly the margin", report(figures([50, 100], [9000, 10000]), figures([51, 100], [8970, 10000])), true, /test 90.00% → 89.70% \(−0.30 points/],
-    ["holdout up, test down past the margin", report(figures([50, 100], [9000, 10000]), figures([90, 100], [8969, 10000])), false, /dropped by more than 0.30 points/],
-    ["holdout unchanged", report(figures([50, 100], [9000, 10000]), figures([50, 100], [9100, 10000])), false, /holdout accuracy did not rise/],
-    ["holdout down", report(figures([50, 100], [9000, 10000]), figures([40, 100], [9000, 10000])), false, /did not rise/],
-    ["no holdout corrections", report(figures([0, 0], [9000, 10000]), figures([0, 0], [9100, 10000])), false, /no holdout corrections/],
-    ["a margin of 1 point", report(figures([50, 100], [9000, 10000]), figures([60, 100], [8901, 10000]), 1), true, /promoted/],
+    ["holdout up by more than chance, validation unchanged", report([22, 2], [10, 10]), true, /^promoted: holdout 50.00% → 70.00% \(\+20.00 points: 22 gained, 2 lost, p < 0.0001\)/],
+    ["holdout up, but not by more than chance", report([6, 2], [0, 0]), false, /holdout gain is not larger than chance .*p = 0.1445/],
+    ["holdout unchanged", report([0, 0], [0, 0]), false, /holdout gain is not larger than chance/],
+    ["holdout down", report([2, 12], [0, 0]), false, /holdout gain is not larger than chance/],
+    ["validation down by more than chance", report([40, 0], [5, 20]), false, /validation accuracy dropped by more than chance.*5 gained, 20 lost, p = 0.0020/],
+    ["validation down within chance, but past the bound", report([40, 0], [100, 118]), false, /dropped by more than 0.30 points.*−0.36 points: 100 gained, 118 lost, p = 0.1248/],
+    ["validation down within chance and exactly the bound", report([40, 0], [100, 115]), true, /^promoted: .*validation 90.00% → 89.70% \(−0.30 points: 100 gained, 115 lost, p = 0.1699/],
+    ["the same with a bound of 1 point", report([40, 0], [100, 118], 1), true, /^promoted/],
+    ["the test set falls a lot: it only reports", report([40, 0], [10, 10], 0.3, [9000, 8000]), true, /test 90.00% → 80.00% \(reported only\)/],
   ])("%s", (_name, r, promote, reason) => {
     const verdict = refreshVerdict(r);
     expect(verdict.promote).toBe(promote);
     expect(verdict.reason).toMatch(reason);
+  });
+
+  test("no holdout corrections, or no figures, refuse", () => {
+    const r = report([0, 0], [0, 0]);
+    expect(refreshVerdict({ ...r, after: { ...r.after!, holdout: figuresOf([0], [0]) } }).reason).toMatch(/no holdout corrections/);
+    expect(refreshVerdict({ ...r, changes: null }).promote).toBe(false);
   });
 });
 
@@ -262,7 +299,7 @@ describe("refresh runs", () => {
     const run = res.body as RunRecord;
     const trainIds = corrections.filter((id) => partOf(id) === "train");
     const holdoutIds = corrections.filter((id) => partOf(id) === "holdout");
-    expect(run).toMatchObject({ kind: "refresh", parentModelId: parentId, refresh: { corrections: trainIds.length, holdout: holdoutIds.length, replay: 10 * trainIds.length, maxTestDrop: 0.3, before: null, after: null } });
+    expect(run).toMatchObject({ kind: "refresh", parentModelId: parentId, refresh: { corrections: trainIds.length, holdout: holdoutIds.length, replay: 10 * trainIds.length, maxValidationDrop: 0.3, before: null, after: null } });
     expect(run.spec.init).toEqual({ model: parentId });
     expect(run.plan.trainCount).toBe(11 * trainIds.length);
 
@@ -283,6 +320,9 @@ describe("refresh runs", () => {
     const report = done.refresh!;
     expect(report.before!.holdout.count).toBe(holdoutIds.length);
     expect(report.before!.test.count).toBe(TEST);
+    expect(report.before!.validation.count).toBe(TEST);
+    expect(report.changes!.holdout.gained - report.changes!.holdout.lost).toBe(report.after!.holdout.correct - report.before!.holdout.correct);
+    expect(report.changes!.validation.gained - report.changes!.validation.lost).toBe(report.after!.validation.correct - report.before!.validation.correct);
     expect(report.after!.holdout.perDigit.map((d) => d.count)).toEqual(report.before!.holdout.perDigit.map((d) => d.count));
     console.log(`refresh: holdout ${report.before!.holdout.accuracy} → ${report.after!.holdout.accuracy}, test ${report.before!.test.accuracy} → ${report.after!.test.accuracy}`);
     expect(report.after!.holdout.accuracy!).toBeGreaterThan(report.before!.holdout.accuracy! + 0.1);
@@ -302,15 +342,15 @@ describe("refresh runs", () => {
     expect((await env.STORE_BUCKET.list({ prefix: keys.feedbackSnapshotPrefix(run.id) })).objects).toEqual([]);
   });
 
-  test("the guard refuses a refresh that forgets the test set (no replay, a margin of 0 points)", async () => {
-    const res = await call("POST", "/v1/refresh", { replay: 0, epochs: 8, learningRate: 0.2, maxTestDrop: 0 });
+  test("the guard refuses a refresh that forgets the validation set (no replay, a bound of 0 points)", async () => {
+    const res = await call("POST", "/v1/refresh", { replay: 0, epochs: 8, learningRate: 0.2, maxValidationDrop: 0 });
     expect(res.status).toBe(202);
     const done = await waitForEnd(res.body.id);
     expect(done.status).toBe("succeeded");
     const r = done.refresh!;
     console.log(`refused refresh: holdout ${r.before!.holdout.accuracy} → ${r.after!.holdout.accuracy}, test ${r.before!.test.accuracy} → ${r.after!.test.accuracy}`);
     expect(done.promoted).toBe(false);
-    expect(done.promotionReason).toMatch(/^not promoted: the (test accuracy dropped|holdout accuracy did not rise)/);
+    expect(done.promotionReason).toMatch(/^not promoted: the (validation accuracy dropped|holdout gain is not larger than chance)/);
     expect((await call("GET", "/healthz", undefined, false)).body.servingModelId).toBe(done.parentModelId);
   });
 });

@@ -55,9 +55,9 @@ describe("exactly once, whatever the queue does", () => {
   });
 
   test("duplicated messages, a step that throws once and replayed old messages change nothing", async () => {
-    // Make the first evaluation step fail once: remove a test shard until the failure is recorded.
+    // Make the first evaluation step fail once: remove a validation shard until the failure is recorded.
     const manifest = (await readManifest(env.STORE_BUCKET, "mnist-r"))!;
-    const shardKey = manifest.test.shards[0].key;
+    const shardKey = manifest.validation.shards[0].key;
     const shardBytes = await (await env.STORE_BUCKET.get(shardKey))!.arrayBuffer();
     await env.STORE_BUCKET.delete(shardKey);
     clearShardCache();
@@ -89,6 +89,39 @@ describe("exactly once, whatever the queue does", () => {
     const done = await waitForEnd(run.id);
     expect(done.step).toBeLessThan(referenceRun.step);
     expect(await finalWeights(done)).toEqual(reference);
+  });
+});
+
+describe("augmented runs, with a learning-rate schedule", () => {
+  const augmented = RunSpecSchema.parse({
+    ...spec, augment: { rotate: 15, shear: 15, scale: 0.15, translate: 2, elastic: { alpha: 34, sigma: 4 } }, lrDecay: 0.8,
+  });
+
+  test("give the same weights bit for bit however they are cut into steps, duplicated and retried, and differ from the plain run", async () => {
+    const a = await waitForEnd((await startRun(env, augmented)).id);
+    const weights = await finalWeights(a);
+    expect(weights).not.toEqual(reference);
+    expect(a.examplesSeen).toBe(2 * 2000);
+
+    // Another step size, duplicated and replayed messages, and a step that fails once (a training shard missing).
+    const manifest = (await readManifest(env.STORE_BUCKET, "mnist-r"))!;
+    const shardKey = manifest.train.shards[1].key;
+    const shardBytes = await (await env.STORE_BUCKET.get(shardKey))!.arrayBuffer();
+    await env.STORE_BUCKET.delete(shardKey);
+    clearShardCache();
+    const run = await startRun({ ...env, STEP_WORK: "7e7" }, augmented);
+    expect(run.plan.examplesPerStep).not.toBe(a.plan.examplesPerStep);
+    await env.TRAIN_QUEUE.sendBatch([0, 0].map((step) => ({ body: { runId: run.id, step } })));
+    await vi.waitUntil(async () => (await record(run.id)).lastError !== null, { timeout: 30_000, interval: 50 });
+    await env.TRAIN_QUEUE.sendBatch([0, 1, 1].map((step) => ({ body: { runId: run.id, step } })));
+    await env.STORE_BUCKET.put(shardKey, shardBytes);
+    const b = await waitForEnd(run.id);
+    expect(b.step).not.toBe(a.step);
+    expect(await finalWeights(b)).toEqual(weights);
+    // The validation and test figures are of unaugmented examples: the same model measures the same.
+    const measured = (r: RunRecord) => r.evaluations.map((e) => [e.validationLoss, e.validationAccuracy]);
+    expect(measured(b)).toEqual(measured(a));
+    expect(b.test).toEqual(a.test);
   });
 });
 
@@ -181,7 +214,7 @@ describe("cron", () => {
 
   test("the watchdog brings a stale KV serving pointer in line with R2", async () => {
     const current = await getServingRecord(env.STORE_BUCKET);
-    expect(await setServing(env.STORE_BUCKET, env.SERVING_KV, { modelId: "m-truth", testAccuracy: 0.9, promotedAt: new Date().toISOString() }, current?.etag ?? null)).toBe(true);
+    expect(await setServing(env.STORE_BUCKET, env.SERVING_KV, { modelId: "m-truth", validationAccuracy: 0.9, testAccuracy: 0.9, promotedAt: new Date().toISOString() }, current?.etag ?? null)).toBe(true);
     await env.SERVING_KV.put("serving", "m-stale");
     expect((await watchdog(env)).servingPointerFixed).toBe(true);
     expect(await env.SERVING_KV.get("serving")).toBe("m-truth");

@@ -6,7 +6,7 @@ import { RunSpecSchema, specProblems } from "../../src/training/spec";
 
 const manifest = (train: number, test: number): DatasetManifest => ({
   name: "digits", version: "v1", rows: 28, cols: 28, classes: 10, checksum: 0, createdAt: "",
-  train: { count: train, shardSize: 1000, shards: [] }, test: { count: test, shardSize: 1000, shards: [] },
+  train: { count: train, shardSize: 1000, shards: [] }, validation: { count: 1000, shardSize: 1000, shards: [] }, test: { count: test, shardSize: 1000, shards: [] },
 });
 
 describe("specProblems", () => {
