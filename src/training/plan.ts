@@ -34,8 +34,10 @@ export interface RunPlan {
   paramCount: number;
   /** The dataset's image size: what augmentation resamples. */
   image: { rows: number; cols: number };
-  /** Training examples used: the dataset's (or its first trainLimit), then the feedback snapshot's. */
+  /** Training examples per epoch: the dataset's (or its first trainLimit), then the feedback snapshot's `repeat` times. */
   trainCount: number;
+  /** Copies of each feedback example per epoch (a refresh's refresh.repeat; 1 otherwise). */
+  repeat: number;
   /** How many of them come from the dataset; examples from baseCount on are feedback. */
   baseCount: number;
   /** The labelled corrections snapshotted when the run started (includeFeedback, or a refresh's training split), or null. */
@@ -75,6 +77,8 @@ export interface PlanData {
   holdout?: SplitManifest | null;
   /** Dataset training examples replayed (a refresh): taken from whole shards chosen by replayShardsOf. */
   replay?: number;
+  /** Copies of each feedback example per epoch (default 1). */
+  repeat?: number;
 }
 
 /**
@@ -96,7 +100,8 @@ export function makePlan(spec: RunSpec, manifest: DatasetManifest, stepWork: num
   const baseCount = replayShards === undefined
     ? Math.min(spec.trainLimit ?? Infinity, manifest.train.count)
     : Math.min(data.replay!, replayShards.length * manifest.train.shardSize);
-  const trainCount = baseCount + (feedback?.count ?? 0);
+  const repeat = data.repeat ?? 1;
+  const trainCount = baseCount + repeat * (feedback?.count ?? 0);
   const batch = batchSizeOf(spec);
   // cg: whole chunks, so that an evaluation is summed chunk by chunk in the same order however steps are cut.
   const cgRows = CHUNK_ROWS * Math.max(1, Math.min(Math.floor(stepWork / paramCount / CHUNK_ROWS), CG_MAX_ROWS_PER_STEP / CHUNK_ROWS));
@@ -104,6 +109,7 @@ export function makePlan(spec: RunSpec, manifest: DatasetManifest, stepWork: num
     paramCount,
     image: { rows: manifest.rows, cols: manifest.cols },
     trainCount,
+    repeat,
     baseCount,
     feedback,
     validationCount: manifest.validation.count,
@@ -168,8 +174,9 @@ export function locateExample(plan: RunPlan, split: Split, index: number, out: E
   let size = plan.shardSize;
   out.source = split;
   if (split === "train" && index >= plan.baseCount && plan.feedback !== null) {
+    // Copy k of feedback example j is index baseCount + k·count + j: each copy has its own index, so its own draws.
     out.source = "feedback";
-    i = index - plan.baseCount;
+    i = (index - plan.baseCount) % plan.feedback.count;
     size = plan.feedback.shardSize;
   } else if (split === "train" && plan.replayShards !== undefined) {
     // A refresh's replay: its k-th example is example k % size of the k / size-th shard it samples.

@@ -17,6 +17,7 @@
  * newest refresh runs.
  */
 import { configOf } from "../config";
+import type { AugmentSpec as AugmentParts } from "../data/distort";
 import type { Env } from "../env";
 import { ConflictError } from "../errors";
 import { createLayout } from "../nn/layout";
@@ -34,12 +35,19 @@ import { ENDED, recordView, type RunRecord } from "./record";
 import { RunSpecSchema, type RunSpec } from "./spec";
 
 /** How POST /v1/refresh trains unless told otherwise: a few epochs at a small learning rate. */
-export const REFRESH_TRAINING = {
+export const REFRESH_TRAINING: {
+  optimizer: { name: "momentum"; learningRate: number; momentum: number };
+  batchSize: number;
+  epochs: number;
+  seed: number;
+  augment: AugmentParts | null;
+} = {
   optimizer: { name: "momentum", learningRate: 0.05, momentum: 0.9 },
   batchSize: 32,
   epochs: 3,
   seed: 1,
-} as const;
+  augment: null,
+};
 
 /** The name refresh runs started by POST /v1/refresh and the cron carry. */
 export const REFRESH_NAME = "refresh";
@@ -204,6 +212,8 @@ export interface RefreshOptions {
   corrections?: number;
   replay?: number;
   maxValidationDrop?: number;
+  repeat?: number;
+  augment?: AugmentParts | null;
   epochs?: number;
   learningRate?: number;
   batchSize?: number;
@@ -219,6 +229,7 @@ type StartRun = (env: Env, spec: RunSpec) => Promise<RunRecord>;
  */
 function refreshSpec(env: Env, parent: ModelMeta, options: RefreshOptions): RunSpec {
   const epochs = options.epochs ?? REFRESH_TRAINING.epochs;
+  const augment = options.augment === undefined ? REFRESH_TRAINING.augment : options.augment;
   return RunSpecSchema.parse({
     name: REFRESH_NAME,
     dataset: configOf(env).servingDataset,
@@ -229,11 +240,13 @@ function refreshSpec(env: Env, parent: ModelMeta, options: RefreshOptions): RunS
     epochs,
     seed: options.seed ?? REFRESH_TRAINING.seed,
     evalEvery: epochs,
+    ...(augment === null ? {} : { augment }),
     init: { model: parent.id },
     refresh: {
       ...(options.corrections === undefined ? {} : { corrections: options.corrections }),
       ...(options.replay === undefined ? {} : { replay: options.replay }),
       ...(options.maxValidationDrop === undefined ? {} : { maxValidationDrop: options.maxValidationDrop }),
+      ...(options.repeat === undefined ? {} : { repeat: options.repeat }),
     },
   });
 }

@@ -62,7 +62,7 @@ export async function startRun(env: Env, spec: RunSpec, options: { enqueue?: boo
     const feedback = await snapshotFeedback(...shape, spec.refresh.corrections, "train");
     if (feedback === null) throw new ConflictError("no_corrections", "no accepted corrections to refresh on (of the training split: one in five is held out): accept some first (POST /v1/feedback/review)");
     const holdout = await snapshotFeedback(...shape, MAX_FEEDBACK, "holdout");
-    plan = makePlan(spec, manifest, stepWork, { feedback, holdout, replay: spec.refresh.replay * feedback.count });
+    plan = makePlan(spec, manifest, stepWork, { feedback, holdout, replay: spec.refresh.replay * feedback.count, repeat: spec.refresh.repeat });
     refresh = {
       corrections: feedback.count, holdout: holdout?.count ?? 0, replay: plan.baseCount,
       maxValidationDrop: spec.refresh.maxValidationDrop ?? configOf(env).refreshMaxValidationDrop, before: null, after: null, changes: null,

@@ -92,13 +92,15 @@ export function refreshFields(prefix: string) {
       .meta({ description: "Most accepted corrections trained on, newest first (the training split's)." }),
     replay: int(`${prefix}replay`, 0, 100).default(REFRESH_DEFAULTS.replay)
       .meta({ description: "Examples of the dataset's training set replayed per correction, so the model does not forget it." }),
+    repeat: int(`${prefix}repeat`, 1, 50).default(REFRESH_DEFAULTS.repeat)
+      .meta({ description: "Copies of each correction per epoch, each augmented by its own draws when the run augments." }),
     maxValidationDrop: z.number({ error: `${prefix}maxValidationDrop must be a number` }).min(0, { error: `${prefix}maxValidationDrop must be ≥ 0` }).max(100, { error: `${prefix}maxValidationDrop must be ≤ 100` }).optional()
       .meta({ description: "Most the validation accuracy may drop, in points, for the refresh to be promoted, besides the guard's test of chance (default: REFRESH_MAX_VALIDATION_DROP)." }),
   };
 }
 
 /** Defaults of a refresh run's data (RefreshSpec). */
-export const REFRESH_DEFAULTS = { corrections: 2000, replay: 10 } as const;
+export const REFRESH_DEFAULTS = { corrections: 2000, replay: 10, repeat: 1 } as const;
 
 /**
  * A refresh run: fine-tunes a model (init.model; the served one when POST /v1/refresh starts it) on the accepted
