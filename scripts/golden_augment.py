@@ -225,7 +225,7 @@ SPECS = [
 
 def main() -> int:
     check_conventions()
-    images = mnist_images([0, 1, 18]) + [synthetic_ring(18, 24)]
+    images = mnist_images([0, 1, 18]) + [synthetic_ring(17, 23)]
     cases, worst_scipy = [], 0.0
     for n, img in enumerate(images):
         rows, cols = img.shape

@@ -21,7 +21,7 @@
  * where g is the elastic field at the output pixel, added in source pixels (so alone: out(p) = in(p + αg(p))).
  * Elastic: g = G_σ ∗ (ex, ey), a separable Gaussian: taps k = −R..R with R = ⌈3σ⌉ and weights
  * w_k = exp(−k²/2σ²) / Σ_{|j|≤R} exp(−j²/2σ²) (the truncated kernel sums to 1), zero padding outside the frame (no
- * renormalization at the borders), along rows first, then along columns.
+ * renormalization at the borders), down the columns first, then along the rows.
  * Sampling: bilinear on the 0..255 pixels, zero outside the frame, then divided by 255 (so the output is in [0, 1]).
  *
  * Exactness. Only IEEE +, −, ×, ÷ and Math.floor, which every engine rounds the same: sin, cos, tan and exp are
@@ -210,29 +210,45 @@ export function createDistortScratch(rows: number, cols: number): DistortScratch
 }
 
 /**
- * One pass of the Gaussian along an axis of two fields at once: for each of `lines` lines (starting `across` apart),
- * dst[j] = Σ_k w[k − j + R]·src[k] over the line's `n` points (`along` apart), the taps outside the frame dropped.
+ * One pass of the Gaussian down the columns of two n × m fields, written transposed (m × n): b[c·n + i] is
+ * Σ_k w[k − i + R]·a[k·m + c] over the rows k of the frame within R of i, from the lowest, two columns at a time (four
+ * independent sums, so that the adds overlap). Two passes smooth along both axes and restore the orientation.
  */
-function smoothPass(ax: Float64Array, ay: Float64Array, bx: Float64Array, by: Float64Array, w: Float64Array, n: number, lines: number, along: number, across: number): void {
+function smoothDownTransposed(ax: Float64Array, ay: Float64Array, bx: Float64Array, by: Float64Array, w: Float64Array, n: number, m: number): void {
   const R = (w.length - 1) >> 1;
-  for (let l = 0; l < lines; l++) {
-    const base = l * across;
-    for (let j = 0; j < n; j++) {
-      const lo = j - R < 0 ? 0 : j - R;
-      const hi = j + R > n - 1 ? n - 1 : j + R;
-      let sx = 0;
-      let sy = 0;
-      for (let k = lo, at = base + lo * along, t = k - j + R; k <= hi; k++, at += along, t++) {
-        sx += w[t] * ax[at];
-        sy += w[t] * ay[at];
+  const m2 = m & ~1;
+  for (let i = 0; i < n; i++) {
+    const lo = i - R < 0 ? 0 : i - R;
+    const hi = i + R > n - 1 ? n - 1 : i + R;
+    const t = R - i;
+    for (let c = 0; c < m2; c += 2) {
+      let x0 = 0, x1 = 0, y0 = 0, y1 = 0;
+      for (let k = lo, at = lo * m + c; k <= hi; k++, at += m) {
+        const wk = w[k + t];
+        x0 += wk * ax[at];
+        x1 += wk * ax[at + 1];
+        y0 += wk * ay[at];
+        y1 += wk * ay[at + 1];
       }
-      bx[base + j * along] = sx;
-      by[base + j * along] = sy;
+      const o = c * n + i;
+      bx[o] = x0;
+      bx[o + n] = x1;
+      by[o] = y0;
+      by[o + n] = y1;
+    }
+    if (m2 < m) {
+      let x = 0, y = 0;
+      for (let k = lo, at = lo * m + m2; k <= hi; k++, at += m) {
+        x += w[k + t] * ax[at];
+        y += w[k + t] * ay[at];
+      }
+      bx[m2 * n + i] = x;
+      by[m2 * n + i] = y;
     }
   }
 }
 
-/** α·G_σ ∗ (ex, ey) into scratch.gx, scratch.gy: rows first, then columns, α folded into the second pass's taps. */
+/** α·G_σ ∗ (ex, ey) into scratch.gx, scratch.gy: down the columns, then along the rows, α folded into the second pass's taps. */
 function smoothFields(p: DistortParams, scratch: DistortScratch): void {
   const { alpha, sigma } = p.elastic!;
   if (scratch.sigma !== sigma || scratch.alpha !== alpha) {
@@ -242,8 +258,8 @@ function smoothFields(p: DistortParams, scratch: DistortScratch): void {
     scratch.alpha = alpha;
   }
   const { rows, cols } = p;
-  smoothPass(p.ex, p.ey, scratch.hx, scratch.hy, scratch.kernel, cols, rows, 1, cols);
-  smoothPass(scratch.hx, scratch.hy, scratch.gx, scratch.gy, scratch.kernelAlpha, rows, cols, cols, 1);
+  smoothDownTransposed(p.ex, p.ey, scratch.hx, scratch.hy, scratch.kernel, rows, cols);
+  smoothDownTransposed(scratch.hx, scratch.hy, scratch.gx, scratch.gy, scratch.kernelAlpha, cols, rows);
 }
 
 function isIdentity(p: DistortParams): boolean {
