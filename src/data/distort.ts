@@ -24,8 +24,8 @@
  * renormalization at the borders), down the columns first, then along the rows.
  * Sampling: bilinear on the 0..255 pixels, zero outside the frame, then divided by 255 (so the output is in [0, 1]).
  *
- * Exactness. Only IEEE +, −, ×, ÷ and Math.floor, which every engine rounds the same: sin, cos, tan and exp are
- * Taylor polynomials here, not Math's (whose last bit may differ between engines and versions). With no part (or
+ * Exactness. Only IEEE +, −, ×, ÷, floor, ceil and int32 arithmetic, the same on every engine: sin, cos, tan and exp
+ * are Taylor polynomials here, not Math's (whose last bit may differ between engines and versions). With no part (or
  * every part 0) the output is exactly pixelsToUnit's p / 255.
  */
 import type { Floats } from "../nn/layout";
@@ -41,7 +41,16 @@ export interface AugmentSpec {
 }
 
 /** The largest value each part accepts (and the smallest elastic sigma): past these a digit is no longer a digit. */
-export const AUGMENT_LIMITS = { rotate: 90, shear: 60, scale: 0.5, translate: 14, alpha: 100, sigma: { min: 0.5, max: 16 } } as const;
+export const AUGMENT_LIMITS = {
+  rotate: 90,
+  shear: 60,
+  scale: 0.5,
+  translate: 14,
+  alpha: 100,
+  sigma: { min: 0.5, max: 16 },
+} as const;
+
+const PARTS = ["rotate", "shear", "scale", "translate", "elastic"];
 
 /** One example's draws (see the header); ex and ey hold the raw uniforms, meaningful when elastic is not null. */
 export interface DistortParams {
@@ -58,7 +67,7 @@ export interface DistortParams {
   ey: Float64Array;
 }
 
-/** Scratch of distortInto: the smoothed fields and the kernel of the last (sigma, alpha) seen. Made once. */
+/** Scratch of distortInto: the smoothed fields, the kernel of the last (sigma, alpha) seen, A⁻¹. Made once. */
 export interface DistortScratch {
   rows: number;
   cols: number;
@@ -71,6 +80,7 @@ export interface DistortScratch {
   alpha: number;
   kernel: Float64Array;
   kernelAlpha: Float64Array;
+  m: Float64Array;
 }
 
 /** The two words that make the two halves of an example's key (the first fractional digits of π). */
@@ -86,8 +96,8 @@ function fmix32(h: number): number {
 const GAMMA = 0x9e3779b9 | 0;
 const TWO_M31 = 1 / 2147483648;
 
-/** Key half j of (seed, epoch, index), as an int32. */
-function keyOf(j: number, seed: number, epoch: number, index: number): number {
+/** Half j (0 or 1) of the key of example (seed, epoch, index), as an int32. */
+export function exampleKey(j: number, seed: number, epoch: number, index: number): number {
   return fmix32(fmix32(fmix32(seed ^ KEY_WORDS[j]) ^ epoch) ^ index);
 }
 
@@ -108,33 +118,43 @@ function fillUniform(a: Float64Array, k0: number, k1: number, first: number): vo
   }
 }
 
-function checkPart(name: string, v: number | undefined, max: number): void {
-  if (v !== undefined && !(typeof v === "number" && v >= 0 && v <= max)) throw new RangeError(`augment spec: ${name} must be a number in 0..${max}, got ${v}`);
+function checkPart(name: string, v: number | undefined, min: number, max: number, optional = true): void {
+  if (optional && v === undefined) return;
+  if (!(typeof v === "number" && v >= min && v <= max)) {
+    throw new RangeError(`augment spec: ${name} must be a number in ${min}..${max}, got ${v}`);
+  }
 }
 
-/** Throws a RangeError naming the first part of the spec out of AUGMENT_LIMITS. */
+/** Throws a RangeError naming the first part of the spec unknown or out of AUGMENT_LIMITS. */
 export function checkAugmentSpec(spec: AugmentSpec): void {
   const L = AUGMENT_LIMITS;
-  checkPart("rotate", spec.rotate, L.rotate);
-  checkPart("shear", spec.shear, L.shear);
-  checkPart("scale", spec.scale, L.scale);
-  checkPart("translate", spec.translate, L.translate);
+  const unknown = Object.keys(spec).filter((k) => !PARTS.includes(k));
+  if (unknown.length > 0) {
+    throw new RangeError(`augment spec: unknown part ${unknown.join(", ")} (known: ${PARTS.join(", ")})`);
+  }
+  checkPart("rotate", spec.rotate, 0, L.rotate);
+  checkPart("shear", spec.shear, 0, L.shear);
+  checkPart("scale", spec.scale, 0, L.scale);
+  checkPart("translate", spec.translate, 0, L.translate);
   if (spec.elastic === undefined) return;
-  checkPart("elastic.alpha", spec.elastic.alpha, L.alpha);
-  const { sigma } = spec.elastic;
-  if (!(typeof sigma === "number" && sigma >= L.sigma.min && sigma <= L.sigma.max)) throw new RangeError(`augment spec: elastic.sigma must be a number in ${L.sigma.min}..${L.sigma.max}, got ${sigma}`);
+  checkPart("elastic.alpha", spec.elastic.alpha, 0, L.alpha, false);
+  checkPart("elastic.sigma", spec.elastic.sigma, L.sigma.min, L.sigma.max, false);
 }
 
 function checkImage(fn: string, rows: number, cols: number): void {
-  if (!Number.isInteger(rows) || rows < 2 || rows > 4096) throw new RangeError(`${fn}: rows must be an integer in 2..4096, got ${rows}`);
-  if (!Number.isInteger(cols) || cols < 2 || cols > 4096) throw new RangeError(`${fn}: cols must be an integer in 2..4096, got ${cols}`);
+  for (const [name, v] of [["rows", rows], ["cols", cols]] as const) {
+    if (!Number.isInteger(v) || v < 2 || v > 4096) {
+      throw new RangeError(`${fn}: ${name} must be an integer in 2..4096, got ${v}`);
+    }
+  }
 }
 
 /** Params for rows × cols images, to be filled by drawParams (the fields allocated once). */
 export function createDistortParams(rows: number, cols: number): DistortParams {
   checkImage("createDistortParams", rows, cols);
   const n = rows * cols;
-  return { rows, cols, angle: 0, shear: 0, sx: 1, sy: 1, tx: 0, ty: 0, elastic: null, ex: new Float64Array(n), ey: new Float64Array(n) };
+  const ex = new Float64Array(n), ey = new Float64Array(n);
+  return { rows, cols, angle: 0, shear: 0, sx: 1, sy: 1, tx: 0, ty: 0, elastic: null, ex, ey };
 }
 
 function isUint32(v: number): boolean {
@@ -142,17 +162,29 @@ function isUint32(v: number): boolean {
 }
 
 /** The draws of example `index` of `epoch` of a run with `seed` (each a uint32), into `out` (made when absent). */
-export function drawParams(spec: AugmentSpec, rows: number, cols: number, seed: number, epoch: number, index: number, out?: DistortParams): DistortParams {
+export function drawParams(
+  spec: AugmentSpec,
+  rows: number,
+  cols: number,
+  seed: number,
+  epoch: number,
+  index: number,
+  out?: DistortParams,
+): DistortParams {
   checkAugmentSpec(spec);
   const p = out ?? createDistortParams(rows, cols);
-  if (p.rows !== rows || p.cols !== cols) throw new RangeError(`drawParams: out is for ${p.rows}×${p.cols} images, not ${rows}×${cols}`);
+  if (p.rows !== rows || p.cols !== cols) {
+    throw new RangeError(`drawParams: out is for ${p.rows}×${p.cols} images, not ${rows}×${cols}`);
+  }
   draw(spec, seed, epoch, index, p);
   return p;
 }
 
 function draw(spec: AugmentSpec, seed: number, epoch: number, index: number, p: DistortParams): void {
-  if (!isUint32(seed) || !isUint32(epoch) || !isUint32(index)) throw new RangeError(`drawParams: seed, epoch and index must be uint32, got ${seed}, ${epoch}, ${index}`);
-  const k0 = keyOf(0, seed, epoch, index), k1 = keyOf(1, seed, epoch, index);
+  if (!isUint32(seed) || !isUint32(epoch) || !isUint32(index)) {
+    throw new RangeError(`drawParams: seed, epoch and index must be uint32, got ${seed}, ${epoch}, ${index}`);
+  }
+  const k0 = exampleKey(0, seed, epoch, index), k1 = exampleKey(1, seed, epoch, index);
   p.angle = (spec.rotate ?? 0) * uniform(k0, k1, 0);
   p.shear = (spec.shear ?? 0) * uniform(k0, k1, 1);
   p.sx = 1 + (spec.scale ?? 0) * uniform(k0, k1, 2);
@@ -205,8 +237,9 @@ export function gaussianKernel(sigma: number): Float64Array {
 export function createDistortScratch(rows: number, cols: number): DistortScratch {
   checkImage("createDistortScratch", rows, cols);
   const n = rows * cols;
-  const f = () => new Float64Array(n);
-  return { rows, cols, hx: f(), hy: f(), gx: f(), gy: f(), zero: f(), sigma: NaN, alpha: NaN, kernel: new Float64Array(0), kernelAlpha: new Float64Array(0) };
+  const f = (length = n) => new Float64Array(length);
+  const [hx, hy, gx, gy, zero] = [f(), f(), f(), f(), f()];
+  return { rows, cols, hx, hy, gx, gy, zero, sigma: NaN, alpha: NaN, kernel: f(0), kernelAlpha: f(0), m: f(4) };
 }
 
 /**
@@ -214,7 +247,15 @@ export function createDistortScratch(rows: number, cols: number): DistortScratch
  * Σ_k w[k − i + R]·a[k·m + c] over the rows k of the frame within R of i, from the lowest, two columns at a time (four
  * independent sums, so that the adds overlap). Two passes smooth along both axes and restore the orientation.
  */
-function smoothDownTransposed(ax: Float64Array, ay: Float64Array, bx: Float64Array, by: Float64Array, w: Float64Array, n: number, m: number): void {
+function smoothDownTransposed(
+  ax: Float64Array,
+  ay: Float64Array,
+  bx: Float64Array,
+  by: Float64Array,
+  w: Float64Array,
+  n: number,
+  m: number,
+): void {
   const R = (w.length - 1) >> 1;
   const m2 = m & ~1;
   for (let i = 0; i < n; i++) {
@@ -236,19 +277,36 @@ function smoothDownTransposed(ax: Float64Array, ay: Float64Array, bx: Float64Arr
       by[o] = y0;
       by[o + n] = y1;
     }
-    if (m2 < m) {
-      let x = 0, y = 0;
-      for (let k = lo, at = lo * m + m2; k <= hi; k++, at += m) {
-        x += w[k + t] * ax[at];
-        y += w[k + t] * ay[at];
-      }
-      bx[m2 * n + i] = x;
-      by[m2 * n + i] = y;
+  }
+  if (m2 < m) smoothLastColumn(ax, ay, bx, by, w, n, m);
+}
+
+/** smoothDownTransposed's last column when m is odd (apart: inside the loop above it slows the loop by a third). */
+function smoothLastColumn(
+  ax: Float64Array,
+  ay: Float64Array,
+  bx: Float64Array,
+  by: Float64Array,
+  w: Float64Array,
+  n: number,
+  m: number,
+): void {
+  const R = (w.length - 1) >> 1;
+  const c = m - 1;
+  for (let i = 0; i < n; i++) {
+    const lo = i - R < 0 ? 0 : i - R;
+    const hi = i + R > n - 1 ? n - 1 : i + R;
+    let x = 0, y = 0;
+    for (let k = lo, at = lo * m + c; k <= hi; k++, at += m) {
+      x += w[k + R - i] * ax[at];
+      y += w[k + R - i] * ay[at];
     }
+    bx[c * n + i] = x;
+    by[c * n + i] = y;
   }
 }
 
-/** α·G_σ ∗ (ex, ey) into scratch.gx, scratch.gy: down the columns, then along the rows, α folded into the second pass's taps. */
+/** α·G_σ ∗ (ex, ey) into scratch.gx, scratch.gy: down the columns, then along the rows, α in the second pass's taps. */
 function smoothFields(p: DistortParams, scratch: DistortScratch): void {
   const { alpha, sigma } = p.elastic!;
   if (scratch.sigma !== sigma || scratch.alpha !== alpha) {
@@ -262,12 +320,31 @@ function smoothFields(p: DistortParams, scratch: DistortScratch): void {
   smoothDownTransposed(scratch.hx, scratch.hy, scratch.gx, scratch.gy, scratch.kernelAlpha, cols, rows);
 }
 
+/** A⁻¹ of the header, row-major into m[0..3]: S⁻¹·Sh⁻¹·Rᵀ, Sh⁻¹·Rᵀ being [cos − tan·sin, −sin − tan·cos; sin, cos]. */
+export function inverseAffine(p: DistortParams, m: Float64Array): void {
+  const th = (p.angle * Math.PI) / 180, ph = (p.shear * Math.PI) / 180;
+  const cos = taylorCos(th), sin = taylorSin(th), tan = taylorSin(ph) / taylorCos(ph);
+  m[0] = (cos - tan * sin) / p.sx;
+  m[1] = (-sin - tan * cos) / p.sx;
+  m[2] = sin / p.sy;
+  m[3] = cos / p.sy;
+}
+
 function isIdentity(p: DistortParams): boolean {
   return p.elastic === null && p.angle === 0 && p.shear === 0 && p.sx === 1 && p.sy === 1 && p.tx === 0 && p.ty === 0;
 }
 
 /** The bilinear sample at (ys, xs) of an image whose 2 × 2 block at (r0, c0) straddles the frame's edge. */
-function edgeSample(px: Uint8Array, offset: number, rows: number, cols: number, r0: number, c0: number, fr: number, fc: number): number {
+function edgeSample(
+  px: Uint8Array,
+  offset: number,
+  rows: number,
+  cols: number,
+  r0: number,
+  c0: number,
+  fr: number,
+  fc: number,
+): number {
   const i = offset + r0 * cols + c0;
   const top = r0 >= 0, bottom = r0 + 1 < rows, left = c0 >= 0, right = c0 + 1 < cols;
   const p00 = top && left ? px[i] : 0;
@@ -282,28 +359,59 @@ function edgeSample(px: Uint8Array, offset: number, rows: number, cols: number, 
  * The augmented image (header) of the rows × cols uint8 image at pixels[offset..], as floats in [0, 1] into
  * out[outOffset..]. Allocates nothing (but the kernel when the elastic sigma or alpha differ from the last call's).
  */
-export function distortInto(pixels: Uint8Array, offset: number, rows: number, cols: number, p: DistortParams, out: Floats, outOffset: number, scratch: DistortScratch): void {
+export function distortInto(
+  pixels: Uint8Array,
+  offset: number,
+  rows: number,
+  cols: number,
+  p: DistortParams,
+  out: Floats,
+  outOffset: number,
+  scratch: DistortScratch,
+): void {
   const n = rows * cols;
-  if (p.rows !== rows || p.cols !== cols || scratch.rows !== rows || scratch.cols !== cols) throw new RangeError(`distortInto: params (${p.rows}×${p.cols}) and scratch (${scratch.rows}×${scratch.cols}) must be for ${rows}×${cols} images`);
-  if (!(offset >= 0 && offset + n <= pixels.length)) throw new RangeError(`distortInto: pixels hold ${pixels.length} bytes, the image is at ${offset}..${offset + n}`);
-  if (!(outOffset >= 0 && outOffset + n <= out.length)) throw new RangeError(`distortInto: out holds ${out.length} floats, the image goes to ${outOffset}..${outOffset + n}`);
+  if (p.rows !== rows || p.cols !== cols || scratch.rows !== rows || scratch.cols !== cols) {
+    const sizes = `params (${p.rows}×${p.cols}) and scratch (${scratch.rows}×${scratch.cols})`;
+    throw new RangeError(`distortInto: ${sizes} must be for ${rows}×${cols} images`);
+  }
+  if (!(offset >= 0 && offset + n <= pixels.length)) {
+    throw new RangeError(`distortInto: pixels hold ${pixels.length} bytes, the image is at ${offset}..${offset + n}`);
+  }
+  if (!(outOffset >= 0 && outOffset + n <= out.length)) {
+    throw new RangeError(`distortInto: out holds ${out.length} floats, the image goes to ${outOffset}..${outOffset + n}`);
+  }
   if (isIdentity(p)) return pixelsToUnit(out, outOffset, pixels, offset, n);
-  const th = (p.angle * Math.PI) / 180, ph = (p.shear * Math.PI) / 180;
-  const cos = taylorCos(th), sin = taylorSin(th), tan = taylorSin(ph) / taylorCos(ph);
-  // A⁻¹ = S⁻¹·Sh⁻¹·Rᵀ: Sh⁻¹·Rᵀ = [cos − tan·sin, −sin − tan·cos; sin, cos], rows divided by sx and sy.
-  const m00 = (cos - tan * sin) / p.sx, m01 = (-sin - tan * cos) / p.sx, m10 = sin / p.sy, m11 = cos / p.sy;
+  inverseAffine(p, scratch.m);
   let gx = scratch.zero, gy = scratch.zero;
   if (p.elastic !== null) {
     smoothFields(p, scratch);
     gx = scratch.gx;
     gy = scratch.gy;
   }
+  sampleInto(pixels, offset, rows, cols, scratch.m, p.tx, p.ty, gx, gy, out, outOffset);
+}
+
+/** out[outOffset + q] = the bilinear sample / 255 at the source position of output pixel q (the header's s(p)). */
+function sampleInto(
+  pixels: Uint8Array,
+  offset: number,
+  rows: number,
+  cols: number,
+  m: Float64Array,
+  tx: number,
+  ty: number,
+  gx: Float64Array,
+  gy: Float64Array,
+  out: Floats,
+  outOffset: number,
+): void {
+  const m00 = m[0], m01 = m[1], m10 = m[2], m11 = m[3];
   const cx = (cols - 1) / 2, cy = (rows - 1) / 2;
   for (let r = 0, q = 0; r < rows; r++) {
-    const y = r - cy - p.ty;
+    const y = r - cy - ty;
     const bx = cx + m01 * y, by = cy + m11 * y;
     for (let c = 0; c < cols; c++, q++) {
-      const x = c - cx - p.tx;
+      const x = c - cx - tx;
       const xs = bx + m00 * x + gx[q], ys = by + m10 * x + gy[q];
       const r0 = Math.floor(ys), c0 = Math.floor(xs);
       let v = 0;
@@ -320,11 +428,11 @@ export function distortInto(pixels: Uint8Array, offset: number, rows: number, co
   }
 }
 
-/** An augmentation of rows × cols images with one spec: its params and scratch made once, so `apply` allocates nothing. */
+/** The augmentation of rows × cols images by one spec: params and scratch made once, so `apply` allocates nothing. */
 export interface Augmenter {
   readonly spec: AugmentSpec;
   /** drawParams(spec, rows, cols, seed, epoch, index) then distortInto(pixels, offset, …, out, outOffset). */
-  apply(pixels: Uint8Array, offset: number, seed: number, epoch: number, index: number, out: Floats, outOffset: number): void;
+  apply(pixels: Uint8Array, offset: number, seed: number, epoch: number, index: number, out: Floats, at: number): void;
 }
 
 /** The augmenter of `spec` (checked here) for rows × cols images. */

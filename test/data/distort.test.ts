@@ -52,7 +52,8 @@ describe("distort against numpy (scripts/golden_augment.py)", () => {
   test("the golden file covers every part alone and together, on MNIST digits and a frame that is not square", () => {
     expect(cases.length).toBeGreaterThanOrEqual(30);
     expect(images.some((i) => i.rows !== i.cols)).toBe(true);
-    for (const part of ["rotate", "shear", "scale", "translate", "elastic", "all", "extreme", "identity"]) expect(cases.some((c) => c.name.endsWith(`-${part}`))).toBe(true);
+    const parts = ["rotate", "shear", "scale", "translate", "elastic", "all", "extreme", "identity"];
+    for (const part of parts) expect(cases.some((c) => c.name.endsWith(`-${part}`))).toBe(true);
   });
 
   test.each(cases.map((c) => [c.name, c] as const))("%s: the same draws exactly, every pixel within 1e-5", (_, c) => {
@@ -100,7 +101,7 @@ describe("distort's conventions on hand-made points (the file header)", () => {
     expect(v).toBeCloseTo(1, 6);
   });
 
-  test("+tx moves content right, +ty down; sx = 2 doubles distances along x; a +45° shear moves lower rows right", () => {
+  test("+tx moves content right, +ty down; sx = 2 doubles x distances; a +45° shear moves lower rows right", () => {
     expect(brightest(distortWith(point(9, 11, 4, 8), 9, 11, { tx: 2, ty: 1 }), 11)).toEqual([5, 10, 1]);
     expect(brightest(distortWith(point(9, 11, 4, 7), 9, 11, { sx: 2 }), 11)).toEqual([4, 9, 1]);
     const [r, c, v] = brightest(distortWith(point(9, 11, 6, 5), 9, 11, { shear: 45 }), 11);
@@ -108,15 +109,18 @@ describe("distort's conventions on hand-made points (the file header)", () => {
     expect(v).toBeCloseTo(1, 6);
   });
 
-  test("the elastic field is added to the source position: a field of +1 column takes each pixel from its right", () => {
+  test("the elastic field adds to the source position: a field of +1 column takes each pixel from its right", () => {
     const rows = 7, cols = 9;
     const ramp = Uint8Array.from({ length: rows * cols }, (_, q) => q);
     const ex = new Float64Array(rows * cols).fill(1);
-    const out = distortWith(ramp, rows, cols, { elastic: { alpha: 1, sigma: 0.5 }, ex, ey: new Float64Array(rows * cols) });
-    for (let r = 2; r < rows - 2; r++) for (let c = 2; c < cols - 2; c++) expect(out[r * cols + c] * 255).toBeCloseTo(ramp[r * cols + c + 1], 4);
+    const ey = new Float64Array(rows * cols);
+    const out = distortWith(ramp, rows, cols, { elastic: { alpha: 1, sigma: 0.5 }, ex, ey });
+    for (let r = 2; r < rows - 2; r++) {
+      for (let c = 2; c < cols - 2; c++) expect(out[r * cols + c] * 255).toBeCloseTo(ramp[r * cols + c + 1], 4);
+    }
   });
 
-  test("the deterministic sin, cos and exp are Math's to within a few ulps; the kernel has ⌈3σ⌉ taps a side and sums to 1", () => {
+  test("the deterministic sin, cos and exp are Math's within a few ulps; the kernel has ⌈3σ⌉ taps a side, sums to 1", () => {
     for (let t = -Math.PI / 2; t <= Math.PI / 2; t += 0.01) {
       expect(Math.abs(taylorSin(t) - Math.sin(t))).toBeLessThan(4e-16);
       expect(Math.abs(taylorCos(t) - Math.cos(t))).toBeLessThan(4e-16);
@@ -145,7 +149,7 @@ describe("createAugmenter", () => {
     }
   });
 
-  test("apply is drawParams + distortInto, bit for bit, at any offsets, and it does not depend on what it did before", () => {
+  test("apply is drawParams + distortInto, bit for bit, at any offsets, whatever it did before", () => {
     const aug = createAugmenter(ALL, 28, 28);
     const big = new Uint8Array(784 * 3);
     big.set(digit.pixels, 784 * 2);
@@ -158,7 +162,7 @@ describe("createAugmenter", () => {
     expect(a.subarray(784)).toEqual(b);
   });
 
-  test("the same (seed, epoch, index) gives the same bits in another augmenter; another seed, epoch or index does not", () => {
+  test("the same (seed, epoch, index) gives the same bits in another augmenter; another seed, epoch, index does not", () => {
     const run = (seed: number, epoch: number, index: number) => {
       const out = X();
       createAugmenter(ALL, 28, 28).apply(digit.pixels, 0, seed, epoch, index, out, 0);
@@ -182,7 +186,8 @@ describe("createAugmenter", () => {
 
   test("outputs stay in [0, 1] at the largest values of every part", () => {
     const L = AUGMENT_LIMITS;
-    const aug = createAugmenter({ rotate: L.rotate, shear: L.shear, scale: L.scale, translate: L.translate, elastic: { alpha: L.alpha, sigma: L.sigma.min } }, 28, 28);
+    const elastic = { alpha: L.alpha, sigma: L.sigma.min };
+    const aug = createAugmenter({ rotate: L.rotate, shear: L.shear, scale: L.scale, translate: L.translate, elastic }, 28, 28);
     const out = X();
     let sum = 0, outside = 0;
     for (let i = 0; i < 200; i++) {
@@ -224,13 +229,17 @@ describe("createAugmenter", () => {
   test("refuses parts out of range, non-uint32 seeds, and buffers too small, naming what is wrong", () => {
     expect(() => createAugmenter({ rotate: 91 }, 28, 28)).toThrow(/rotate must be a number in 0..90, got 91/);
     expect(() => createAugmenter({ scale: -0.1 }, 28, 28)).toThrow(/scale must be/);
-    expect(() => createAugmenter({ elastic: { alpha: 34, sigma: 0.1 } }, 28, 28)).toThrow(/elastic.sigma must be a number in 0.5..16, got 0.1/);
+    const refused = (spec: object) => expect(() => createAugmenter(spec as AugmentSpec, 28, 28));
+    refused({ elastic: { alpha: 34, sigma: 0.1 } }).toThrow(/elastic.sigma must be a number in 0.5..16, got 0.1/);
     expect(() => createAugmenter({ translate: NaN }, 28, 28)).toThrow(/translate/);
+    refused({ rotation: 15 }).toThrow(/unknown part rotation \(known: rotate, shear/);
+    refused({ elastic: { sigma: 4 } }).toThrow(/elastic.alpha must be a number in 0..100, got undefined/);
     expect(() => drawParams({}, 28, 28, -1, 0, 0)).toThrow(/seed, epoch and index must be uint32/);
     expect(() => drawParams({}, 28, 28, 0, 0, 2 ** 32)).toThrow(/uint32/);
     const aug = createAugmenter(ALL, 28, 28);
     expect(() => aug.apply(digit.pixels, 1, 0, 0, 0, X(), 0)).toThrow(/pixels hold 784 bytes/);
     expect(() => aug.apply(digit.pixels, 0, 0, 0, 0, X(), 1)).toThrow(/out holds 784 floats/);
-    expect(() => distortInto(digit.pixels, 0, 28, 28, createDistortParams(27, 28), X(), 0, createDistortScratch(28, 28))).toThrow(/params \(27×28\)/);
+    const p27 = createDistortParams(27, 28);
+    expect(() => distortInto(digit.pixels, 0, 28, 28, p27, X(), 0, createDistortScratch(28, 28))).toThrow(/params \(27×28\)/);
   });
 });
