@@ -7,7 +7,7 @@
  *
  * 1. ink = value / 16 (each value counts the set pixels of a 4 × 4 block of the original 32 × 32 bitmap, so it is the
  *    block's coverage, in [0, 1]);
- * 2. upsampled to 32 × 32 bilinearly (upsample8to32), pixel centres aligned: output pixel index j (0..31) samples the
+ * 2. upsampled to 32 × 32 bilinearly (public/js/handwriting.js upsampleBilinear), pixel centres aligned: output pixel index j (0..31) samples the
  *    source at u = (j + ½) / 4 − ½ in source pixel indices (index i is the centre of source pixel i), clamped to
  *    [0, 7] at the edges (the outer 2 output pixels of each side repeat the edge pixel's value), then interpolated
  *    between source pixels ⌊u⌋ and ⌊u⌋ + 1 with weights 1 − (u − ⌊u⌋) and u − ⌊u⌋; the same in x and y;
@@ -15,12 +15,16 @@
  *    box of the pixels with ink > 0 scaled into 20 × 20 keeping its aspect ratio, centred by centre of mass at pixel
  *    (14, 14) of 28 × 28.
  *
- * Node only (reads the file); the page's module is plain JavaScript without type declarations.
+ * Steps 1–3 are the page's own code (public/js/handwriting.js, which the page runs on GET /v1/handwriting's digits);
+ * this module reads the file (Node only) and scores predictions. The page's modules are plain JavaScript without
+ * type declarations.
  */
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 // @ts-expect-error: public/js/ is the page's plain JavaScript, without type declarations; typed below.
 import { toMnist as pageToMnist } from "../public/js/preprocess.js";
+// @ts-expect-error: as above.
+import { SOURCE_MAX as PAGE_SOURCE_MAX, toPageForm as pageToPageForm, upsampleBilinear as pageUpsample } from "../public/js/handwriting.js";
 
 /** The page's preprocessing, typed: w × h ink in [0, 1] → 784 intensities in [0, 1] (28 × 28), or null when empty. */
 export const toMnist: (ink: ArrayLike<number>, w: number, h: number) => Float32Array | null = pageToMnist;
@@ -29,11 +33,10 @@ export const toMnist: (ink: ArrayLike<number>, w: number, h: number) => Float32A
 export const HANDWRITING_FILE = "data/handwriting/optdigits-a.json";
 const DEFAULT_PATH = fileURLToPath(new URL(`../${HANDWRITING_FILE}`, import.meta.url));
 
-/** Side of the source digits and of the upsampled drawing. */
-export const SOURCE_SIDE = 8;
-export const UPSAMPLED_SIDE = 32;
-/** The largest value of a source pixel (16 set pixels of a 4 × 4 block). */
-export const SOURCE_MAX = 16;
+/** The page's own code that brings an 8 × 8 digit to its input form (public/js/handwriting.js), typed. */
+export const toPageForm: (values: ArrayLike<number>) => Float32Array = pageToPageForm;
+export const upsampleBilinear: (src: ArrayLike<number>, side: number, factor: number) => Float32Array = pageUpsample;
+export const SOURCE_MAX: number = PAGE_SOURCE_MAX;
 
 /** The digits in the page's form. */
 export interface Handwriting {
@@ -51,45 +54,6 @@ interface HandwritingFile {
   indices: number[];
   images: number[][];
   labels: number[];
-}
-
-/**
- * Bilinear upsampling of a side × side image by `factor` (default 8 → 32), pixel centres aligned and the edges
- * clamped: output index j samples source coordinate u = (j + ½) / factor − ½, clamped to [0, side − 1].
- */
-export function upsampleBilinear(src: ArrayLike<number>, side: number, factor: number): Float32Array {
-  const out = side * factor;
-  // Per output index: the lower source index and the weight of the upper one (the same for rows and columns).
-  const lo = new Int32Array(out);
-  const w = new Float64Array(out);
-  for (let j = 0; j < out; j++) {
-    const u = Math.min(side - 1, Math.max(0, (j + 0.5) / factor - 0.5));
-    lo[j] = Math.min(side - 2, Math.floor(u));
-    w[j] = u - lo[j];
-  }
-  const img = new Float32Array(out * out);
-  for (let y = 0; y < out; y++) {
-    const r0 = lo[y] * side;
-    const r1 = r0 + side;
-    const wy = w[y];
-    for (let x = 0; x < out; x++) {
-      const c0 = lo[x];
-      const wx = w[x];
-      const top = src[r0 + c0] * (1 - wx) + src[r0 + c0 + 1] * wx;
-      const bottom = src[r1 + c0] * (1 - wx) + src[r1 + c0 + 1] * wx;
-      img[y * out + x] = top * (1 - wy) + bottom * wy;
-    }
-  }
-  return img;
-}
-
-/** One 8 × 8 digit (values 0..16) as the page's input: ink = value / 16, upsampled to 32 × 32, then toMnist. */
-export function toPageForm(values: ArrayLike<number>): Float32Array {
-  if (values.length !== SOURCE_SIDE * SOURCE_SIDE) throw new Error(`a digit has ${SOURCE_SIDE * SOURCE_SIDE} values, got ${values.length}`);
-  const ink = Float32Array.from(values, (v) => v / SOURCE_MAX);
-  const image = toMnist(upsampleBilinear(ink, SOURCE_SIDE, UPSAMPLED_SIDE / SOURCE_SIDE), UPSAMPLED_SIDE, UPSAMPLED_SIDE);
-  if (image === null) throw new Error("an empty digit");
-  return image;
 }
 
 /** The 899 digits of data/handwriting/optdigits-a.json (or `path`) in the page's form, with their labels and indices. */

@@ -28,6 +28,7 @@ import { predictRoutes } from "./routes/predict";
 import { rateLimits } from "./routes/rate-limit";
 import { reviewRoutes } from "./routes/review";
 import { refreshRoutes } from "./routes/refresh";
+import { handwritingRoutes } from "./routes/handwriting";
 import { runRoutes } from "./routes/runs";
 import { beginRequest } from "./training/yielding";
 import { securityHeaders } from "./routes/security-headers";
@@ -98,6 +99,7 @@ const routes = app
   .route("/v1/feedback", feedbackRoutes)
   .route("/v1/feedback", reviewRoutes)
   .route("/v1/refresh", refreshRoutes)
+  .route("/v1/handwriting", handwritingRoutes)
   .route("/v1", unitRoutes)
   .doc31(OPENAPI_PATH, {
     openapi: "3.1.0",

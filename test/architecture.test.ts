@@ -37,7 +37,8 @@ const allowed: Record<string, { layers: string[]; packages: string[] }> = {
   "src/config": { layers: ["src/nn", "src/data", "src/storage", "src/training", "src/env"], packages: ["zod"] },
   "src/training": { layers: ["src/nn", "src/data", "src/kernels", "src/storage", "src/training", "src/config", "src/env", "src/errors"], packages: ["zod"] },
   "src/routes": {
-    layers: ["src/nn", "src/data", "src/kernels", "src/storage", "src/training", "src/config", "src/routes", "src/env", "src/errors"],
+    // data/handwriting: the real handwriting GET /v1/handwriting serves, bundled as JSON.
+    layers: ["src/nn", "src/data", "src/kernels", "src/storage", "src/training", "src/config", "src/routes", "src/env", "src/errors", "data/handwriting"],
     packages: ["hono", "@hono/zod-openapi", "zod"],
   },
   "src/client": { layers: ["src/app"], packages: ["hono"] },

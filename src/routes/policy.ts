@@ -59,6 +59,7 @@ export const ROUTE_POLICY: Readonly<Record<string, Partial<Record<Method, RouteC
   "/v1/runs/:id": { GET: PUBLIC, DELETE: ADMIN },
   "/v1/runs/:id/cancel": { POST: ADMIN },
   "/v1/runs/:id/units": { GET: PUBLIC },
+  "/v1/runs/:id/augmented": { GET: PUBLIC },
   "/v1/models": { GET: PUBLIC, POST: ADMIN },
   "/v1/models/:id": { GET: PUBLIC, DELETE: ADMIN },
   "/v1/models/:id/weights": { GET: PUBLIC },
@@ -67,6 +68,7 @@ export const ROUTE_POLICY: Readonly<Record<string, Partial<Record<Method, RouteC
   "/v1/datasets": { GET: PUBLIC },
   "/v1/datasets/:name": { GET: PUBLIC, PUT: ADMIN, DELETE: ADMIN },
   "/v1/refresh": { GET: PUBLIC, POST: ADMIN },
+  "/v1/handwriting": { GET: PUBLIC },
   "/v1/cron/*": { POST: ADMIN },
 };
 

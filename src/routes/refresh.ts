@@ -6,7 +6,7 @@ import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Env } from "../env";
 import { int } from "../training/fields";
 import { recordView } from "../training/record";
-import { refreshStatus, startRefresh } from "../training/refresh";
+import { REFRESH_TRAINING, refreshStatus, startRefresh } from "../training/refresh";
 import { AugmentSpec, refreshFields } from "../training/spec";
 import { startRun } from "../training/runs";
 import { adminOnly, adminRefusals, isAdmin } from "./auth";
@@ -17,12 +17,12 @@ import { jsonBody, validationHook } from "./validation";
 
 const RefreshRequest = z.object({
   ...refreshFields(""),
-  epochs: int("epochs", 1, 100).optional().openapi({ description: "Passes over the corrections and their replay (default 3)." }),
+  epochs: int("epochs", 1, 100).optional().openapi({ description: `Passes over the corrections and their replay (default ${REFRESH_TRAINING.epochs}).` }),
   learningRate: z.number({ error: "learningRate must be a number" }).positive({ error: "learningRate must be > 0" }).max(10, { error: "learningRate must be ≤ 10" }).optional()
-    .openapi({ description: "Momentum's learning rate (default 0.05, momentum 0.9)." }),
-  batchSize: int("batchSize", 1, 4096).optional().openapi({ description: "Mini-batch size (default 32)." }),
+    .openapi({ description: `Momentum's learning rate (default ${REFRESH_TRAINING.optimizer.learningRate}, momentum ${REFRESH_TRAINING.optimizer.momentum}).` }),
+  batchSize: int("batchSize", 1, 4096).optional().openapi({ description: `Mini-batch size (default ${REFRESH_TRAINING.batchSize}).` }),
   seed: int("seed", 0, 4294967295).optional().openapi({ description: "Seed of the replay sample and the order of examples (default 1)." }),
-  augment: AugmentSpec.nullable().optional().openapi({ description: "How the refresh augments its training examples (null: not at all)." }),
+  augment: AugmentSpec.nullable().optional().openapi({ description: `How the refresh augments its training examples (default ${JSON.stringify(REFRESH_TRAINING.augment)}; null: not at all).` }),
 }).strict().openapi("RefreshRequest");
 
 const RefreshStatus = z.object({

@@ -100,7 +100,7 @@ export function refreshFields(prefix: string) {
 }
 
 /** Defaults of a refresh run's data (RefreshSpec). */
-export const REFRESH_DEFAULTS = { corrections: 2000, replay: 10, repeat: 1 } as const;
+export const REFRESH_DEFAULTS = { corrections: 2000, replay: 30, repeat: 3 } as const;
 
 /**
  * A refresh run: fine-tunes a model (init.model; the served one when POST /v1/refresh starts it) on the accepted
