@@ -143,13 +143,13 @@ function report(run: Run, seconds: number, hwBefore: ReturnType<typeof perDigit>
   const { before, after, changes } = { before: r.before!, after: r.after!, changes: r.changes! };
   const s = run.spec;
   console.log(`\nrefresh ${run.id}: ${r.corrections} training corrections (× ${s.refresh?.repeat ?? 1}) + ${r.replay} replayed MNIST digits, ${s.epochs} epochs${s.augment ? `, augmented ${JSON.stringify(s.augment)}` : ""}; ${r.holdout} corrections held out; ${seconds.toFixed(1)} s\n`);
-  console.log(`${"".padEnd(36)}${"before".padStart(9)}${"after".padStart(9)}${"points".padStart(9)}${"gained".padStart(8)}${"lost".padStart(6)}`);
+  console.log(`${"".padEnd(44)}${"before".padStart(9)}${"after".padStart(9)}${"points".padStart(9)}${"gained".padStart(8)}${"lost".padStart(6)}`);
   const row = (name: string, f: "holdout" | "validation" | "test", paired?: { gained: number; lost: number }) =>
-    console.log(`${`${name} (${after[f].count})`.padEnd(36)}${pct(before[f].accuracy).padStart(9)}${pct(after[f].accuracy).padStart(9)}${points(before[f], after[f]).padStart(9)}${String(paired?.gained ?? "").padStart(8)}${String(paired?.lost ?? "").padStart(6)}`);
+    console.log(`${`${name} (${after[f].count})`.padEnd(44)}${pct(before[f].accuracy).padStart(9)}${pct(after[f].accuracy).padStart(9)}${points(before[f], after[f]).padStart(9)}${String(paired?.gained ?? "").padStart(8)}${String(paired?.lost ?? "").padStart(6)}`);
   row("held-out corrections (never trained)", "holdout", changes.holdout);
   row("MNIST validation (the guard reads)", "validation", changes.validation);
   row("MNIST test (reported only)", "test");
-  console.log(`${"all 899 handwritten digits, predict".padEnd(36)}${pct(hwBefore.overall.accuracy).padStart(9)}${pct(hwAfter.overall.accuracy).padStart(9)}   (4 in 5 were trained on)`);
+  console.log(`${"all 899 handwritten digits, predict".padEnd(44)}${pct(hwBefore.overall.accuracy).padStart(9)}${pct(hwAfter.overall.accuracy).padStart(9)}   (4 in 5 were trained on)`);
   console.log(`\nper digit${"held out".padStart(22)}${"validation".padStart(22)}${"test".padStart(22)}`);
   for (let d = 0; d < 10; d++) {
     const cell = (f: Figures[]) => f.map((x) => (x.perDigit[d].count === 0 ? "–" : pct(x.perDigit[d].correct / x.perDigit[d].count))).join(" → ").padStart(22);

@@ -9,6 +9,7 @@ import { loadShard, readManifest } from "../storage/datasets";
 import { ConflictError } from "../errors";
 import { locateExample } from "./plan";
 import type { RunRecord } from "./record";
+import { augmentsEpoch } from "./step";
 
 /** One training example: its index in the run's training set, its label, and its pixels before and after (0..255). */
 export interface PreviewExample {
@@ -34,7 +35,7 @@ export async function previewExamples(bucket: R2Bucket, record: RunRecord, epoch
   }
   const { rows, cols } = plan.image;
   const D = rows * cols;
-  const augmenter = spec.augment === undefined ? null : createAugmenter(spec.augment, rows, cols);
+  const augmenter = !augmentsEpoch(spec, epoch) ? null : createAugmenter(spec.augment!, rows, cols);
   const order = epochOrder(spec.seed, epoch, plan.trainCount, plan.shardSize);
   const out: PreviewExample[] = [];
   const unit = new Float32Array(D);

@@ -122,6 +122,8 @@ export const RunSpecSchema = z.object({
   epochs: int("epochs", 1, 1000).optional().meta({ description: "Passes over the training set (default 5); not for cg." }),
   seed: int("seed", 0, 4294967295).default(1),
   augment: AugmentSpec.optional(),
+  augmentEpochs: int("augmentEpochs", 1, 1000).optional()
+    .meta({ description: "Augment only the first augmentEpochs epochs (default: all); the later ones train on the examples as they are." }),
   lrDecay: z.number({ error: "lrDecay must be a number" }).gt(0, { error: "lrDecay must be > 0" }).max(1, { error: "lrDecay must be ≤ 1" }).optional()
     .meta({ description: "The learning rate of epoch e (0-based) is optimizer.learningRate × lrDecay^e; not for cg (default: 1, constant)." }),
   trainLimit: int("trainLimit", 1, 10_000_000).optional().meta({ description: "Train on the first trainLimit training examples only." }),
@@ -143,7 +145,10 @@ export const RunSpecSchema = z.object({
     ctx.addIssue({ code: "custom", path: ["includeFeedback"], message: "a refresh run trains on the corrections already: remove includeFeedback" });
   }
   if (spec.optimizer.name !== "cg") return;
-  for (const key of ["epochs", "batchSize", "augment", "lrDecay"] as const) {
+  if (spec.augmentEpochs !== undefined && spec.augment === undefined) {
+    ctx.addIssue({ code: "custom", path: ["augmentEpochs"], message: "augmentEpochs says how long to augment: give augment too" });
+  }
+  for (const key of ["epochs", "batchSize", "augment", "augmentEpochs", "lrDecay"] as const) {
     if (spec[key] !== undefined) ctx.addIssue({ code: "custom", path: [key], message: `cg minimizes one fixed cost over the full training set for optimizer.iterations: remove ${key}` });
   }
 });

@@ -59,6 +59,10 @@ function gather(lookup: ShardLookup, plan: RunPlan, w: StepWindow, at: number, n
   }
 }
 
+/** Whether the run augments its training examples in epoch `epoch` (0-based): spec.augment, for spec.augmentEpochs. */
+export const augmentsEpoch = (spec: RunSpec, epoch: number): boolean =>
+  spec.augment !== undefined && (spec.augmentEpochs === undefined || epoch < spec.augmentEpochs);
+
 /** The learning rate of epoch `epoch` (0-based): optimizer.learningRate × lrDecay^epoch, from the spec alone. */
 export function learningRateAt(spec: RunSpec, epoch: number): number {
   if (spec.optimizer.name === "cg") throw new Error("learningRateAt: cg has no learning rate");
@@ -117,8 +121,8 @@ function* firstOrderStep(spec: RunSpec, plan: RunPlan, layout: Layout, next: Che
   const { from, to } = window;
   const { params, grad, X, ws } = stepBuffers(make, kernelOf(plan), layout, batch, next.params, true);
   const y = new Uint8Array(batch);
-  const augmenting = spec.augment === undefined || window.split !== "train" ? null
-    : { augmenter: createAugmenter(spec.augment, plan.image.rows, plan.image.cols), seed: spec.seed, epoch: next.epoch };
+  const augmenting = !augmentsEpoch(spec, next.epoch) || window.split !== "train" ? null
+    : { augmenter: createAugmenter(spec.augment!, plan.image.rows, plan.image.cols), seed: spec.seed, epoch: next.epoch };
   // A schedule sets the epoch's rate from the spec alone (never accumulated), so where steps are cut changes nothing.
   if (spec.lrDecay !== undefined) next.optimizer.lr = learningRateAt(spec, next.epoch);
   const yieldEvery = rowsPerYield(3 * layout.count);
