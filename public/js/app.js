@@ -2,7 +2,8 @@
  * The page: wires the panels together. Each panel talks to the HTTP API only (api.js).
  *
  * `window.edgeprop` exposes what the browser test (test/e2e) and a curious reader may want: the input and the
- * prediction on screen, whether the prediction is settled, the run being watched and the refresh being followed.
+ * prediction on screen, whether the prediction is settled, the run being watched, the refresh being followed and
+ * the served model's real-handwriting figure.
  */
 import { getToken, setToken } from "./api.js";
 import { initDigits } from "./digits.js";
@@ -84,6 +85,10 @@ window.edgeprop = {
   },
   get refresh() {
     return refresh.following;
+  },
+  /** The Models panel's real-handwriting figure: { modelId, status: "measuring" | "done" | "failed" | "unfit", result }. */
+  get handwriting() {
+    return models.handwriting;
   },
 };
 

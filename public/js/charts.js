@@ -2,11 +2,12 @@
  * Loss and accuracy of a run, drawn with Chart.js (served from /vendor, see scripts/vendor.mjs).
  *
  * x is in epochs for first-order runs (examples seen / training examples, so steps of any size line up) and in
- * line searches for cg. Training figures come from `history` (one entry per step: the mean over its batches), test
- * figures from `evaluations`.
+ * line searches for cg. Training figures come from `history` (one entry per step: the mean over its batches),
+ * validation figures from `evaluations` (the validation split, which chooses; the test set is measured once, at the
+ * end, and shown in the run's facts instead).
  */
 
-const COLORS = { train: "#3867d6", test: "#e17b00" };
+const COLORS = { train: "#3867d6", validation: "#e17b00" };
 
 /** True when the charting library loaded. */
 export const chartsAvailable = () => typeof globalThis.Chart === "function";
@@ -18,7 +19,7 @@ function lineChart(canvas, yTitle, yOptions) {
   });
   return new globalThis.Chart(canvas, {
     type: "line",
-    data: { datasets: [dataset("training", COLORS.train, false), dataset("test", COLORS.test, true)] },
+    data: { datasets: [dataset("training", COLORS.train, false), dataset("validation", COLORS.validation, true)] },
     options: {
       animation: false,
       responsive: true,
@@ -47,15 +48,15 @@ export function createRunCharts(lossCanvas, accuracyCanvas) {
     const history = record.history ?? [];
     const evaluations = record.evaluations ?? [];
     loss.data.datasets[0].data = history.map((h) => ({ x: xOfStep(h), y: h.loss }));
-    loss.data.datasets[1].data = evaluations.map((e) => ({ x: xOfEval(e), y: e.testLoss }));
+    loss.data.datasets[1].data = evaluations.map((e) => ({ x: xOfEval(e), y: e.validationLoss }));
     accuracy.data.datasets[0].data = history.map((h) => ({ x: xOfStep(h), y: 100 * h.trainAccuracy }));
-    accuracy.data.datasets[1].data = evaluations.map((e) => ({ x: xOfEval(e), y: 100 * e.testAccuracy }));
+    accuracy.data.datasets[1].data = evaluations.map((e) => ({ x: xOfEval(e), y: 100 * e.validationAccuracy }));
     for (const chart of [loss, accuracy]) {
       chart.options.scales.x.title.text = cg ? "line searches" : "epoch";
       chart.update("none");
     }
-    describe(lossCanvas, "Loss", history.at(-1)?.loss, evaluations.at(-1)?.testLoss, (v) => v.toFixed(3));
-    describe(accuracyCanvas, "Accuracy", history.at(-1)?.trainAccuracy, evaluations.at(-1)?.testAccuracy, (v) => `${(100 * v).toFixed(1)}%`);
+    describe(lossCanvas, "Loss", history.at(-1)?.loss, evaluations.at(-1)?.validationLoss, (v) => v.toFixed(3));
+    describe(accuracyCanvas, "Accuracy", history.at(-1)?.trainAccuracy, evaluations.at(-1)?.validationAccuracy, (v) => `${(100 * v).toFixed(1)}%`);
   }
 
   function clear() {
@@ -71,9 +72,9 @@ export function createRunCharts(lossCanvas, accuracyCanvas) {
 }
 
 /** The chart's text alternative: its latest figures. */
-function describe(canvas, what, train, test, fmt) {
+function describe(canvas, what, train, validation, fmt) {
   const parts = [];
   if (train !== undefined) parts.push(`latest training ${what.toLowerCase()} ${fmt(train)}`);
-  if (test !== undefined) parts.push(`latest test ${what.toLowerCase()} ${fmt(test)}`);
+  if (validation !== undefined) parts.push(`latest validation ${what.toLowerCase()} ${fmt(validation)}`);
   canvas.setAttribute("aria-label", `${what} chart: ${parts.length ? parts.join(", ") : "no data yet"}`);
 }

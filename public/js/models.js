@@ -1,9 +1,11 @@
 /**
- * The "Models" panel and the header's serving pill: the served model (id, layers, test accuracy, its hidden
- * units), the list of models, and promoting or deleting one (admin).
+ * The "Models" panel and the header's serving pill: the served model (id, layers, its validation accuracy, which
+ * promotion compares, and its test accuracy, which only reports; its accuracy on real handwriting, measured in the
+ * browser; its hidden units), the list of models, and promoting or deleting one (admin).
  */
 import { api } from "./api.js";
 import { formatAccuracy, formatLayers, formatWhen, el } from "./format.js";
+import { initHandwritingFigure } from "./handwriting-figure.js";
 import { drawUnits } from "./units.js";
 
 const UNITS_SHOWN = 36;
@@ -22,6 +24,7 @@ export function initModels(hooks) {
   const unitsCanvas = $("serving-units");
   let servingId;
   let unitsOf = null;
+  const handwriting = initHandwritingFigure();
 
   async function load() {
     let res;
@@ -37,6 +40,7 @@ export function initModels(hooks) {
     renderList(res.models);
     if (serving !== null && unitsOf !== serving.id) loadUnits(serving.id);
     if (serving === null) unitsFigure.hidden = true;
+    handwriting.show(serving);
     hooks.onServing(servingId);
   }
 
@@ -53,14 +57,15 @@ export function initModels(hooks) {
       return;
     }
     pill.className = "serving";
-    pill.textContent = `Serving ${m.id} · ${formatLayers(m.layers)} · ${formatAccuracy(m.testAccuracy)} on test`;
+    pill.textContent = `Serving ${m.id} · ${formatLayers(m.layers)} · ${formatAccuracy(m.validationAccuracy)} validation · ${formatAccuracy(m.testAccuracy)} test`;
     card.replaceChildren(
       el("h3", {}, "Serving now"),
       el("dl", { className: "facts" },
         el("dt", {}, "Model"), el("dd", { className: "mono" }, m.id),
         el("dt", {}, "Layers"), el("dd", {}, formatLayers(m.layers)),
         el("dt", {}, "Loss"), el("dd", {}, m.loss),
-        el("dt", {}, "Test accuracy"), el("dd", { className: "big" }, formatAccuracy(m.testAccuracy)),
+        el("dt", {}, "Validation accuracy"), el("dd", { className: "big", dataset: { figure: "validation" } }, formatAccuracy(m.validationAccuracy), el("small", {}, " what promotion compares")),
+        el("dt", {}, "Test accuracy"), el("dd", { dataset: { figure: "test" } }, formatAccuracy(m.testAccuracy), el("small", {}, " reported only")),
         el("dt", {}, "Trained"), el("dd", {}, `${m.runId ? `by ${m.runId}` : "imported"}${m.dataset ? ` on ${m.dataset}` : ""}, ${formatWhen(m.createdAt)}`),
       ),
     );
@@ -81,7 +86,7 @@ export function initModels(hooks) {
       return el("li", { className: "model", dataset: { id: m.id } },
         el("div", { className: "model-main" },
           el("span", { className: "mono" }, m.id),
-          el("span", { className: "muted" }, `${formatLayers(m.layers)} · ${m.loss} · ${formatAccuracy(m.testAccuracy)} · ${formatWhen(m.createdAt)}`)),
+          el("span", { className: "muted" }, `${formatLayers(m.layers)} · ${m.loss} · validation ${formatAccuracy(m.validationAccuracy)} · test ${formatAccuracy(m.testAccuracy)} · ${formatWhen(m.createdAt)}`)),
         el("div", { className: "model-actions" }, ...actions));
     }));
   }
@@ -126,5 +131,5 @@ export function initModels(hooks) {
     await load();
   }
 
-  return { load, servingId: () => servingId };
+  return { load, servingId: () => servingId, get handwriting() { return handwriting.state; } };
 }

@@ -1,11 +1,12 @@
 /**
  * "Learning from corrections", in the Models panel: the served model's lineage (what it was refreshed or
  * warm-started from), the review queue's size, how many new corrections the daily refresh waits for, and the newest
- * refreshes with their verdict and before → after figures (figures.js). An admin starts a refresh here; the part
+ * refreshes with their verdict and before → after figures (figures.js: held-out corrections and validation, which
+ * the guard reads, and the test set, reported only). An admin starts a refresh here; the part
  * then follows the run (GET /v1/runs/:id every second) until it ends.
  */
 import { api, hasToken } from "./api.js";
-import { figureRows } from "./figures.js";
+import { changeText, figureRows, SETS } from "./figures.js";
 import { el, formatCount, formatWhen } from "./format.js";
 import { isOver } from "./training.js";
 
@@ -216,28 +217,33 @@ function verdictText(r) {
   return `${reason[0].toUpperCase()}${reason.slice(1)}${/[.…!?]$/.test(reason) ? "" : "."}`;
 }
 
-/** The "all" row always in view; the digits' rows behind "Per digit" (open for the newest refresh). */
+/**
+ * The "all" row always in view; the digits' rows behind "Per digit" (open for the newest refresh). Columns: the
+ * held-out corrections and the validation set (what the guard reads), then the test set (reported only).
+ */
 function figuresTables(rows, open) {
   const [all, ...digits] = rows;
   const head = (first) => el("thead", {}, el("tr", {},
-    el("th", { scope: "col" }, first), el("th", { scope: "col" }, "Holdout"), el("th", { scope: "col" }, "Test")));
-  const row = (r, withCount) => el("tr", { dataset: { row: r.label } },
+    el("th", { scope: "col" }, first),
+    ...SETS.map((s) => el("th", { scope: "col", dataset: { set: s.key } }, s.title, el("small", { className: "set-note" }, s.note)))));
+  const row = (r, perDigit) => el("tr", { dataset: { row: r.label } },
     el("th", { scope: "row" }, r.label),
-    figureCell(r.holdout, withCount), figureCell(r.test, false));
-  const caption = `Before → after: ${formatCount(all.holdout.count)} held-out corrections, ${formatCount(all.test.count)} test images`;
+    ...SETS.map((s) => figureCell(r[s.key], perDigit && s.key === "holdout", perDigit)));
+  const counts = `${formatCount(all.holdout.count)} held-out corrections, ${formatCount(all.validation.count)} validation and ${formatCount(all.test.count)} test images`;
   return el("div", { className: "figures" },
-    el("table", { className: "figures-table" }, el("caption", {}, caption), head(""), el("tbody", {}, row(all, false))),
+    el("table", { className: "figures-table" }, el("caption", {}, `Before → after: ${counts}`), head(""), el("tbody", {}, row(all, false))),
     el("details", { open },
       el("summary", {}, "Per digit"),
       el("table", { className: "figures-table" }, head("Digit"), el("tbody", {}, ...digits.map((d) => row(d, true))))));
 }
 
 /**
- * before → after (the after coloured by the way it went), and under it the change in points and, for a digit's
- * holdout, how many corrections of that digit are held out.
+ * before → after (the after coloured by the way it went), and under it the change in points, for the "all" row of
+ * the sets the guard reads how many examples were gained and lost, and for a digit's holdout how many corrections of
+ * that digit are held out.
  */
-function figureCell(c, withCount) {
-  const notes = [c.change ? `${c.change}${withCount ? "" : " pts"}` : "", withCount ? `${formatCount(c.count)} held out` : ""].filter(Boolean).join(", ");
+function figureCell(c, withCount, perDigit) {
+  const notes = [c.change ? `${c.change}${perDigit ? "" : " pts"}` : "", changeText(c), withCount ? `${formatCount(c.count)} held out` : ""].filter(Boolean).join(", ");
   return el("td", {},
     el("span", { className: "before" }, c.before), " → ", el("span", { className: `after ${c.direction}` }, c.after),
     notes ? el("small", { className: "change" }, ` ${notes}`) : null);

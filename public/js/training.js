@@ -1,6 +1,8 @@
 /**
- * The "Training" panel: the run form (admin), and the run view that follows one run live (progress, ETA, loss and
- * accuracy charts, the first layer's hidden units), plus the list of recent runs.
+ * The "Training" panel: the run form (admin; augmentation and a learning-rate decay for first-order runs), and the
+ * run view that follows one run live (progress, ETA, loss and accuracy charts on the training and validation sets,
+ * the test accuracy measured once at the end, what it trains on, the first layer's hidden units), plus the list of
+ * recent runs.
  */
 import { api } from "./api.js";
 import { createRunCharts } from "./charts.js";
@@ -11,6 +13,8 @@ const POLL_MS = 1000;
 /** Hidden units are fetched at most this often while a run trains (each is a read of a checkpoint). */
 const UNITS_EVERY_MS = 2500;
 const UNITS_SHOWN = 64;
+/** Examples "What it trains on" shows: the first of epoch 0's order, as stored and as the run augments them. */
+const EXAMPLES_SHOWN = 8;
 const ENDED = ["succeeded", "failed", "diverged", "cancelled"];
 /** Over: ended, and for a succeeded run its promotion decided (`promoted` is null for a moment after its commit). */
 export const isOver = (r) => ENDED.includes(r.status) && !(r.status === "succeeded" && r.promoted === null);
@@ -30,10 +34,11 @@ export function initTraining(hooks) {
   if (charts === null) $("run-message").textContent = "The charting library did not load: the charts are unavailable.";
 
   /** The run being watched. */
-  const watch = { id: null, timer: null, record: null, unitsStep: -1, unitsAt: 0 };
+  const watch = { id: null, timer: null, record: null, unitsStep: -1, unitsAt: 0, examplesOf: null };
   let datasets = [];
 
   $("run-optimizer").addEventListener("change", showOptimizerFields);
+  $("run-augment-on").addEventListener("change", showAugmentFields);
   datasetSelect.addEventListener("change", () => {
     describeDataset();
     fitLayersToDataset();
@@ -44,10 +49,18 @@ export function initTraining(hooks) {
   });
   cancelButton.addEventListener("click", cancelRun);
   showOptimizerFields();
+  showAugmentFields();
 
+  /** cg minimizes one fixed cost for its iterations: no epochs, batches, augmentation or decay. */
   function showOptimizerFields() {
     const cg = $("run-optimizer").value === "cg";
     for (const f of form.querySelectorAll("[data-for]")) f.hidden = (f.dataset.for === "cg") !== cg;
+  }
+
+  /** The augmentation's parts can be typed once it is ticked. */
+  function showAugmentFields() {
+    const on = $("run-augment-on").checked;
+    for (const input of $("run-augment").querySelectorAll(".field input")) input.disabled = !on;
   }
 
   async function loadDatasets() {
@@ -68,7 +81,8 @@ export function initTraining(hooks) {
 
   function describeDataset() {
     const d = datasets.find((x) => x.name === datasetSelect.value);
-    $("run-dataset-hint").textContent = d ? `${d.name}: ${formatCount(d.train.count)} training and ${formatCount(d.test.count)} test images of ${d.rows}×${d.cols}, ${d.classes} classes.` : "";
+    const validation = d?.validation ? `, ${formatCount(d.validation.count)} validation` : "";
+    $("run-dataset-hint").textContent = d ? `${d.name}: ${formatCount(d.train.count)} training${validation} and ${formatCount(d.test.count)} test images of ${d.rows}×${d.cols}, ${d.classes} classes.` : "";
   }
 
   /** Sets the first and last layer sizes to the chosen dataset's pixels and classes. */
@@ -89,11 +103,32 @@ export function initTraining(hooks) {
     const name = v("optimizer");
     const optimizer = name === "cg" ? { name, iterations: num("iterations") } : { name, learningRate: num("learningRate") };
     const s = { dataset: v("dataset") || "mnist", layers, loss: v("loss"), optimizer, lambda: num("lambda"), seed: num("seed"), evalEvery: num("evalEvery") };
-    if (name !== "cg") Object.assign(s, { epochs: num("epochs"), batchSize: num("batchSize") });
+    if (name !== "cg") {
+      Object.assign(s, { epochs: num("epochs"), batchSize: num("batchSize") });
+      if (v("lrDecay") !== "") {
+        const decay = num("lrDecay");
+        if (!(decay > 0 && decay <= 1)) throw new Error("Rate decay: a number above 0 and at most 1 (1: none).");
+        if (decay !== 1) s.lrDecay = decay;
+      }
+      if (form.elements.namedItem("augment").checked) s.augment = augmentSpec(num);
+    }
     if (v("trainLimit") !== "") s.trainLimit = num("trainLimit");
     if (v("promote") !== "") s.promote = v("promote");
     if (form.elements.namedItem("includeFeedback").checked) s.includeFeedback = true;
     return s;
+  }
+
+  /** The form's augmentation: its parts above 0 (the elastic field when α is). */
+  function augmentSpec(num) {
+    const parts = { rotate: "Rotate", shear: "Shear", scale: "Scale", translate: "Translate", elasticAlpha: "Elastic α", elasticSigma: "Elastic σ" };
+    for (const [name, label] of Object.entries(parts)) {
+      if (!(num(name) >= 0)) throw new Error(`Augmentation: ${label} must be a number, 0 or more.`);
+    }
+    const a = {};
+    for (const name of ["rotate", "shear", "scale", "translate"]) if (num(name) > 0) a[name] = num(name);
+    if (num("elasticAlpha") > 0) a.elastic = { alpha: num("elasticAlpha"), sigma: num("elasticSigma") };
+    if (Object.keys(a).length === 0) throw new Error("Augmentation: set a part above 0, or untick it.");
+    return a;
   }
 
   async function startRun() {
@@ -131,11 +166,45 @@ export function initTraining(hooks) {
   /** Shows run `id` and follows it until it ends. */
   function follow(id, record = null) {
     clearTimeout(watch.timer);
-    Object.assign(watch, { id, timer: null, record: null, unitsStep: -1, unitsAt: 0 });
+    Object.assign(watch, { id, timer: null, record: null, unitsStep: -1, unitsAt: 0, examplesOf: null });
     charts?.clear();
     unitsFigure.hidden = true;
+    $("run-examples").hidden = true;
     if (record !== null) render(record);
+    loadExamples(id);
     poll();
+  }
+
+  /**
+   * "What it trains on": the first examples of epoch 0 as stored and, when the run augments, as it augments them.
+   * One request per run shown (the pictures do not change while it trains).
+   */
+  async function loadExamples(id) {
+    if (watch.examplesOf === id) return;
+    watch.examplesOf = id;
+    const list = $("run-examples-list");
+    const note = $("run-examples-note");
+    let data;
+    try {
+      data = await api(`/v1/runs/${encodeURIComponent(id)}/augmented?count=${EXAMPLES_SHOWN}&epoch=0`);
+    } catch (err) {
+      if (id !== watch.id) return;
+      list.replaceChildren();
+      note.textContent = `Could not show what ${id} trains on: ${err.message}`;
+      $("run-examples").hidden = false;
+      return;
+    }
+    if (id !== watch.id) return;
+    const augmented = data.augment !== null;
+    list.replaceChildren(...data.examples.map((x) => el("li", { className: "example", dataset: { index: String(x.index) } },
+      exampleCanvas(x.original, data, "original", `Training example ${x.index}, a ${x.label}, as stored`),
+      augmented ? exampleCanvas(x.augmented, data, "augmented", `Training example ${x.index}, a ${x.label}, as augmented in epoch 1`) : null,
+      el("span", { className: "example-label" }, String(x.label)))));
+    list.classList.toggle("pairs", augmented);
+    note.textContent = data.examples.length === 0 ? "No dataset example to show: it trains on corrections only."
+      : augmented ? `The first ${data.examples.length} examples of epoch 1, as stored (top) and as this run distorts them (below): ${describeAugment(data.augment)}. Each epoch draws new distortions.`
+        : `The first ${data.examples.length} examples of epoch 1: this run trains on them as they are (no augmentation).`;
+    $("run-examples").hidden = false;
   }
 
   async function poll() {
@@ -197,9 +266,11 @@ export function initTraining(hooks) {
       ["Examples seen", formatCount(r.examplesSeen)],
       ["Throughput", r.throughput ? `${formatCount(r.throughput)} examples/s` : "–"],
       [ended ? "Took" : "ETA", ended ? formatDuration((Date.parse(r.finishedAt ?? r.updatedAt) - Date.parse(r.createdAt)) / 1000) : r.etaSeconds == null ? "estimating…" : formatDuration(r.etaSeconds)],
-      ["Test accuracy", last ? `${formatAccuracy(last.testAccuracy)} (epoch ${cg ? last.iteration : last.epoch})` : "–"],
+      ["Validation accuracy", last ? `${formatAccuracy(last.validationAccuracy)} (${cg ? "iteration" : "epoch"} ${cg ? last.iteration : last.epoch})` : "–"],
+      ["Test accuracy (measured once)", r.test ? formatAccuracy(r.test.accuracy) : r.phase === "test" ? "measuring…" : ended ? "–" : "when training ends"],
       ["Model", r.modelId ? `${r.modelId}${r.promoted ? " (promoted)" : ""}` : "–"],
       ...(spec.includeFeedback ? [["Corrections", `${formatCount(r.feedbackExamples ?? 0)} accepted`]] : []),
+      ...(!cg && spec.lrDecay !== undefined ? [["Rate decay", `× ${spec.lrDecay} per epoch`]] : []),
     ];
     $("run-facts").replaceChildren(...facts.map(([k, v]) => el("div", {}, el("dt", {}, k), el("dd", {}, v))));
     $("run-message").textContent = r.error ? `${r.status}: ${r.error}` : r.lastError && !ended ? `Retrying step ${r.lastError.step}: ${r.lastError.message}` : "";
@@ -217,7 +288,11 @@ export function initTraining(hooks) {
     $("run-list").replaceChildren(...runs.map((r) => el("li", { className: "run" },
       el("div", { className: "model-main" },
         el("span", { className: "mono" }, r.id),
-        el("span", { className: "muted" }, `${r.status} · ${formatLayers(r.spec?.layers)} · ${r.lastEvaluation ? formatAccuracy(r.lastEvaluation.testAccuracy) : "–"} · ${formatWhen(r.createdAt)}`)),
+        el("span", { className: "muted" }, [
+          r.status, formatLayers(r.spec?.layers), r.spec?.augment ? "augmented" : null,
+          `validation ${r.lastEvaluation ? formatAccuracy(r.lastEvaluation.validationAccuracy) : "–"}`,
+          r.test ? `test ${formatAccuracy(r.test.accuracy)}` : null, formatWhen(r.createdAt),
+        ].filter(Boolean).join(" · "))),
       el("button", { type: "button", className: "secondary small", "aria-label": `Watch run ${r.id}`, onclick: () => follow(r.id) }, "Watch"))));
     if (runs.length === 0) $("run-list").replaceChildren(el("li", { className: "muted" }, "No runs yet."));
     return runs;
@@ -237,4 +312,29 @@ export function initTraining(hooks) {
 export function parseLayers(text) {
   const parts = text.split(/[^0-9]+/).filter(Boolean).map(Number);
   return parts.length >= 3 && parts.every((n) => Number.isInteger(n) && n > 0) ? parts : null;
+}
+
+/** A training example's pixels (0..255) on a canvas of its own size, shown larger by the style sheet. */
+function exampleCanvas(pixels, { rows, cols }, kind, label) {
+  const canvas = el("canvas", { className: "example-picture", width: cols, height: rows, "aria-label": label, dataset: { kind } });
+  canvas.setAttribute("role", "img");
+  const ctx = canvas.getContext("2d");
+  const img = ctx.createImageData(cols, rows);
+  for (let i = 0; i < rows * cols; i++) {
+    img.data[4 * i] = img.data[4 * i + 1] = img.data[4 * i + 2] = pixels[i];
+    img.data[4 * i + 3] = 255;
+  }
+  ctx.putImageData(img, 0, 0);
+  return canvas;
+}
+
+/** A run's augment spec in words: "rotate ±8°, shear ±8°, scale ±8%, elastic α 34 σ 4". */
+export function describeAugment(a) {
+  const parts = [];
+  if (a.rotate) parts.push(`rotate ±${a.rotate}°`);
+  if (a.shear) parts.push(`shear ±${a.shear}°`);
+  if (a.scale) parts.push(`scale ±${+(100 * a.scale).toFixed(2)}%`);
+  if (a.translate) parts.push(`translate ±${a.translate} px`);
+  if (a.elastic) parts.push(`elastic α ${a.elastic.alpha} σ ${a.elastic.sigma} px`);
+  return parts.join(", ") || "none";
 }

@@ -77,3 +77,15 @@ export async function startServedPage({ token, model, vars, logFile, viewport })
     throw err;
   }
 }
+
+/**
+ * Waits until the Models panel's real-handwriting figure of the served model is no longer being measured (its
+ * predictions, 15 requests of 64 images, would otherwise mix with what a test draws and counts); returns its state.
+ */
+export async function handwritingSettled(page, modelId, timeout = 60_000) {
+  await page.waitForFunction((id) => {
+    const h = window.edgeprop?.handwriting;
+    return h && h.modelId === id && h.status !== null && h.status !== "measuring";
+  }, modelId, { timeout });
+  return page.evaluate(() => window.edgeprop.handwriting);
+}

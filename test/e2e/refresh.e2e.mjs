@@ -2,8 +2,9 @@
  * A refresh from the page, in headless Chromium against a real `wrangler dev` (set up as in page.e2e.mjs): a served
  * model trained here on MNIST, then real MNIST digits it never saw, shifted a few pixels, sent as corrections by
  * several clients. An admin accepts them in the Corrections panel and starts a refresh in the Models panel, which
- * follows the run until it shows the before → after figures and the verdict: the API's, checked against the guard's
- * rule, and the lineage of the model served afterwards. On the way, the panel's answers to a wrong token and to a
+ * follows the run until it shows the before → after figures and the verdict: the API's (held-out corrections and
+ * validation, which the guard reads, and test, reported only, overall and per digit, with the examples gained and
+ * lost), checked against the guard's rule (McNemar's exact test), and the lineage of the model served afterwards. On the way, the panel's answers to a wrong token and to a
  * refresh with nothing accepted yet (409 no_corrections).
  */
 import { randomBytes } from "node:crypto";
@@ -11,9 +12,10 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { cellText, figureRows } from "../../public/js/figures.js";
+import { pBetter } from "../../src/training/chance.ts";
 import { partOf } from "../../src/storage/feedback.ts";
 import { call, controlsThatDoNotFit, shiftedDigits, trainDigitModel } from "./fixtures.mjs";
-import { recordingTab, startServedPage } from "./browser.mjs";
+import { handwritingSettled, recordingTab, startServedPage } from "./browser.mjs";
 import { ROOT } from "./server.mjs";
 
 const RESULTS = join(ROOT, "test-results");
@@ -47,6 +49,7 @@ async function openPage() {
   const { page, problems } = await recordingTab(browser);
   await page.goto(server.url, { waitUntil: "load" });
   await expect.poll(() => page.locator("#serving-pill").textContent(), POLL).toContain(served.id);
+  await handwritingSettled(page, served.id);
   return { page, problems };
 }
 
@@ -54,8 +57,8 @@ async function openPage() {
 function shownFigures(page, runId) {
   return page.locator(`#refresh-list li[data-run="${runId}"] .figures-table tbody tr`).evaluateAll((rows) => rows.map((tr) => {
     const cell = (td) => ({ before: td.querySelector(".before").textContent, after: td.querySelector(".after").textContent, text: td.textContent });
-    const [holdout, test] = [...tr.querySelectorAll("td")].map(cell);
-    return { label: tr.dataset.row, holdout, test };
+    const [holdout, validation, test] = [...tr.querySelectorAll("td")].map(cell);
+    return { label: tr.dataset.row, holdout, validation, test };
   }));
 }
 
@@ -127,22 +130,48 @@ describe("refreshes on the page", () => {
     const record = (await call(server.url, `/v1/runs/${runId}`)).body;
     expect(record).toMatchObject({ kind: "refresh", status: "succeeded", parentModelId: served.id });
     expect(record.refresh).toMatchObject({ corrections: trainIds.length, holdout: holdoutIds.length });
-    const { before, after, maxValidationDrop } = record.refresh;
-    expect([before.holdout.count, after.holdout.count, before.test.count, after.test.count]).toEqual([holdoutIds.length, holdoutIds.length, 10_000, 10_000]);
+    const { before, after, changes, maxValidationDrop } = record.refresh;
+    const validationCount = (await call(server.url, "/v1/datasets/mnist")).body.validation.count;
+    expect(validationCount).toBeGreaterThan(0);
+    expect([before.holdout.count, after.holdout.count, before.validation.count, after.validation.count, before.test.count, after.test.count])
+      .toEqual([holdoutIds.length, holdoutIds.length, validationCount, validationCount, 10_000, 10_000]);
     const rows = figureRows(record.refresh);
     const shown = await shownFigures(page, runId);
     expect(shown.map((r) => r.label)).toEqual(["all", "0", "1", "2", "3", "4", "5", "6", "7", "8", "9"]);
+    const sets = ["holdout", "validation", "test"];
     shown.forEach((r, i) => {
-      expect([r.holdout.before, r.holdout.after, r.test.before, r.test.after]).toEqual([rows[i].holdout.before, rows[i].holdout.after, rows[i].test.before, rows[i].test.after]);
-      expect(r.holdout.text).toContain(cellText(rows[i].holdout));
+      for (const set of sets) {
+        expect([r[set].before, r[set].after], `${set}, row ${r.label}`).toEqual([rows[i][set].before, rows[i][set].after]);
+        expect(r[set].text).toContain(cellText(rows[i][set]));
+      }
     });
-    expect(shown[0].holdout.before).toBe(`${((100 * before.holdout.correct) / before.holdout.count).toFixed(2)}%`);
-    expect(shown[0].test.after).toBe(`${((100 * after.test.correct) / after.test.count).toFixed(2)}%`);
+    // The figures themselves, from the API's counts: overall with two decimals, per digit with one.
+    const pct = (f, decimals) => `${((100 * f.correct) / f.count).toFixed(decimals)}%`;
+    for (const set of sets) {
+      expect([shown[0][set].before, shown[0][set].after]).toEqual([pct(before[set], 2), pct(after[set], 2)]);
+      for (let d = 0; d <= 9; d++) {
+        const [b, a] = [before[set], after[set]].map((f) => f.perDigit.find((x) => x.digit === d));
+        if (b.count > 0) expect([shown[1 + d][set].before, shown[1 + d][set].after], `${set}, digit ${d}`).toEqual([pct(b, 1), pct(a, 1)]);
+      }
+    }
+    // The examples gained and lost on the sets the guard reads; the headers say what reads what.
+    expect(shown[0].holdout.text).toContain(`${changes.holdout.gained} gained, ${changes.holdout.lost} lost`);
+    expect(shown[0].validation.text).toContain(`${changes.validation.gained} gained, ${changes.validation.lost} lost`);
+    expect(shown[0].test.text).not.toContain("gained");
+    const headers = await entry.locator(".figures-table").first().locator("thead th").allTextContents();
+    expect(headers).toEqual(["", "Holdoutguard reads", "Validationguard reads", "Testreported only"]);
+    expect(await entry.locator("caption").textContent()).toBe(`Before → after: ${holdoutIds.length} held-out corrections, ${validationCount.toLocaleString("en-US").replace(/,/g, " ")} validation and 10 000 test images`);
     expect(await entry.locator(".refresh-verdict").textContent()).toContain(record.promotionReason.replace(/^(not )?promoted: /, ""));
     expect(await entry.locator(".badge.ok, .badge.kept").textContent()).toBe(record.promoted ? "promoted" : "not promoted");
 
-    // The verdict is the guard's rule on these counts: the holdout must rise, the test drop at most maxValidationDrop points.
-    const guard = after.holdout.correct > before.holdout.correct && 100 * (before.test.correct - after.test.correct) <= maxValidationDrop * after.test.count;
+    // The verdict is the guard's rule on these counts (the test set is not read): the holdout gains more than chance
+    // (McNemar's exact test, one-sided, α = 0.05), the validation loses no more than chance and at most
+    // maxValidationDrop points. The gains and losses agree with the accuracies they change.
+    expect(after.holdout.correct - before.holdout.correct).toBe(changes.holdout.gained - changes.holdout.lost);
+    expect(after.validation.correct - before.validation.correct).toBe(changes.validation.gained - changes.validation.lost);
+    const guard = pBetter(changes.holdout.gained, changes.holdout.lost) < 0.05
+      && pBetter(changes.validation.lost, changes.validation.gained) >= 0.05
+      && 100 * (changes.validation.lost - changes.validation.gained) <= maxValidationDrop * after.validation.count;
     expect(record.promoted).toBe(guard);
     if (record.promoted) {
       // Served now, with its lineage: refreshed from the model served before, on the corrections trained on.
