@@ -90,7 +90,7 @@ describe("a small run through the queue", () => {
     const worse = await waitForEnd(started.id);
     expect(worse.status).toBe("succeeded");
     expect(worse.promoted).toBe(false);
-    expect(worse.promotionReason).toMatch(/does not beat/);
+    expect(worse.promotionReason).toMatch(/^validation accuracy [0-9.]+% does not beat the served m-.*'s [0-9.]+%$/);
     expect(await servingModelId()).toBe(done.modelId);
   });
 });
