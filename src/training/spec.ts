@@ -144,10 +144,10 @@ export const RunSpecSchema = z.object({
   if (spec.refresh !== undefined && spec.includeFeedback) {
     ctx.addIssue({ code: "custom", path: ["includeFeedback"], message: "a refresh run trains on the corrections already: remove includeFeedback" });
   }
-  if (spec.optimizer.name !== "cg") return;
   if (spec.augmentEpochs !== undefined && spec.augment === undefined) {
     ctx.addIssue({ code: "custom", path: ["augmentEpochs"], message: "augmentEpochs says how long to augment: give augment too" });
   }
+  if (spec.optimizer.name !== "cg") return;
   for (const key of ["epochs", "batchSize", "augment", "augmentEpochs", "lrDecay"] as const) {
     if (spec[key] !== undefined) ctx.addIssue({ code: "custom", path: [key], message: `cg minimizes one fixed cost over the full training set for optimizer.iterations: remove ${key}` });
   }

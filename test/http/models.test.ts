@@ -136,7 +136,7 @@ describe("POST /v1/models: import", () => {
     expect(wrong.body.error.message).toMatch(new RegExp(`image has 784 pixels; model ${model.id} \\(layers 400-25-10\\) expects 400`));
   });
 
-  test(`measures testAccuracy on "mnist" when the shape fits and params × test examples ≤ ${MAX_IMPORT_EVAL_WORK}`, async () => {
+  test(`measures validationAccuracy and testAccuracy on "mnist" when the shape fits and params × their examples ≤ ${MAX_IMPORT_EVAL_WORK}`, async () => {
     const layout = createLayout([784, 16, 10]);
     const trainSet = await mnistSplit(mnist, "train");
     const params = train(layout, trainSet.X, trainSet.y);
@@ -151,13 +151,15 @@ describe("POST /v1/models: import", () => {
     }
     expect(model.testAccuracy).toBe(correct / y.length);
     expect(model.testAccuracy).toBeGreaterThan(0.8);
+    expect(model.validationAccuracy).toBeGreaterThan(0.8);
+    expect(model.validationAccuracy).not.toBe(model.testAccuracy);
     expect(model.dataset).toBe("mnist");
   });
 
-  test("leaves testAccuracy null when the work is over the bound or the classes do not fit", async () => {
-    const big = [784, 378, 10]; // 300 520 parameters × 10 000 test digits > 3e9
-    expect(createLayout(big).count * mnist.test.count).toBeGreaterThan(MAX_IMPORT_EVAL_WORK);
-    expect(await importModel({ layers: big, params: Array(createLayout(big).count).fill(0) })).toMatchObject({ testAccuracy: null, dataset: null });
+  test("leaves the accuracies null when the work is over the bound or the classes do not fit", async () => {
+    const big = [784, 378, 10]; // 300 520 parameters × 20 000 validation and test digits > 4.5e9
+    expect(createLayout(big).count * (mnist.validation.count + mnist.test.count)).toBeGreaterThan(MAX_IMPORT_EVAL_WORK);
+    expect(await importModel({ layers: big, params: Array(createLayout(big).count).fill(0) })).toMatchObject({ validationAccuracy: null, testAccuracy: null, dataset: null });
     expect(await importModel({ layers: [784, 4, 5], params: randomParams([784, 4, 5], 6) })).toMatchObject({ testAccuracy: null, dataset: null });
   });
 
