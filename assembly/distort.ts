@@ -1,7 +1,10 @@
-// AssemblyScript: the three loops of an elastic distortion (src/data/distort.ts) in WebAssembly SIMD, float64: the
-// draws four at a time, the Gaussian two columns per vector, the sampling scalar. Each does the JavaScript
-// reference's operations in its order (IEEE float64 +, ×, ÷ and floor, uint32 arithmetic), so the results are the
-// same bits. Pointers are byte offsets into the imported memory; f64 buffers are 8-byte aligned.
+// AssemblyScript: the elastic field of src/data/distort.ts (its draws and its two Gaussian passes,
+// src/data/distort-elastic.ts) in WebAssembly SIMD, float64: the draws four at a time; the Gaussian two columns per
+// vector, eight columns per loop where it can (eight independent sums: with four, workerd's V8 ran the passes a
+// quarter slower). Each loop does the JavaScript reference's operations in its order (IEEE float64 +, ×, uint32
+// arithmetic), so the results are the same bits (test/data/distort-wasm.test.ts). The bilinear sampling stays in
+// JavaScript: scalar here, it ran no faster. Built to build/distort.wasm by scripts/build-wasm.mjs; instantiated by
+// src/data/distort-wasm.ts. Pointers are byte offsets into the imported memory; f64 buffers are 8-byte aligned.
 
 const GAMMA: i32 = <i32>0x9e3779b9;
 const TWO_M31: f64 = 1.0 / 2147483648.0;
@@ -23,7 +26,7 @@ const TWO_M31: f64 = 1.0 / 2147483648.0;
 }
 
 /** dst[q] = draw first + q of the example keyed (k0, k1), uniform in (−1, 1), for q < n. */
-export function fillUniform(dst: usize, n: i32, k0: i32, k1: i32, first: i32): void {
+function fillUniform(dst: usize, n: i32, k0: i32, k1: i32, first: i32): void {
   let h = i32x4.add(i32x4.splat(k0 + first * GAMMA), i32x4(0, GAMMA, 2 * GAMMA, 3 * GAMMA));
   const step = i32x4.splat(4 * GAMMA), key = i32x4.splat(k1);
   let q = 0;
@@ -40,17 +43,49 @@ export function fillUniform(dst: usize, n: i32, k0: i32, k1: i32, first: i32): v
   }
 }
 
+/** The 8 lanes of a, b, c, d, one column (`col` bytes) apart from `p`: 8 outputs of a transposed pass. */
+@inline function storeColumns(p: usize, col: usize, a: v128, b: v128, c: v128, d: v128): void {
+  store<f64>(p, f64x2.extract_lane(a, 0));
+  store<f64>(p + col, f64x2.extract_lane(a, 1));
+  store<f64>(p + 2 * col, f64x2.extract_lane(b, 0));
+  store<f64>(p + 3 * col, f64x2.extract_lane(b, 1));
+  store<f64>(p + 4 * col, f64x2.extract_lane(c, 0));
+  store<f64>(p + 5 * col, f64x2.extract_lane(c, 1));
+  store<f64>(p + 6 * col, f64x2.extract_lane(d, 0));
+  store<f64>(p + 7 * col, f64x2.extract_lane(d, 1));
+}
+
 /**
  * One pass of the Gaussian (taps w[0..2R]) down the columns of two n × m fields, written transposed (m × n), as
  * src/data/distort.ts's smoothDownTransposed: each output the sum from the lowest row up, from 0.
  */
-export function smoothDownTransposed(ax: usize, ay: usize, bx: usize, by: usize, w: usize, R: i32, n: i32, m: i32): void {
+function smoothDownTransposed(ax: usize, ay: usize, bx: usize, by: usize, w: usize, R: i32, n: i32, m: i32): void {
   const m2 = m & ~1;
   const row = <usize>m << 3, col = <usize>n << 3;
   for (let i = 0; i < n; i++) {
     const lo = max(0, i - R), hi = min(n - 1, i + R);
     const wt = w + (<usize>(R - i) << 3);
     let c = 0;
+    for (; c + 8 <= m2; c += 8) {
+      let x0 = f64x2.splat(0), x1 = f64x2.splat(0), x2 = f64x2.splat(0), x3 = f64x2.splat(0);
+      let y0 = f64x2.splat(0), y1 = f64x2.splat(0), y2 = f64x2.splat(0), y3 = f64x2.splat(0);
+      let at = (<usize>lo * m + c) << 3;
+      for (let k = lo; k <= hi; k++, at += row) {
+        const wk = f64x2.splat(load<f64>(wt + (<usize>k << 3)));
+        const pa = ax + at, pb = ay + at;
+        x0 = f64x2.add(x0, f64x2.mul(wk, v128.load(pa)));
+        x1 = f64x2.add(x1, f64x2.mul(wk, v128.load(pa, 16)));
+        x2 = f64x2.add(x2, f64x2.mul(wk, v128.load(pa, 32)));
+        x3 = f64x2.add(x3, f64x2.mul(wk, v128.load(pa, 48)));
+        y0 = f64x2.add(y0, f64x2.mul(wk, v128.load(pb)));
+        y1 = f64x2.add(y1, f64x2.mul(wk, v128.load(pb, 16)));
+        y2 = f64x2.add(y2, f64x2.mul(wk, v128.load(pb, 32)));
+        y3 = f64x2.add(y3, f64x2.mul(wk, v128.load(pb, 48)));
+      }
+      const o = (<usize>c * n + i) << 3;
+      storeColumns(bx + o, col, x0, x1, x2, x3);
+      storeColumns(by + o, col, y0, y1, y2, y3);
+    }
     for (; c + 4 <= m2; c += 4) {
       let x0 = f64x2.splat(0), x1 = f64x2.splat(0), y0 = f64x2.splat(0), y1 = f64x2.splat(0);
       let at = (<usize>lo * m + c) << 3;
@@ -100,43 +135,15 @@ export function smoothDownTransposed(ax: usize, ay: usize, bx: usize, by: usize,
   }
 }
 
-@inline function px(p: usize, i: i32): f64 {
-  return <f64>load<u8>(p + <usize>i);
-}
-
 /**
- * out[q] (float32) = the bilinear sample, divided by 255, of the rows × cols uint8 image at `pixels` at the source
- * position of output pixel q: A⁻¹ = [m00 m01; m10 m11] applied to (c − cx − tx, r − cy − ty), plus (gx[q], gy[q]).
+ * The elastic field of the example keyed (k0, k1) of rows × cols images: ex, ey ← draws 6.. and 6 + rows·cols..,
+ * then down the columns with taps w into hx, hy (transposed), then down those columns with taps wAlpha (α·w) into
+ * gx, gy (the image's orientation again). Every buffer holds rows·cols f64 but w and wAlpha, 2R + 1.
  */
-export function sample(pixels: usize, rows: i32, cols: i32, m00: f64, m01: f64, m10: f64, m11: f64, tx: f64, ty: f64, gx: usize, gy: usize, out: usize): void {
-  const cx = <f64>(cols - 1) / 2, cy = <f64>(rows - 1) / 2;
-  let q = 0;
-  for (let r = 0; r < rows; r++) {
-    const y = <f64>r - cy - ty;
-    const bx = cx + m01 * y, by = cy + m11 * y;
-    for (let c = 0; c < cols; c++, q++) {
-      const x = <f64>c - cx - tx;
-      const xs = bx + m00 * x + load<f64>(gx + (<usize>q << 3)), ys = by + m10 * x + load<f64>(gy + (<usize>q << 3));
-      const fr0 = floor(ys), fc0 = floor(xs);
-      let v: f64 = 0;
-      if (fr0 >= -1 && fr0 < <f64>rows && fc0 >= -1 && fc0 < <f64>cols) {
-        const r0 = <i32>fr0, c0 = <i32>fc0, fr = ys - fr0, fc = xs - fc0;
-        const i = r0 * cols + c0;
-        if (r0 >= 0 && r0 < rows - 1 && c0 >= 0 && c0 < cols - 1) {
-          const p00 = px(pixels, i), p10 = px(pixels, i + cols);
-          const upper = p00 + fc * (px(pixels, i + 1) - p00);
-          v = upper + fr * (p10 + fc * (px(pixels, i + cols + 1) - p10) - upper);
-        } else {
-          const top = r0 >= 0, bottom = r0 + 1 < rows, left = c0 >= 0, right = c0 + 1 < cols;
-          const p00 = top && left ? px(pixels, i) : 0;
-          const p01 = top && right ? px(pixels, i + 1) : 0;
-          const p10 = bottom && left ? px(pixels, i + cols) : 0;
-          const p11 = bottom && right ? px(pixels, i + cols + 1) : 0;
-          const upper = p00 + fc * (p01 - p00);
-          v = upper + fr * (p10 + fc * (p11 - p10) - upper);
-        }
-      }
-      store<f32>(out + (<usize>q << 2), <f32>(v / 255));
-    }
-  }
+export function elasticField(ex: usize, ey: usize, hx: usize, hy: usize, gx: usize, gy: usize, w: usize, wAlpha: usize, R: i32, rows: i32, cols: i32, k0: i32, k1: i32): void {
+  const n = rows * cols;
+  fillUniform(ex, n, k0, k1, 6);
+  fillUniform(ey, n, k0, k1, 6 + n);
+  smoothDownTransposed(ex, ey, hx, hy, w, R, rows, cols);
+  smoothDownTransposed(hx, hy, gx, gy, wAlpha, R, cols, rows);
 }

@@ -2,7 +2,8 @@
  * Microseconds per augmented 28 × 28 example (src/data/distort.ts): the unaugmented copy (pixelsToUnit), affine
  * only, elastic only, and both, on the MNIST digits of the golden file, into one float32 batch row after another.
  * Run with `npx tsx bench/distort.ts`. Each figure is the fastest of 300 rounds of 100 examples, so that a shared
- * machine's other work shows less.
+ * machine's other work shows less. The JavaScript loops only (in Node nothing installs the WebAssembly elastic field):
+ * bench/distort-wasm.mjs compares the two, `npm run bench` measures what the Worker runs.
  */
 import { createAugmenter, type AugmentSpec } from "../src/data/distort";
 import { pixelsToUnit } from "../src/nn/pixels";

@@ -31,8 +31,9 @@ function resolve(from: string, spec: string): string {
 const allowed: Record<string, { layers: string[]; packages: string[] }> = {
   "src/nn": { layers: ["src/nn"], packages: [] },
   "src/data": { layers: ["src/nn", "src/data"], packages: [] },
-  // The compiled WebAssembly kernels, as the Worker imports them (Node scripts read the file themselves).
-  "src/kernels": { layers: ["src/nn", "build/kernels.wasm"], packages: [] },
+  // The compiled WebAssembly modules, as the Worker imports them (Node scripts read the files themselves): the dense
+  // kernels (src/nn takes the module) and the augmentation's elastic field (src/data takes it; src/kernels installs it).
+  "src/kernels": { layers: ["src/nn", "src/data", "build/kernels.wasm", "build/distort.wasm"], packages: [] },
   "src/storage": { layers: ["src/nn", "src/data", "src/kernels", "src/storage", "src/env", "src/errors"], packages: [] },
   "src/config": { layers: ["src/nn", "src/data", "src/storage", "src/training", "src/env"], packages: ["zod"] },
   "src/training": { layers: ["src/nn", "src/data", "src/kernels", "src/storage", "src/training", "src/config", "src/env", "src/errors"], packages: ["zod"] },

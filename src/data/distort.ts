@@ -27,9 +27,19 @@
  * Exactness. Only IEEE +, −, ×, ÷, floor, ceil and int32 arithmetic, the same on every engine: sin, cos, tan and exp
  * are Taylor polynomials here, not Math's (whose last bit may differ between engines and versions). With no part (or
  * every part 0) the output is exactly pixelsToUnit's p / 255.
+ *
+ * Files. The draws and the Taylor maths are in draws.ts, the elastic field's loops in distort-elastic.ts (JavaScript)
+ * and distort-wasm.ts (the same operations in WebAssembly SIMD, the same bits), the bilinear sampling in
+ * distort-sample.ts; the spec, the map and the augmenter here.
  */
 import type { Floats } from "../nn/layout";
 import { pixelsToUnit } from "../nn/pixels";
+import { elasticTaps, jsElasticField, smoothField, type ElasticField, type ElasticFieldFactory } from "./distort-elastic";
+import { sampleInto } from "./distort-sample";
+import { exampleKey, fillUniform, taylorCos, taylorSin, uniform } from "./draws";
+
+export { exampleKey, gaussianKernel, KEY_WORDS, taylorCos, taylorExpNeg, taylorSin } from "./draws";
+export type { ElasticField, ElasticFieldFactory } from "./distort-elastic";
 
 /** Each part optional: rotate and shear in degrees (±), scale a fraction (1 ± it per axis), translate in pixels (±). */
 export interface AugmentSpec {
@@ -81,41 +91,6 @@ export interface DistortScratch {
   kernel: Float64Array;
   kernelAlpha: Float64Array;
   m: Float64Array;
-}
-
-/** The two words that make the two halves of an example's key (the first fractional digits of π). */
-export const KEY_WORDS = [0x243f6a88, 0x85a308d3] as const;
-
-/** murmur3's 32-bit finalizer, a bijection of uint32 (as an int32: callers take >>> 0). */
-function fmix32(h: number): number {
-  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
-  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
-  return h ^ (h >>> 16);
-}
-
-const GAMMA = 0x9e3779b9 | 0;
-const TWO_M31 = 1 / 2147483648;
-
-/** Half j (0 or 1) of the key of example (seed, epoch, index), as an int32. */
-export function exampleKey(j: number, seed: number, epoch: number, index: number): number {
-  return fmix32(fmix32(fmix32(seed ^ KEY_WORDS[j]) ^ epoch) ^ index);
-}
-
-/** Draw i of the example keyed (k0, k1), uniform in (−1, 1). */
-function uniform(k0: number, k1: number, i: number): number {
-  return ((fmix32(fmix32((k0 + Math.imul(i, GAMMA)) | 0) ^ k1) >>> 0) + 0.5) * TWO_M31 - 1;
-}
-
-/** a[q] = draw first + q of the example keyed (k0, k1), for every q (fmix32 inlined: the elastic fields' hot loop). */
-function fillUniform(a: Float64Array, k0: number, k1: number, first: number): void {
-  for (let q = 0, h = (k0 + Math.imul(first, GAMMA)) | 0; q < a.length; q++, h = (h + GAMMA) | 0) {
-    let z = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
-    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
-    z = (z ^ (z >>> 16) ^ k1) | 0;
-    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
-    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
-    a[q] = (((z ^ (z >>> 16)) >>> 0) + 0.5) * TWO_M31 - 1;
-  }
 }
 
 function checkPart(name: string, v: number | undefined, min: number, max: number, optional = true): void {
@@ -180,11 +155,14 @@ export function drawParams(
   return p;
 }
 
-function draw(spec: AugmentSpec, seed: number, epoch: number, index: number, p: DistortParams): void {
+function checkExample(seed: number, epoch: number, index: number): void {
   if (!isUint32(seed) || !isUint32(epoch) || !isUint32(index)) {
     throw new RangeError(`drawParams: seed, epoch and index must be uint32, got ${seed}, ${epoch}, ${index}`);
   }
-  const k0 = exampleKey(0, seed, epoch, index), k1 = exampleKey(1, seed, epoch, index);
+}
+
+/** Draws 0..5 (the affine map) of the example keyed (k0, k1) into p, and the spec's elastic part. */
+function drawAffine(spec: AugmentSpec, k0: number, k1: number, p: DistortParams): void {
   p.angle = (spec.rotate ?? 0) * uniform(k0, k1, 0);
   p.shear = (spec.shear ?? 0) * uniform(k0, k1, 1);
   p.sx = 1 + (spec.scale ?? 0) * uniform(k0, k1, 2);
@@ -192,45 +170,15 @@ function draw(spec: AugmentSpec, seed: number, epoch: number, index: number, p: 
   p.tx = (spec.translate ?? 0) * uniform(k0, k1, 4);
   p.ty = (spec.translate ?? 0) * uniform(k0, k1, 5);
   p.elastic = spec.elastic ?? null;
+}
+
+function draw(spec: AugmentSpec, seed: number, epoch: number, index: number, p: DistortParams): void {
+  checkExample(seed, epoch, index);
+  const k0 = exampleKey(0, seed, epoch, index), k1 = exampleKey(1, seed, epoch, index);
+  drawAffine(spec, k0, k1, p);
   if (p.elastic === null) return;
   fillUniform(p.ex, k0, k1, 6);
   fillUniform(p.ey, k0, k1, 6 + p.ex.length);
-}
-
-/** sin t for |t| ≤ π/2: Taylor to t²⁵ (error below 1e-20), Horner's order. */
-export function taylorSin(t: number): number {
-  const t2 = t * t;
-  let s = 1;
-  for (let k = 12; k >= 1; k--) s = 1 - ((t2 / (2 * k)) / (2 * k + 1)) * s;
-  return t * s;
-}
-
-/** cos t for |t| ≤ π/2: Taylor to t²⁴, Horner's order. */
-export function taylorCos(t: number): number {
-  const t2 = t * t;
-  let c = 1;
-  for (let k = 12; k >= 1; k--) c = 1 - ((t2 / (2 * k - 1)) / (2 * k)) * c;
-  return c;
-}
-
-/** e^−x for x ≥ 0: halved until x ≤ 1/2 (exactly), Taylor to x¹⁸ there, then squared back. */
-export function taylorExpNeg(x: number): number {
-  let m = 0;
-  for (; x > 0.5; m++) x /= 2;
-  let e = 1;
-  for (let k = 18; k >= 1; k--) e = 1 - (x / k) * e;
-  for (; m > 0; m--) e *= e;
-  return e;
-}
-
-/** The normalized truncated Gaussian of the header: 2R + 1 taps, R = ⌈3σ⌉, centre at index R. */
-export function gaussianKernel(sigma: number): Float64Array {
-  const R = Math.ceil(3 * sigma);
-  const w = new Float64Array(2 * R + 1);
-  let sum = 0;
-  for (let k = -R; k <= R; k++) sum += w[k + R] = taylorExpNeg((k * k) / (2 * sigma * sigma));
-  for (let k = 0; k < w.length; k++) w[k] /= sum;
-  return w;
 }
 
 /** Scratch for distortInto on rows × cols images. */
@@ -242,82 +190,16 @@ export function createDistortScratch(rows: number, cols: number): DistortScratch
   return { rows, cols, hx, hy, gx, gy, zero, sigma: NaN, alpha: NaN, kernel: f(0), kernelAlpha: f(0), m: f(4) };
 }
 
-/**
- * One pass of the Gaussian down the columns of two n × m fields, written transposed (m × n): b[c·n + i] is
- * Σ_k w[k − i + R]·a[k·m + c] over the rows k of the frame within R of i, from the lowest, two columns at a time (four
- * independent sums, so that the adds overlap). Two passes smooth along both axes and restore the orientation.
- */
-function smoothDownTransposed(
-  ax: Float64Array,
-  ay: Float64Array,
-  bx: Float64Array,
-  by: Float64Array,
-  w: Float64Array,
-  n: number,
-  m: number,
-): void {
-  const R = (w.length - 1) >> 1;
-  const m2 = m & ~1;
-  for (let i = 0; i < n; i++) {
-    const lo = i - R < 0 ? 0 : i - R;
-    const hi = i + R > n - 1 ? n - 1 : i + R;
-    const t = R - i;
-    for (let c = 0; c < m2; c += 2) {
-      let x0 = 0, x1 = 0, y0 = 0, y1 = 0;
-      for (let k = lo, at = lo * m + c; k <= hi; k++, at += m) {
-        const wk = w[k + t];
-        x0 += wk * ax[at];
-        x1 += wk * ax[at + 1];
-        y0 += wk * ay[at];
-        y1 += wk * ay[at + 1];
-      }
-      const o = c * n + i;
-      bx[o] = x0;
-      bx[o + n] = x1;
-      by[o] = y0;
-      by[o + n] = y1;
-    }
-  }
-  if (m2 < m) smoothLastColumn(ax, ay, bx, by, w, n, m);
-}
-
-/** smoothDownTransposed's last column when m is odd (apart: inside the loop above it slows the loop by a third). */
-function smoothLastColumn(
-  ax: Float64Array,
-  ay: Float64Array,
-  bx: Float64Array,
-  by: Float64Array,
-  w: Float64Array,
-  n: number,
-  m: number,
-): void {
-  const R = (w.length - 1) >> 1;
-  const c = m - 1;
-  for (let i = 0; i < n; i++) {
-    const lo = i - R < 0 ? 0 : i - R;
-    const hi = i + R > n - 1 ? n - 1 : i + R;
-    let x = 0, y = 0;
-    for (let k = lo, at = lo * m + c; k <= hi; k++, at += m) {
-      x += w[k + R - i] * ax[at];
-      y += w[k + R - i] * ay[at];
-    }
-    bx[c * n + i] = x;
-    by[c * n + i] = y;
-  }
-}
-
 /** α·G_σ ∗ (ex, ey) into scratch.gx, scratch.gy: down the columns, then along the rows, α in the second pass's taps. */
 function smoothFields(p: DistortParams, scratch: DistortScratch): void {
   const { alpha, sigma } = p.elastic!;
   if (scratch.sigma !== sigma || scratch.alpha !== alpha) {
-    scratch.kernel = gaussianKernel(sigma);
-    scratch.kernelAlpha = scratch.kernel.map((w) => alpha * w);
+    ({ kernel: scratch.kernel, kernelAlpha: scratch.kernelAlpha } = elasticTaps(alpha, sigma));
     scratch.sigma = sigma;
     scratch.alpha = alpha;
   }
-  const { rows, cols } = p;
-  smoothDownTransposed(p.ex, p.ey, scratch.hx, scratch.hy, scratch.kernel, rows, cols);
-  smoothDownTransposed(scratch.hx, scratch.hy, scratch.gx, scratch.gy, scratch.kernelAlpha, cols, rows);
+  const { hx, hy, gx, gy, kernel, kernelAlpha } = scratch;
+  smoothField(p.ex, p.ey, hx, hy, gx, gy, kernel, kernelAlpha, p.rows, p.cols);
 }
 
 /** A⁻¹ of the header, row-major into m[0..3]: S⁻¹·Sh⁻¹·Rᵀ, Sh⁻¹·Rᵀ being [cos − tan·sin, −sin − tan·cos; sin, cos]. */
@@ -334,25 +216,14 @@ function isIdentity(p: DistortParams): boolean {
   return p.elastic === null && p.angle === 0 && p.shear === 0 && p.sx === 1 && p.sy === 1 && p.tx === 0 && p.ty === 0;
 }
 
-/** The bilinear sample at (ys, xs) of an image whose 2 × 2 block at (r0, c0) straddles the frame's edge. */
-function edgeSample(
-  px: Uint8Array,
-  offset: number,
-  rows: number,
-  cols: number,
-  r0: number,
-  c0: number,
-  fr: number,
-  fc: number,
-): number {
-  const i = offset + r0 * cols + c0;
-  const top = r0 >= 0, bottom = r0 + 1 < rows, left = c0 >= 0, right = c0 + 1 < cols;
-  const p00 = top && left ? px[i] : 0;
-  const p01 = top && right ? px[i + 1] : 0;
-  const p10 = bottom && left ? px[i + cols] : 0;
-  const p11 = bottom && right ? px[i + cols + 1] : 0;
-  const upper = p00 + fc * (p01 - p00);
-  return upper + fr * (p10 + fc * (p11 - p10) - upper);
+/** Throws unless the n pixels at pixels[offset..] and the n floats at out[outOffset..] are in their buffers. */
+function checkBuffers(fn: string, pixels: Uint8Array, offset: number, n: number, out: Floats, outOffset: number): void {
+  if (!(offset >= 0 && offset + n <= pixels.length)) {
+    throw new RangeError(`${fn}: pixels hold ${pixels.length} bytes, the image is at ${offset}..${offset + n}`);
+  }
+  if (!(outOffset >= 0 && outOffset + n <= out.length)) {
+    throw new RangeError(`${fn}: out holds ${out.length} floats, the image goes to ${outOffset}..${outOffset + n}`);
+  }
 }
 
 /**
@@ -374,12 +245,7 @@ export function distortInto(
     const sizes = `params (${p.rows}×${p.cols}) and scratch (${scratch.rows}×${scratch.cols})`;
     throw new RangeError(`distortInto: ${sizes} must be for ${rows}×${cols} images`);
   }
-  if (!(offset >= 0 && offset + n <= pixels.length)) {
-    throw new RangeError(`distortInto: pixels hold ${pixels.length} bytes, the image is at ${offset}..${offset + n}`);
-  }
-  if (!(outOffset >= 0 && outOffset + n <= out.length)) {
-    throw new RangeError(`distortInto: out holds ${out.length} floats, the image goes to ${outOffset}..${outOffset + n}`);
-  }
+  checkBuffers("distortInto", pixels, offset, n, out, outOffset);
   if (isIdentity(p)) return pixelsToUnit(out, outOffset, pixels, offset, n);
   inverseAffine(p, scratch.m);
   let gx = scratch.zero, gy = scratch.zero;
@@ -391,61 +257,49 @@ export function distortInto(
   sampleInto(pixels, offset, rows, cols, scratch.m, p.tx, p.ty, gx, gy, out, outOffset);
 }
 
-/** out[outOffset + q] = the bilinear sample / 255 at the source position of output pixel q (the header's s(p)). */
-function sampleInto(
-  pixels: Uint8Array,
-  offset: number,
-  rows: number,
-  cols: number,
-  m: Float64Array,
-  tx: number,
-  ty: number,
-  gx: Float64Array,
-  gy: Float64Array,
-  out: Floats,
-  outOffset: number,
-): void {
-  const m00 = m[0], m01 = m[1], m10 = m[2], m11 = m[3];
-  const cx = (cols - 1) / 2, cy = (rows - 1) / 2;
-  for (let r = 0, q = 0; r < rows; r++) {
-    const y = r - cy - ty;
-    const bx = cx + m01 * y, by = cy + m11 * y;
-    for (let c = 0; c < cols; c++, q++) {
-      const x = c - cx - tx;
-      const xs = bx + m00 * x + gx[q], ys = by + m10 * x + gy[q];
-      const r0 = Math.floor(ys), c0 = Math.floor(xs);
-      let v = 0;
-      if (r0 >= 0 && r0 < rows - 1 && c0 >= 0 && c0 < cols - 1) {
-        const i = offset + r0 * cols + c0, fr = ys - r0, fc = xs - c0;
-        const p00 = pixels[i], p10 = pixels[i + cols];
-        const upper = p00 + fc * (pixels[i + 1] - p00);
-        v = upper + fr * (p10 + fc * (pixels[i + cols + 1] - p10) - upper);
-      } else if (r0 >= -1 && r0 < rows && c0 >= -1 && c0 < cols) {
-        v = edgeSample(pixels, offset, rows, cols, r0, c0, ys - r0, xs - c0);
-      }
-      out[outOffset + q] = v / 255;
-    }
-  }
-}
-
 /** The augmentation of rows × cols images by one spec: params and scratch made once, so `apply` allocates nothing. */
 export interface Augmenter {
   readonly spec: AugmentSpec;
-  /** drawParams(spec, rows, cols, seed, epoch, index) then distortInto(pixels, offset, …, out, outOffset). */
+  /** Where the elastic field's loops run ("js" or "wasm-simd": the same bits), or null without an elastic part. */
+  readonly elastic: ElasticField["impl"] | null;
+  /** drawParams(spec, rows, cols, seed, epoch, index) then distortInto(pixels, offset, …, out, outOffset), bit for bit. */
   apply(pixels: Uint8Array, offset: number, seed: number, epoch: number, index: number, out: Floats, at: number): void;
 }
 
-/** The augmenter of `spec` (checked here) for rows × cols images. */
-export function createAugmenter(given: AugmentSpec, rows: number, cols: number): Augmenter {
+/**
+ * The elastic fields createAugmenter makes unless told: the JavaScript loops, until the runtime that holds the
+ * compiled WebAssembly installs its own (src/kernels.ts does, in the Worker). Both give the same bits
+ * (test/data/distort-wasm.test.ts), so which one is installed changes no output, only the time.
+ */
+let defaultElasticFields: ElasticFieldFactory = jsElasticField;
+
+/** Installs the elastic fields createAugmenter makes from now on (jsElasticField again to undo). */
+export function useElasticFields(factory: ElasticFieldFactory): void {
+  defaultElasticFields = factory;
+}
+
+/** The augmenter of `spec` (checked here) for rows × cols images, its elastic field from `fields`. */
+export function createAugmenter(given: AugmentSpec, rows: number, cols: number, fields = defaultElasticFields): Augmenter {
   checkAugmentSpec(given);
+  checkImage("createAugmenter", rows, cols);
   const spec: AugmentSpec = { ...given, ...(given.elastic && { elastic: { ...given.elastic } }) };
+  const n = rows * cols;
   const params = createDistortParams(rows, cols);
-  const scratch = createDistortScratch(rows, cols);
+  const field = spec.elastic === undefined ? null : fields(rows, cols, spec.elastic.alpha, spec.elastic.sigma);
+  const zero = new Float64Array(field === null ? n : 0);
+  const m = new Float64Array(4);
   return {
     spec,
+    elastic: field?.impl ?? null,
     apply(pixels, offset, seed, epoch, index, out, outOffset) {
-      draw(spec, seed, epoch, index, params);
-      distortInto(pixels, offset, rows, cols, params, out, outOffset, scratch);
+      checkExample(seed, epoch, index);
+      const k0 = exampleKey(0, seed, epoch, index), k1 = exampleKey(1, seed, epoch, index);
+      drawAffine(spec, k0, k1, params);
+      checkBuffers("apply", pixels, offset, n, out, outOffset);
+      if (isIdentity(params)) return pixelsToUnit(out, outOffset, pixels, offset, n);
+      inverseAffine(params, m);
+      if (field !== null) field.compute(k0, k1);
+      sampleInto(pixels, offset, rows, cols, m, params.tx, params.ty, field?.gx ?? zero, field?.gy ?? zero, out, outOffset);
     },
   };
 }
