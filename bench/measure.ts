@@ -1,13 +1,14 @@
 /**
  * What `npm run bench` measures inside workerd (bench/worker.ts), over typed arrays and a clock, nothing of the
  * platform: training batches (a production step's work per batch: gather, costGradient, momentumStep), single-image
- * and batch prediction, and the WebAssembly SIMD multiply+add peak. Profiling and the dense kernels alone are in
+ * and batch prediction, the augmentation of a batch's examples, and the WebAssembly SIMD multiply+add peak. Profiling and the dense kernels alone are in
  * bench/profile.ts.
  *
  * The Worker's clock has 1 ms resolution (performance.now() is Date.now() in workerd), so nothing here subtracts two
  * readings around one short call: `rate` starts on a tick of the clock and counts the calls that fit in a whole
  * number of milliseconds. The Node side (TF.js) uses the same function with Node's clock.
  */
+import type { Augmenter } from "../src/data/distort";
 import { kernelBytes } from "../src/nn/kernels-wasm";
 import type { Kernels } from "../src/nn/kernels";
 import { rowProbabilities } from "../src/nn/classify";
@@ -234,4 +235,28 @@ export function measurePeak(peak: PeakExports, now: Clock, ms: number): number {
   const steps = 200_000;
   const { calls, ms: took } = rate(() => peak.peak12(steps, 0.5, 1), now, ms);
   return (calls * steps * PEAK_FLOPS_PER_STEP) / (took * 1e6);
+}
+
+/**
+ * Microseconds per augmented example beside those of a training example, measured in turns (slices of at least
+ * `slice` ms, until each has had `ms`) so that the machine's other work weighs on both alike: batches of the trainer's
+ * size augmented into its X as a training step's gather does (src/training/step.ts: augmenter.apply into row r, each
+ * example its own index), then its training batches (trainBatch, which gathers without augmenting).
+ */
+export function measureAugmentation(augmenter: Augmenter, t: Trainer, data: Digits, now: Clock, ms: number, slice = 25): { microsPerExample: number; trainMicrosPerExample: number } {
+  let k = 0;
+  const augmentBatch = () => {
+    const from = batchStart(k++, t.batch, data.count);
+    for (let r = 0; r < t.batch; r++) augmenter.apply(data.pixels, (from + r) * D, 1, 3, from + r, t.X, r * D);
+  };
+  const sums = { augment: { calls: 0, ms: 0 }, train: { calls: 0, ms: 0 } };
+  while (sums.augment.ms < ms || sums.train.ms < ms) {
+    for (const [sum, fn] of [[sums.augment, augmentBatch], [sums.train, () => trainBatch(t, data)]] as const) {
+      const r = rate(fn, now, Math.min(slice, ms));
+      sum.calls += r.calls;
+      sum.ms += r.ms;
+    }
+  }
+  const micros = (s: { calls: number; ms: number }) => (s.ms * 1000) / (s.calls * t.batch);
+  return { microsPerExample: micros(sums.augment), trainMicrosPerExample: micros(sums.train) };
 }

@@ -6,13 +6,17 @@
  * - `PUT /digits/train|test?images=BYTES`: an IDX images file followed by its IDX labels file (BYTES: the first's
  *   length). Measurements answer 409 until both are here (again after the isolate restarts).
  * - `GET /clock`: whether performance.now() advances during CPU work here (it does not in production), and its step.
- * - `POST /measure` with `{ task, impl, net, batch, ms, windows, spec }`: runs it, answers its figures
+ * - `POST /measure` with `{ task, impl, net, batch, ms, windows, spec, steps, augment }`: runs it, answers its figures
  *   (bench/measure.ts, bench/profile.ts).
  *
  * Timing is inside the Worker (see measure.ts's `rate`); a request's own overhead is not in any figure.
  */
-import kernelsModule from "../build/kernels.wasm";
+// The app's own module imports: importing src/kernels.ts also installs the WebAssembly elastic field as
+// createAugmenter's default, as in the app's Worker, so that "augment" measures what a training step runs.
+import { kernelsModule } from "../src/kernels";
 import peakModule from "../build/bench-peak.wasm";
+import { createAugmenter, type Augmenter, type AugmentSpec } from "../src/data/distort";
+import { jsElasticField } from "../src/data/distort-elastic";
 import { decodeIdxImages, decodeIdxLabels } from "../src/data/idx";
 import { decodeShard, encodeShard } from "../src/data/shards";
 import { decodeCheckpoint, encodeCheckpoint } from "../src/training/checkpoint";
@@ -21,14 +25,14 @@ import type { RunSpec } from "../src/training/spec";
 import { jsKernels, type Kernels } from "../src/nn/kernels";
 import { createWasmKernels, kernelBytes } from "../src/nn/kernels-wasm";
 import {
-  createPredictor, createTrainer, imagesOf, measurePeak, measurePrediction, measureTraining, predictorBytes, rate, sizesOf, trainerBytes,
+  createPredictor, createTrainer, imagesOf, measureAugmentation, measurePeak, measurePrediction, measureTraining, predictorBytes, rate, sizesOf, trainerBytes,
   type Digits, type PeakExports, type Predictor, type Trainer,
 } from "./measure";
 import { kernelBuffers, measureKernels, pixelDensity, profilePrediction, profileStep } from "./profile";
 
 /** What `POST /measure` takes. */
 interface MeasureRequest {
-  task: "train" | "predict" | "peak" | "kernel" | "profile" | "profile-predict" | "overhead";
+  task: "train" | "predict" | "peak" | "kernel" | "profile" | "profile-predict" | "overhead" | "augment";
   impl?: "edgeprop" | "edgeprop-js";
   net?: string;
   batch?: number;
@@ -40,6 +44,11 @@ interface MeasureRequest {
   spec?: RunSpec;
   /** overhead: history entries in it (one per step done). */
   steps?: number;
+  /**
+   * augment: the run spec's augment (impl edgeprop: createAugmenter as the app's Worker makes it; edgeprop-js: with
+   * its JS elastic loops), timed in turns with training batches of `net` and `batch`.
+   */
+  augment?: AugmentSpec;
 }
 
 const now = () => performance.now();
@@ -47,6 +56,7 @@ const digits: { train?: Digits; test?: Digits } = {};
 const trainers = new Map<string, Trainer>();
 const predictors = new Map<string, { model: Predictor; images: Float32Array[] }>();
 let peak: PeakExports | null = null;
+const augmenters = new Map<string, Augmenter>();
 
 class BadRequest extends Error {}
 
@@ -68,6 +78,17 @@ function predictor(impl: MeasureRequest["impl"], net: string, rows: number, test
   return p;
 }
 
+/** The trainer of `impl`, `net` and batches of `batch`, made once per isolate. */
+function trainer(impl: MeasureRequest["impl"], net: string, batch: number): Trainer {
+  const key = `${impl}/${net}/${batch}`;
+  let t = trainers.get(key);
+  if (t === undefined) {
+    t = createTrainer(kernelsFor(impl, trainerBytes(sizesOf(net), batch)), sizesOf(net), batch);
+    trainers.set(key, t);
+  }
+  return t;
+}
+
 function need<T>(value: T | undefined, what: string): T {
   if (value === undefined) throw new BadRequest(`${what} is required`);
   return value;
@@ -75,16 +96,8 @@ function need<T>(value: T | undefined, what: string): T {
 
 function measure(q: MeasureRequest, train: Digits, test: Digits): unknown {
   switch (q.task) {
-    case "train": {
-      const [impl, net, batch] = [q.impl, need(q.net, "net"), need(q.batch, "batch")];
-      const key = `${impl}/${net}/${batch}`;
-      let t = trainers.get(key);
-      if (t === undefined) {
-        t = createTrainer(kernelsFor(impl, trainerBytes(sizesOf(net), batch)), sizesOf(net), batch);
-        trainers.set(key, t);
-      }
-      return measureTraining(t, train, now, q.ms);
-    }
+    case "train":
+      return measureTraining(trainer(q.impl, need(q.net, "net"), need(q.batch, "batch")), train, now, q.ms);
     case "predict": {
       const p = predictor(q.impl, need(q.net, "net"), need(q.batch, "batch"), test);
       return measurePrediction(p.model, p.images, test, now, need(q.windows, "windows"), q.ms);
@@ -106,6 +119,18 @@ function measure(q: MeasureRequest, train: Digits, test: Digits): unknown {
     }
     case "overhead":
       return stepOverhead(need(q.spec, "spec"), need(q.steps, "steps"), train, q.ms);
+    case "augment": {
+      // Beside training batches of `net` on the WebAssembly kernels (as runs train), in turns.
+      const [spec, net, batch] = [need(q.augment, "augment"), need(q.net, "net"), need(q.batch, "batch")];
+      if (q.impl !== "edgeprop" && q.impl !== "edgeprop-js") throw new BadRequest(`impl must be "edgeprop" or "edgeprop-js", got ${JSON.stringify(q.impl)}`);
+      const key = `${q.impl}/${JSON.stringify(spec)}`;
+      let a = augmenters.get(key);
+      if (a === undefined) {
+        a = q.impl === "edgeprop" ? createAugmenter(spec, 28, 28) : createAugmenter(spec, 28, 28, jsElasticField);
+        augmenters.set(key, a);
+      }
+      return { ...measureAugmentation(a, trainer("edgeprop", net, batch), train, now, q.ms), elastic: a.elastic };
+    }
     default:
       throw new BadRequest(`unknown task ${JSON.stringify((q as { task: unknown }).task)}`);
   }

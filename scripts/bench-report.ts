@@ -5,6 +5,7 @@
  * neither side computes the gradient of the input layer.
  */
 import type { KernelFigure, Phase } from "../bench/profile";
+import type { AugmentSpec } from "../src/data/distort";
 import { sizesOf, TRAIN_FLOPS_PER_PARAM } from "../bench/measure";
 import { createLayout } from "../src/nn/layout";
 import type { TfjsInfo } from "./bench-tfjs";
@@ -18,6 +19,9 @@ export interface Results {
   runs: number;
   quick: boolean;
   node: string;
+  /** The machine's CPU model (os.cpus()) and its logical cores. */
+  cpu: string;
+  cores: number;
   tfjs: TfjsInfo;
   clockResolutionMs: number | null;
   loadBefore: number[];
@@ -29,6 +33,11 @@ export interface Results {
   /** Medians, and the slowest and fastest run. */
   train: { net: string; impl: TrainImpl; examplesPerSecond: number; range: [number, number] }[];
   predict: { impl: PredictImpl; net: string; p50Micros: number; p99Micros: number; examplesPerSecond: number }[];
+  /** µs per augmented example (medians): edgeprop as the app's Worker augments, edgeprop-js with the JS elastic loops. */
+  augment: {
+    parts: "affine" | "affine + elastic"; impl: "edgeprop" | "edgeprop-js"; augment: AugmentSpec; elastic: string | null;
+    microsPerExample: number; trainMicrosPerExample: number; shareOfTraining: number;
+  }[];
   epoch: { examplesPerSecond: number; evalPerSecond: number; cpuMsPerEpoch: number; cpuMsPerEvaluation: number; msPerCheckpoint: number; msPerShard: number } | null;
   profile: { mode: "train" | "predict"; net: string; batch: number; phases: Phase[]; pixelDensity: number }[];
   cost: { usage: RunUsage; epochs: number; cpuMs: number; lines: CostLine[]; usd: number; runsPerMonthIncluded: number } | null;
@@ -37,6 +46,11 @@ export interface Results {
 const paramsOf = (net: string): number => createLayout(sizesOf(net)).count;
 const runtimeOf = (impl: string): string => (impl === "edgeprop" || impl === "edgeprop-js" ? "workerd" : "node");
 const round = (x: number, digits = 3): number => Number(x.toPrecision(digits));
+
+/** The augmentation's goal: at most this share of a training example's time (784-800-10, batch 128). */
+export const AUGMENT_GOAL = 0.15;
+/** The training the augmentation is timed in turns with (and compared with): its network, kernels and batch. */
+export const AUGMENT_VERSUS = { net: "784-800-10", impl: "edgeprop" as const, batch: 128 };
 
 /**
  * Flops per example the kernels actually do, by profile phase: the products of nonzero inputs only in the first layer
@@ -72,6 +86,13 @@ export function jsonLines(r: Results): object[] {
     const gflops = (p.examplesPerSecond * 2 * paramsOf(p.net)) / 1e9;
     lines.push({ task: "predict", impl: p.impl, net: p.net, runtime: runtimeOf(p.impl), p50Micros: round(p.p50Micros), p99Micros: round(p.p99Micros), batch: 1000, examplesPerSecond: round(p.examplesPerSecond, 4), gflops: round(gflops) });
   }
+  for (const a of r.augment) {
+    lines.push({
+      task: "augment", impl: a.impl, runtime: "workerd", spec: "specs/mnist-99.json", parts: a.parts, augment: a.augment, elastic: a.elastic,
+      microsPerExample: round(a.microsPerExample), versus: AUGMENT_VERSUS, trainMicrosPerExample: round(a.trainMicrosPerExample),
+      shareOfTraining: round(a.shareOfTraining), goal: AUGMENT_GOAL, goalMet: a.shareOfTraining <= AUGMENT_GOAL, cpu: r.cpu,
+    });
+  }
   if (r.epoch !== null) {
     lines.push({ task: "epoch", impl: "edgeprop", net: "784-300-10", batch: 100, runtime: "workerd", examplesPerSecond: round(r.epoch.examplesPerSecond, 4), cpuMsPerEpoch: round(r.epoch.cpuMsPerEpoch, 4), cpuMsPerEvaluation: round(r.epoch.cpuMsPerEvaluation, 4), msPerCheckpoint: round(r.epoch.msPerCheckpoint), msPerShard: round(r.epoch.msPerShard) });
   }
@@ -96,7 +117,7 @@ export function jsonLines(r: Results): object[] {
     });
   }
   lines.push({
-    task: "env", runs: r.runs, quick: r.quick, node: r.node, timing, tfjs: r.tfjs.version, tfjsBackend: r.tfjs.backend, simd: r.tfjs.simd, threads: r.tfjs.threads,
+    task: "env", runs: r.runs, quick: r.quick, node: r.node, cpu: r.cpu, cores: r.cores, timing, tfjs: r.tfjs.version, tfjsBackend: r.tfjs.backend, simd: r.tfjs.simd, threads: r.tfjs.threads,
     threadedBuildInNode: false, loadBefore: r.loadBefore.map((x) => round(x)), loadAfter: r.loadAfter.map((x) => round(x)),
   });
   return lines;
@@ -121,7 +142,7 @@ function header(r: Results): string[] {
   return [
     `edgeprop in workerd (wrangler dev), timed inside the Worker (performance.now() advances during CPU work locally, ${r.clockResolutionMs} ms steps);`,
     `TF.js ${r.tfjs.version} ${r.tfjs.backend} backend in Node ${r.node}: SIMD ${r.tfjs.simd ? "on" : "off"}, ${r.tfjs.threads} thread (the threaded build does not run in Node).`,
-    `${r.runs} run(s) per figure after a warm-up, median; batch 128; real MNIST digits. Load average before ${r.loadBefore.map(f2).join(" ")}, after ${r.loadAfter.map(f2).join(" ")}.`,
+    `CPU: ${r.cpu}, ${r.cores} logical cores. ${r.runs} run(s) per figure after a warm-up, median; batch 128; real MNIST digits. Load average before ${r.loadBefore.map(f2).join(" ")}, after ${r.loadAfter.map(f2).join(" ")}.`,
     "",
     `WebAssembly SIMD multiply+add peak (workerd, 12 chains of f32x4 mul+add): ${f1(r.peak)} GFLOP/s`,
   ];
@@ -167,6 +188,20 @@ function predictionTable(of: Lines): string[] {
   ];
 }
 
+function augmentTable(r: Results, of: Lines): string[] {
+  const lines = of("augment");
+  if (lines.length === 0) return [];
+  const rows = lines.map((a) => [
+    a.parts, a.impl, a.elastic ?? "none", f2(a.microsPerExample), f1(a.trainMicrosPerExample), `${(100 * a.shareOfTraining).toFixed(1)}%`, a.goalMet ? "yes" : "no",
+  ]);
+  return [
+    `Augmentation per example, specs/mnist-99.json's augment (affine only; affine + elastic), inside workerd, CPU ${r.cpu}: edgeprop as the`,
+    "app's Worker augments (createAugmenter: the elastic field on its WebAssembly module), edgeprop-js with the JS elastic loops (the same",
+    `bits); each timed in turns with training batches of ${AUGMENT_VERSUS.net}, batch ${AUGMENT_VERSUS.batch} (edgeprop), whose µs per example are beside it. Goal: ≤ ${pct(AUGMENT_GOAL)}.`,
+    ...table([["parts", "impl", "elastic loops", "µs/example", "training µs/example", "share", `≤ ${pct(AUGMENT_GOAL)}`], ...rows]),
+  ];
+}
+
 function profileTables(of: Lines): string[] {
   const out: string[] = [];
   for (const key of [...new Set(of("profile").map((p) => `${p.mode} ${p.net} ${p.batch}`))]) {
@@ -204,7 +239,7 @@ function costTable(r: Results): string[] {
 export function tables(r: Results): string[] {
   const lines = jsonLines(r) as Line[];
   const of: Lines = (task) => lines.filter((l) => l.task === task);
-  return [...header(r), "", ...trainingTable(r, of), "", ...kernelTable(of), "", ...predictionTable(of), ...profileTables(of), "", ...costTable(r)];
+  return [...header(r), "", ...trainingTable(r, of), "", ...kernelTable(of), "", ...predictionTable(of), "", ...augmentTable(r, of), ...profileTables(of), "", ...costTable(r)];
 }
 
 /** The output lines: the tables, or the JSON lines. */

@@ -6,13 +6,14 @@
  * HTTP, one measurement per request, timed inside the Worker (it checks first that the clock advances during CPU
  * work there). TF.js runs in this process between those requests, on the same batches, digits and starting weights.
  * Every figure is the median of `--runs` runs after a warm-up; ratios come from the same run. The figures, the
- * profile and the price of specs/mnist-98.json are printed as tables, or as one JSON object a line (`--json`).
+ * profile, the augmentation's cost per example (specs/mnist-99.json's) beside a training example's, and the price of
+ * specs/mnist-98.json are printed as tables, or as one JSON object a line (`--json`).
  * `npm run bench -- --help` lists the flags.
  */
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
-import { loadavg } from "node:os";
+import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
 import { buildSync } from "esbuild";
 import { imagesOf, quantile, type Digits, type PredictFigures } from "../bench/measure";
@@ -20,9 +21,10 @@ import type { KernelFigure, Phase } from "../bench/profile";
 import { decodeIdxImages, decodeIdxLabels, encodeIdx } from "../src/data/idx";
 import { AGREE_BATCHES, nodePredictors, nodeTrainers } from "./bench-node";
 import { initTfjs } from "./bench-tfjs";
-import { report, type PredictImpl, type Results, type TrainImpl } from "./bench-report";
+import { AUGMENT_VERSUS, report, type PredictImpl, type Results, type TrainImpl } from "./bench-report";
 import { defineCommand, runCommand, type Args } from "./cli";
-import { epochsOf } from "../src/training/spec";
+import type { AugmentSpec } from "../src/data/distort";
+import { epochsOf, RunSpecSchema } from "../src/training/spec";
 import { mnist98, runCost, runUsage, stepWorkOf } from "./prices";
 import { ROOT, startWrangler } from "./wrangler-dev";
 
@@ -48,8 +50,8 @@ const TRAIN_DIGITS = 10_000;
 
 /** Milliseconds each measurement runs for at least: warm-up, a training run, and so on; window counts. */
 const TIMES = {
-  full: { warm: 1500, train: 700, windows: 1000, predict: 400, peak: 400, kernel: 300, phase: 200 },
-  quick: { warm: 100, train: 60, windows: 50, predict: 40, peak: 40, kernel: 30, phase: 15 },
+  full: { warm: 1500, train: 700, windows: 1000, predict: 400, peak: 400, kernel: 300, phase: 200, augment: 300 },
+  quick: { warm: 100, train: 60, windows: 50, predict: 40, peak: 40, kernel: 30, phase: 15, augment: 20 },
 };
 
 const median = (xs: number[]): number => quantile(xs, 0.5);
@@ -217,6 +219,32 @@ async function epochAndCost(c: Context): Promise<void> {
   c.results.cost = { usage, epochs, cpuMs, ...runCost(usage, cpuMs, RUN_WALL_SECONDS) };
 }
 
+/**
+ * specs/mnist-99.json's augment, affine only and whole, µs per example inside workerd: createAugmenter as the app's
+ * Worker makes it (edgeprop) and with its JS elastic loops (edgeprop-js), on batches as a step gathers them, each
+ * timed in turns with training batches of 784-800-10 (bench/measure.ts measureAugmentation); runs interleaved. The
+ * share is the median of the runs' shares.
+ */
+async function augmentation(c: Context): Promise<void> {
+  const whole = RunSpecSchema.parse(JSON.parse(readFileSync(join(ROOT, "specs", "mnist-99.json"), "utf8"))).augment;
+  if (whole?.elastic === undefined) throw new Error("specs/mnist-99.json's augment has no elastic part");
+  const { elastic: _, ...affine } = whole;
+  type Figure = { microsPerExample: number; trainMicrosPerExample: number; elastic: string | null };
+  const cases = (["edgeprop", "edgeprop-js"] as const).flatMap((impl) => [
+    { parts: "affine" as const, impl, augment: affine as AugmentSpec, figures: [] as Figure[] },
+    { parts: "affine + elastic" as const, impl, augment: whole, figures: [] as Figure[] },
+  ]);
+  const once = (k: (typeof cases)[number], ms: number) => c.worker.measure<Figure>({ task: "augment", impl: k.impl, augment: k.augment, net: AUGMENT_VERSUS.net, batch: AUGMENT_VERSUS.batch, ms });
+  for (const k of cases) await once(k, c.T.warm / 3);
+  for (let r = 0; r < c.runs; r++) for (const k of cases) k.figures.push(await once(k, c.T.augment));
+  for (const { parts, impl, augment, figures } of cases) {
+    c.results.augment.push({
+      parts, impl, augment, elastic: figures[0].elastic, microsPerExample: median(figures.map((f) => f.microsPerExample)),
+      trainMicrosPerExample: median(figures.map((f) => f.trainMicrosPerExample)), shareOfTraining: median(figures.map((f) => f.microsPerExample / f.trainMicrosPerExample)),
+    });
+  }
+}
+
 /** Where the time of a training batch (two networks) and of a batch prediction goes, after a short warm-up. */
 async function profiles(c: Context): Promise<void> {
   const cases = [
@@ -248,8 +276,8 @@ async function main({ flags }: Args<typeof command.flags>): Promise<void> {
     if (!clock.advances) throw new Error("performance.now() does not advance during CPU work in this workerd: the bench cannot time inside the Worker");
     const tfjs = await initTfjs(gradients);
     const results: Results = {
-      runs, quick, node: process.version, tfjs, clockResolutionMs: clock.resolutionMs, loadBefore, loadAfter: [],
-      peak: 0, kernels: [], agreement: [], train: [], predict: [], epoch: null, profile: [], cost: null,
+      runs, quick, node: process.version, cpu: cpus()[0]?.model.trim() ?? "unknown", cores: cpus().length, tfjs, clockResolutionMs: clock.resolutionMs, loadBefore, loadAfter: [],
+      peak: 0, kernels: [], agreement: [], train: [], predict: [], augment: [], epoch: null, profile: [], cost: null,
     };
     const c: Context = { worker, T: quick ? TIMES.quick : TIMES.full, runs, train, test, results };
     say(`bench: ${runs} run(s) per figure after a warm-up; wrangler dev's log: ${logFile}`);
@@ -259,6 +287,8 @@ async function main({ flags }: Args<typeof command.flags>): Promise<void> {
       say(`bench: training ${net}`);
       await training(c, net);
     }
+    say("bench: augmentation (specs/mnist-99.json's augment)");
+    await augmentation(c);
     say(`bench: prediction ${PREDICT_NET}`);
     await prediction(c);
     say(`bench: an epoch of specs/mnist-98.json (${MNIST98.net}, batch ${MNIST98.batch}) and its price`);

@@ -69,6 +69,19 @@ describe("npm run bench -- --quick --json", () => {
     }
   });
 
+  test("the augmentation of specs/mnist-99.json, affine only and whole, per example beside a 784-800-10 training example, with the CPU", () => {
+    const lines = of("augment");
+    expect(lines.map((l) => `${l.parts} ${l.impl}`).sort()).toEqual(["affine + elastic edgeprop", "affine + elastic edgeprop-js", "affine edgeprop", "affine edgeprop-js"]);
+    for (const l of lines) {
+      expectPositive(l, ["microsPerExample", "trainMicrosPerExample", "shareOfTraining"]);
+      expect(l).toMatchObject({ runtime: "workerd", versus: { net: "784-800-10", batch: 128 }, goal: 0.15 });
+      expect(typeof l.goalMet).toBe("boolean");
+      expect(l.cpu).toBe(of("env")[0].cpu);
+      expect(l.elastic).toBe(l.parts === "affine" ? null : l.impl === "edgeprop" ? "wasm-simd" : "js");
+    }
+    expect(of("env")[0].cpu.length).toBeGreaterThan(0);
+  });
+
   test("the epoch of specs/mnist-98.json, the profile, and the run's price", () => {
     expectPositive(of("epoch")[0], ["cpuMsPerEpoch", "cpuMsPerEvaluation", "msPerCheckpoint", "msPerShard"]);
     for (const [mode, net] of [["train", "784-128-10"], ["train", "784-800-10"], ["predict", "784-128-10"]]) {
