@@ -17,7 +17,7 @@ import { storeMnist } from "../helpers/mnist";
 const JSON_HEADERS = { "content-type": "application/json" };
 const ADMIN = { ...JSON_HEADERS, authorization: "Bearer test-admin-token" };
 
-interface ModelBody { id: string; layers: number[]; loss: Loss; testAccuracy: number | null; dataset: string | null; runId: string | null; createdAt: string; serving: boolean; name?: string | null }
+interface ModelBody { id: string; layers: number[]; loss: Loss; validationAccuracy: number | null; testAccuracy: number | null; dataset: string | null; runId: string | null; createdAt: string; serving: boolean; name?: string | null }
 interface WeightsBody { id: string; layers: number[]; loss: Loss; params: number[] }
 interface ErrorBody { error: { code: string; message: string } }
 
