@@ -40,7 +40,7 @@ const CLIS = [
   { name: "bench", script: "bench.ts", unknown: ["--bogus", "1"], unknownLine: /^bench: unknown flag --bogus \(npm run bench -- --help\)$/, bad: ["--runs", "1.5"], badLine: /^bench: --runs needs an integer in 1\.\.100, got "1\.5"/ },
   { name: "bench:http", script: "bench-http.ts", unknown: ["--bogus", "1"], unknownLine: /^bench:http: unknown flag --bogus/, bad: ["--n", "many"], badLine: /^bench:http: --n needs an integer in 1\.\.100000, got "many"/ },
   { name: "bench:edge", script: "bench-edge.ts", unknown: ["--run", "3"], unknownLine: /^bench:edge: unknown flag --run: did you mean --runs\?/, bad: ["--runs", "0"], badLine: /^bench:edge: --runs needs an integer in 1\.\.100, got "0"/ },
-  { name: "demo:refresh", script: "demo-refresh.ts", unknown: ["--correction", "5"], unknownLine: /^demo:refresh: unknown flag --correction: did you mean --corrections\?/, bad: ["--corrections", "5"], badLine: /^demo:refresh: --corrections needs an integer in 10\.\.10000, got "5"/ },
+  { name: "demo:refresh", script: "demo-refresh.ts", unknown: ["--tries", "x.json"], unknownLine: /^demo:refresh: unknown flag --tries \(npm run demo:refresh -- --help\)/, bad: ["--spec"], badLine: /^demo:refresh: --spec needs a value/ },
   { name: "load-mnist", script: "load-mnist.ts", unknown: ["--remote", "--bogus"], unknownLine: /^load-mnist: unknown flag --bogus/, bad: ["--remote=yes"], badLine: /^load-mnist: --remote takes no value/ },
 ];
 
