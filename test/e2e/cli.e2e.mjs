@@ -4,27 +4,14 @@
  * server is named with the hint to run npm start, exit 1, and the server comes from --url, then EDGEPROP_URL, then
  * PORT. Nothing trains and no server is started: each run ends while its arguments are read or at its first request.
  */
-import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { describe, expect, test } from "vitest";
 import { parseArgs, serverUrl, URL_FLAG, UsageError } from "../../scripts/cli.ts";
-import { freePort, ROOT } from "./server.mjs";
+import { freePort, ROOT, runScript } from "./server.mjs";
 
-const TSX = join(ROOT, "node_modules", ".bin", "tsx");
 
-/** Runs `npm run <name>`'s script with `args`; the environment has no EDGEPROP_URL or PORT unless `env` gives them. */
-function run(script, args, env = {}) {
-  const { EDGEPROP_URL: _url, PORT: _port, ...base } = process.env;
-  return new Promise((resolve, reject) => {
-    const child = spawn(TSX, [join("scripts", script), ...args], { cwd: ROOT, env: { ...base, ...env }, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (b) => (stdout += b));
-    child.stderr.on("data", (b) => (stderr += b));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
-}
+/** Runs `npm run <name>`'s script with `args`. */
+const run = runScript;
 
 /** Exactly one line on stderr, and no stack trace. */
 function expectOneLine(stderr, pattern) {

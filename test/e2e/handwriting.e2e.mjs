@@ -10,7 +10,6 @@
  * its --json names that model and its predictions are the model's own on the library's images (the same network
  * run here with the project's numeric core), scored as the library scores them; --model pins another.
  */
-import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -20,10 +19,9 @@ import { confusions, formatPerDigit, loadHandwriting, perDigit, toPageForm, upsa
 import { createLayout } from "../../src/nn/layout.ts";
 import { argmaxRow, createWorkspace, forward } from "../../src/nn/network.ts";
 import { call, trainDigitModel } from "./fixtures.mjs";
-import { ROOT, startWrangler } from "./server.mjs";
+import { ROOT, runScript, startWrangler } from "./server.mjs";
 
 const FILE = JSON.parse(readFileSync(join(ROOT, "data", "handwriting", "optdigits-a.json"), "utf8"));
-const TSX = join(ROOT, "node_modules", ".bin", "tsx");
 
 describe("scripts/handwriting.ts", () => {
   const hw = loadHandwriting();
@@ -86,18 +84,7 @@ describe("scripts/handwriting.ts", () => {
 });
 
 /** Runs `npm run eval:handwriting`'s script with `args`. */
-function evalHandwriting(args) {
-  const { EDGEPROP_URL: _url, PORT: _port, ...env } = process.env;
-  return new Promise((resolve, reject) => {
-    const child = spawn(TSX, [join("scripts", "eval-handwriting.ts"), ...args], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (b) => (stdout += b));
-    child.stderr.on("data", (b) => (stderr += b));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const evalHandwriting = (args) => runScript("eval-handwriting.ts", args);
 
 /** The predicted digit of each image by `model` ({ layers, loss, params }), with the project's numeric core in Node. */
 function predictLocally(model, images) {
