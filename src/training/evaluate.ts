@@ -4,7 +4,7 @@
  */
 import type { SplitManifest } from "../data/shards";
 import { kernelFactory } from "../kernels";
-import { classCounts, predictImages } from "../nn/classify";
+import { predictImages } from "../nn/classify";
 import type { Layout, Loss } from "../nn/layout";
 import { loadShard, readManifest } from "../storage/datasets";
 import { rowsWithin } from "../storage/model-cache";
@@ -12,25 +12,6 @@ import { stepBuffers } from "./buffers";
 
 /** Most rows of one forward pass while measuring (a whole shard holds 1 000). */
 const EVAL_ROWS = 1000;
-
-/**
- * Per class k, how many examples of `split` have label k (`total`) and how many of them the model classifies k
- * (`correct`); zeros for no split.
- */
-export async function classCountsOn(
-  bucket: R2Bucket, split: SplitManifest | null, layout: Layout, loss: Loss, params: Float32Array,
-): Promise<{ correct: Uint32Array; total: Uint32Array }> {
-  const K = layout.sizes[layout.sizes.length - 1];
-  const correct = new Uint32Array(K);
-  const total = new Uint32Array(K);
-  if (split === null || split.count === 0) return { correct, total };
-  const buffers = stepBuffers(kernelFactory, "wasm-simd", layout, Math.min(rowsWithin(layout), EVAL_ROWS), params, false);
-  for (let s = 0; s < split.shards.length; s++) {
-    const shard = await loadShard(bucket, split, s);
-    classCounts(layout, loss, buffers.params, shard.pixels, shard.labels, buffers.ws, buffers.X, correct, total);
-  }
-  return { correct, total };
-}
 
 /** A model's answers on a stored split: each example's label and the class the model predicts, in the split's order. */
 export interface SplitAnswers {
@@ -74,8 +55,10 @@ export async function measureAccuracies(bucket: R2Bucket, name: string, layout: 
   if (layout.count * (manifest.validation.count + manifest.test.count) > maxWork) return none;
   const accuracy = async (split: SplitManifest) => {
     if (split.count === 0) return null;
-    const { correct } = await classCountsOn(bucket, split, layout, loss, params);
-    return correct.reduce((a, b) => a + b, 0) / split.count;
+    const { labels, predicted } = await answersOn(bucket, split, layout, loss, params);
+    let correct = 0;
+    for (let i = 0; i < labels.length; i++) if (predicted[i] === labels[i]) correct++;
+    return correct / split.count;
   };
   return { validationAccuracy: await accuracy(manifest.validation), testAccuracy: await accuracy(manifest.test) };
 }

@@ -12,7 +12,9 @@ import { encodeCheckpoint, type Checkpoint } from "./checkpoint";
 import { initialCheckpoint, makePlan } from "./plan";
 import { ENDED, type RunRecord } from "./record";
 import { promoteModel } from "./promotion";
-import { measureRefresh, noteRefreshStarted, refreshSummary, refreshVerdict, type RefreshReport } from "./refresh";
+import { measureRefresh, refreshSummary, refreshVerdict } from "./guard";
+import { noteRefreshStarted } from "./refresh";
+import type { RefreshReport } from "../storage/models";
 import { parentOf, specProblems, type RunSpec } from "./spec";
 
 /** A new run id: a time stamp (so ids sort by creation) and 8 random hex digits. */
